@@ -1,0 +1,60 @@
+#pragma once
+// Counter-based random streams: every draw in metaevo is keyed by what it is for, so results do not
+// depend on evaluation order, rank count or how often a run was interrupted.
+#include <cstdint>
+#include <initializer_list>
+
+namespace metaevo {
+
+/// What a stream is used for; part of every stream key so two purposes never share draws.
+enum class StreamPurpose : std::uint64_t {
+  initial_population = 1,
+  selection = 2,
+  crossover = 3,
+  mutation = 4,
+  task_choice = 5,    // which family of the mix a task slot comes from
+  task_sample = 6,    // the task itself (data, rotation, initial parameters)
+  holdout_task = 7,   // fresh tasks for the final report, never seen during the search
+  test = 99,
+};
+
+/// SplitMix64 finalizer: a bijective 64-bit mix, the building block of the streams.
+std::uint64_t mix64(std::uint64_t x) noexcept;
+
+/// Hashes a run seed, a purpose and a path of counters (generation, individual, task ...) into a key.
+std::uint64_t stream_key(std::uint64_t seed, StreamPurpose purpose,
+                         std::initializer_list<std::uint64_t> path) noexcept;
+
+/// A stream of draws: value i is mix64(key + i * golden gamma). Copyable, tiny, fully described by
+/// (key, counter), which is all that needs saving. Normals and uniforms use our own transforms
+/// (std::*_distribution is implementation-defined, so it would break bit-identity across libraries).
+class RandomStream {
+ public:
+  explicit RandomStream(std::uint64_t key) noexcept : key_(key) {}
+  RandomStream(std::uint64_t seed, StreamPurpose purpose, std::initializer_list<std::uint64_t> path) noexcept
+      : key_(stream_key(seed, purpose, path)) {}
+
+  std::uint64_t next_u64() noexcept;
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() noexcept;
+  double uniform(double low, double high) noexcept { return low + (high - low) * uniform(); }
+  /// Uniform integer in [0, n); n > 0. Uses rejection, so it is exactly uniform.
+  std::uint64_t below(std::uint64_t n) noexcept;
+  /// Standard normal by Box-Muller (no cached second value: every call costs two draws).
+  double normal() noexcept;
+  bool bernoulli(double p) noexcept { return uniform() < p; }
+
+  std::uint64_t key() const noexcept { return key_; }
+  std::uint64_t counter() const noexcept { return counter_; }
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & key_ & counter_;
+  }
+
+ private:
+  std::uint64_t key_ = 0;
+  std::uint64_t counter_ = 0;
+};
+
+}  // namespace metaevo

@@ -1,0 +1,29 @@
+#pragma once
+// Boost.Serialization support for the Eigen types metaevo stores in checkpoints and messages.
+#include <Eigen/Core>
+#include <boost/serialization/array_wrapper.hpp>
+#include <boost/serialization/split_free.hpp>
+
+namespace boost::serialization {
+
+template <class Archive>
+void save(Archive& archive, const Eigen::VectorXd& vector, unsigned /*version*/) {
+  const Eigen::Index size = vector.size();
+  archive << size;
+  archive << boost::serialization::make_array(vector.data(), static_cast<std::size_t>(size));
+}
+
+template <class Archive>
+void load(Archive& archive, Eigen::VectorXd& vector, unsigned /*version*/) {
+  Eigen::Index size = 0;
+  archive >> size;
+  vector.resize(size);
+  archive >> boost::serialization::make_array(vector.data(), static_cast<std::size_t>(size));
+}
+
+template <class Archive>
+void serialize(Archive& archive, Eigen::VectorXd& vector, unsigned version) {
+  split_free(archive, vector, version);
+}
+
+}  // namespace boost::serialization

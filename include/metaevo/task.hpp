@@ -1,0 +1,92 @@
+#pragma once
+// Inner-loop problems. A TaskFamily is a distribution; sample(seed) gives one Task, the same Task
+// for the same seed on any machine and rank.
+#include <Eigen/Core>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace metaevo {
+
+/// One differentiable problem: parameters in R^n, a loss and its analytic gradient.
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual Eigen::Index dimension() const = 0;
+  /// The starting point of the inner loop (part of the sampled task).
+  virtual Eigen::VectorXd initial_parameters() const = 0;
+  /// >= 0 for every kind (the evaluator takes log ratios to the initial loss); may overflow to inf
+  /// far from the data, NaN only for NaN parameters. Not thread-safe: tasks keep scratch
+  /// buffers, and each task serves one thread.
+  virtual double loss(const Eigen::VectorXd& parameters) const = 0;
+  /// Returns the loss and writes the gradient (resized to dimension()).
+  virtual double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const = 0;
+};
+
+enum class TaskKind {
+  quadratic,               // 0.5 (x - x*)' Q (x - x*), Q = R diag(eigenvalues) R', R a random rotation
+  linear_regression,       // mean squared error of a linear model on synthetic data
+  logistic_regression,     // binary cross-entropy of a linear classifier on synthetic data
+  mlp_regression,          // MLP with 1-2 hidden layers, mean squared error
+  mlp_classification,      // MLP with 1-2 hidden layers, softmax cross-entropy
+  rosenbrock,              // sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 in d dimensions
+};
+std::string_view to_string(TaskKind kind);
+std::optional<TaskKind> task_kind_from_string(std::string_view text);
+const std::vector<TaskKind>& all_task_kinds();
+
+enum class Activation { tanh, relu };
+std::string_view to_string(Activation activation);
+std::optional<Activation> activation_from_string(std::string_view text);
+
+/// The settings of one task family of the mix (one [[tasks]] table of the config). Each kind reads
+/// only the fields listed for it; config validation rejects the others.
+struct TaskFamilySpec {
+  TaskKind kind = TaskKind::quadratic;
+  double weight = 1.0;             // share of the mix (all)
+  int dimension = 10;              // quadratic, rosenbrock: parameters; regressions: input features
+  double condition_number = 100.0; // quadratic: largest / smallest eigenvalue, >= 1
+  int samples = 64;                // regressions and MLPs: data points (full-batch loss)
+  double noise = 0.1;              // regressions and MLPs: label noise (std dev / flip probability)
+  std::vector<int> hidden_layers = {16};  // MLPs: 1 or 2 widths
+  Activation activation = Activation::tanh;  // MLPs
+  int classes = 3;                 // mlp_classification: output classes, >= 2
+  double initial_scale = 1.0;      // std dev (quadratic, rosenbrock: spread) of the initial point
+};
+
+/// What each kind samples (all draws from RandomStream(seed), in this order):
+/// - quadratic: rotation R (QR of a Gaussian matrix, signs fixed), eigenvalues kappa^(i/(d-1)),
+///   optimum x* ~ N(0, I), start x* + initial_scale * N(0, I). Minimum 0 at x*.
+///   dimension <= 2000 (R is dense).
+/// - linear_regression / logistic_regression: parameters = d weights then 1 bias. X ~ N(0, 1)
+///   (samples x d), teacher w ~ N(0, I), b ~ N(0, 1). Linear: y = X w + b + noise * N(0, 1),
+///   loss 0.5 mean (x.p + bias - y)^2. Logistic: label sign(X w + b), flipped with probability
+///   noise in [0, 0.5); loss mean log(1 + exp(-label * z)). Start: weights ~ initial_scale *
+///   N(0, 1/d), bias 0.
+/// - mlp_regression / mlp_classification: d -> hidden_layers -> 1 (regression) or classes outputs,
+///   parameters flattened layer by layer as W (out x in, column-major) then b. Inputs ~ N(0, 1);
+///   targets from a teacher of the same architecture (weights N(0, 1/fan_in), x2 for relu, biases
+///   N(0, 0.01)): regression output + noise * N(0, 1), loss 0.5 mean squared error;
+///   classification argmax of the teacher's logits, replaced with probability noise in [0, 0.5)
+///   by one of the other classes, loss mean softmax cross-entropy. Start: weights initial_scale *
+///   Glorot (tanh) or He (relu) normal, biases 0.
+/// - rosenbrock: dimension >= 2, start initial_scale * N(0, I) (around the origin, where the loss
+///   is d - 1, so the inner loop must find and follow the valley). Minimum 0 at (1, ..., 1).
+/// Data limits: samples <= 1e6, samples * dimension <= 5e7, hidden widths <= 10000, classes <= 1000.
+class TaskFamily {
+ public:
+  virtual ~TaskFamily() = default;
+  virtual TaskKind kind() const = 0;
+  virtual const TaskFamilySpec& spec() const = 0;
+  /// Deterministic in seed: all random draws come from RandomStream(seed).
+  virtual std::unique_ptr<Task> sample(std::uint64_t seed) const = 0;
+};
+
+/// Validates the fields the spec's kind reads (throws ConfigError naming the kind, the field, the
+/// allowed range and the value) and builds the family. Fields the kind does not read are ignored.
+std::unique_ptr<TaskFamily> make_task_family(const TaskFamilySpec& spec);
+
+}  // namespace metaevo

@@ -1,0 +1,731 @@
+#include "metaevo/run_store.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "hdf5_handle.hpp"
+#include "metaevo/error.hpp"
+#include "metaevo/genetic_algorithm.hpp"
+#include "metaevo/search_space.hpp"
+
+namespace metaevo {
+
+namespace {
+
+constexpr std::string_view run_file_format = "metaevo-run";
+constexpr std::string_view metaevo_version = "0.1.0";
+constexpr unsigned deflate_level = 4;
+
+// Group and dataset names of schema version 1 (docs/hdf5-schema.md).
+const std::string config_group_name = "config";
+const std::string search_space_group_name = "search_space";
+const std::string generations_group_name = "generations";
+const std::string decoded_group_name = "decoded";
+const std::string best_group_name = "best";
+const std::string holdout_group_name = "holdout";
+const std::string completed_generations_attribute = "completed_generations";
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(dims[i]);
+  }
+  return text + "]";
+}
+
+// ---- attributes (writing replaces an existing attribute of the same name) ----
+
+void remove_attribute_if_present(hid_t object, const std::string& name) {
+  if (h5::h5a_exists(object, name)) h5::h5a_delete(object, name);
+}
+
+void write_scalar_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
+                            const void* value) {
+  if (h5::h5a_exists(object, name)) {
+    // Rewrite in place when the stored type has the same class (write_best runs every generation).
+    const h5::Attribute existing = h5::h5a_open(object, name);
+    const h5::Datatype existing_type = h5::h5a_get_type(existing.id(), name);
+    if (h5::h5t_get_class(existing_type.id(), name) == h5::h5t_get_class(file_type, name)) {
+      h5::h5a_write(existing.id(), memory_type, value, name);
+      return;
+    }
+  }
+  remove_attribute_if_present(object, name);
+  const h5::Dataspace scalar = h5::h5s_create(H5S_SCALAR);
+  const h5::Attribute attribute = h5::h5a_create2(object, name, file_type, scalar.id());
+  h5::h5a_write(attribute.id(), memory_type, value, name);
+}
+
+void write_int64_attribute(hid_t object, const std::string& name, std::int64_t value) {
+  write_scalar_attribute(object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+void write_uint64_attribute(hid_t object, const std::string& name, std::uint64_t value) {
+  write_scalar_attribute(object, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
+}
+
+void write_double_attribute(hid_t object, const std::string& name, double value) {
+  write_scalar_attribute(object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const char* pointer = value.c_str();
+  write_scalar_attribute(object, name, string_type.id(), string_type.id(), &pointer);
+}
+
+void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values) {
+  remove_attribute_if_present(object, name);
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Attribute attribute = h5::h5a_create2(object, name, string_type.id(), space.id());
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  if (!pointers.empty()) h5::h5a_write(attribute.id(), string_type.id(), pointers.data(), name);
+}
+
+std::int64_t read_int64_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Datatype type = h5::h5a_get_type(attribute.id(), name);
+  if (h5::h5t_get_class(type.id(), name) != H5T_INTEGER) {
+    throw StorageError("attribute '" + name + "' is not an integer");
+  }
+  std::int64_t value = 0;
+  h5::h5a_read(attribute.id(), H5T_NATIVE_INT64, &value, name);
+  return value;
+}
+
+double read_double_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  double value = 0.0;
+  h5::h5a_read(attribute.id(), H5T_NATIVE_DOUBLE, &value, name);
+  return value;
+}
+
+/// Reads a scalar string attribute stored as a variable- or a fixed-length string.
+std::string read_string_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Datatype file_type = h5::h5a_get_type(attribute.id(), name);
+  if (h5::h5t_get_class(file_type.id(), name) != H5T_STRING) {
+    throw StorageError("attribute '" + name + "' is not a string");
+  }
+  if (h5::h5t_is_variable_str(file_type.id(), name)) {
+    const h5::Datatype memory_type = h5::variable_length_string_type();
+    const h5::Dataspace space = h5::h5a_get_space(attribute.id(), name);
+    char* pointer = nullptr;
+    h5::h5a_read(attribute.id(), memory_type.id(), &pointer, name);
+    std::string value = pointer != nullptr ? pointer : "";
+    h5::h5d_vlen_reclaim(memory_type.id(), space.id(), &pointer, name);
+    return value;
+  }
+  const std::size_t size = h5::h5t_get_size(file_type.id(), name);
+  std::string buffer(size, '\0');
+  h5::h5a_read(attribute.id(), file_type.id(), buffer.data(), name);
+  return buffer.substr(0, buffer.find('\0'));
+}
+
+// ---- fixed-size 1-D datasets ----
+
+void write_double_vector_dataset(hid_t location, const std::string& name, const std::vector<double>& values) {
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Dataset dataset = h5::h5d_create2(location, name, H5T_IEEE_F64LE, space.id());
+  if (!values.empty()) h5::h5d_write(dataset.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, values.data(), name);
+}
+
+void write_string_vector_dataset(hid_t location, const std::string& name, const std::vector<std::string>& values) {
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Dataset dataset = h5::h5d_create2(location, name, string_type.id(), space.id());
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  if (!pointers.empty()) h5::h5d_write(dataset.id(), string_type.id(), H5S_ALL, H5S_ALL, pointers.data(), name);
+}
+
+/// Reads a 1-D dataset of variable- or fixed-length strings.
+std::vector<std::string> read_string_vector_dataset(hid_t location, const std::string& name) {
+  const h5::Dataset dataset = h5::h5d_open2(location, name);
+  const h5::Dataspace space = h5::h5d_get_space(dataset.id(), name);
+  const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), name);
+  if (dims.size() != 1) {
+    throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ", expected one dimension");
+  }
+  const auto count = static_cast<std::size_t>(dims[0]);
+  std::vector<std::string> values;
+  if (count == 0) return values;
+  const h5::Datatype file_type = h5::h5d_get_type(dataset.id(), name);
+  if (h5::h5t_get_class(file_type.id(), name) != H5T_STRING) {
+    throw StorageError("dataset '" + name + "' does not hold strings");
+  }
+  if (h5::h5t_is_variable_str(file_type.id(), name)) {
+    const h5::Datatype memory_type = h5::variable_length_string_type();
+    std::vector<char*> pointers(count, nullptr);
+    h5::h5d_read(dataset.id(), memory_type.id(), H5S_ALL, H5S_ALL, pointers.data(), name);
+    for (const char* pointer : pointers) values.emplace_back(pointer != nullptr ? pointer : "");
+    h5::h5d_vlen_reclaim(memory_type.id(), space.id(), pointers.data(), name);
+    return values;
+  }
+  const std::size_t size = h5::h5t_get_size(file_type.id(), name);
+  std::string buffer(size * count, '\0');
+  h5::h5d_read(dataset.id(), file_type.id(), H5S_ALL, H5S_ALL, buffer.data(), name);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string element = buffer.substr(i * size, size);
+    values.push_back(element.substr(0, element.find('\0')));
+  }
+  return values;
+}
+
+/// Opens a dataset and checks it has `rank` dimensions, the trailing ones equal to `trailing`, and at
+/// least `min_rows` rows along axis 0. Returns its dimensions.
+std::vector<hsize_t> checked_dims(hid_t dataset, const std::string& name, const std::vector<hsize_t>& trailing,
+                                  hsize_t min_rows) {
+  const h5::Dataspace space = h5::h5d_get_space(dataset, name);
+  const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), name);
+  std::vector<hsize_t> expected = {min_rows};
+  expected.insert(expected.end(), trailing.begin(), trailing.end());
+  const bool ok = dims.size() == expected.size() && dims[0] >= min_rows &&
+                  std::equal(trailing.begin(), trailing.end(), dims.begin() + 1);
+  if (!ok) {
+    throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ", expected " +
+                       shape_text(expected) + " (at least " + std::to_string(min_rows) + " rows)");
+  }
+  return dims;
+}
+
+// ---- datasets extendible along the generation axis ----
+
+/// One dataset of /generations: shape [G, row_dims...], one generation per chunk.
+struct GenerationDataset {
+  std::string name;  // path inside the file, for messages
+  h5::Dataset dataset;
+  hid_t memory_type = H5I_INVALID_HID;  // a predefined native type or the store's string type
+  std::vector<hsize_t> row_dims;        // shape of one generation: [P] or [P, n]
+};
+
+GenerationDataset create_generation_dataset(hid_t group, const std::string& group_path, const std::string& name,
+                                            hid_t file_type, hid_t memory_type, std::vector<hsize_t> row_dims,
+                                            bool compress) {
+  std::vector<hsize_t> dims = {0};
+  std::vector<hsize_t> max_dims = {H5S_UNLIMITED};
+  std::vector<hsize_t> chunk = {1};
+  for (const hsize_t extent : row_dims) {
+    dims.push_back(extent);
+    // A chunk cannot have a zero extent: an empty axis (no genes) is declared unlimited, chunk 1.
+    max_dims.push_back(extent == 0 ? H5S_UNLIMITED : extent);
+    chunk.push_back(std::max<hsize_t>(extent, 1));
+  }
+  const std::string path = group_path + "/" + name;
+  const h5::Dataspace space = h5::h5s_create_simple(dims, max_dims);
+  const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+  h5::h5p_set_chunk(create_plist.id(), chunk, path);
+  if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) {
+    h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
+  }
+  GenerationDataset result;
+  result.name = path;
+  result.dataset = h5::h5d_create2(group, name, file_type, space.id(), create_plist.id());
+  result.memory_type = memory_type;
+  result.row_dims = std::move(row_dims);
+  return result;
+}
+
+/// Grows the dataset to generation + 1 rows and writes row `generation` from `data` (row-major).
+void write_generation_row(const GenerationDataset& target, hsize_t generation, const void* data) {
+  std::vector<hsize_t> dims = {generation + 1};
+  dims.insert(dims.end(), target.row_dims.begin(), target.row_dims.end());
+  h5::h5d_set_extent(target.dataset.id(), dims, target.name);
+  hsize_t element_count = 1;
+  for (const hsize_t extent : target.row_dims) element_count *= extent;
+  if (element_count == 0) return;
+  const h5::Dataspace file_space = h5::h5d_get_space(target.dataset.id(), target.name);
+  std::vector<hsize_t> start(dims.size(), 0);
+  start[0] = generation;
+  std::vector<hsize_t> count = dims;
+  count[0] = 1;
+  h5::h5s_select_hyperslab(file_space.id(), start, count, target.name);
+  const h5::Dataspace memory_space = h5::h5s_create_simple(target.row_dims);
+  h5::h5d_write(target.dataset.id(), target.memory_type, memory_space.id(), file_space.id(), data, target.name);
+}
+
+/// Gene names become HDF5 link names under /generations/decoded: no '/' and not "." .
+void check_gene_names_storable(const SearchSpace& space) {
+  for (const GeneSpec& gene : space.genes()) {
+    if (gene.name.empty() || gene.name == "." || gene.name.find('/') != std::string::npos) {
+      throw StorageError("gene name '" + gene.name + "' cannot be an HDF5 dataset name (no '/', not empty or '.')");
+    }
+  }
+}
+
+std::string join_choices(const std::vector<std::string>& choices) {
+  std::string joined;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) joined += "|";
+    joined += choices[i];
+  }
+  return joined;
+}
+
+std::int64_t choice_index(const GeneSpec& gene, const std::string& choice) {
+  const auto found = std::find(gene.choices.begin(), gene.choices.end(), choice);
+  if (found == gene.choices.end()) {
+    throw StorageError("gene '" + gene.name + "' decoded to '" + choice + "', which is not one of its choices");
+  }
+  return static_cast<std::int64_t>(found - gene.choices.begin());
+}
+
+double numeric_value(const GeneValue& value) {
+  if (const auto* real = std::get_if<double>(&value)) return *real;
+  if (const auto* integer = std::get_if<std::int64_t>(&value)) return static_cast<double>(*integer);
+  throw StorageError("a numeric gene decoded to the string '" + std::get<std::string>(value) + "'");
+}
+
+}  // namespace
+
+struct RunStore::Impl {
+  std::filesystem::path path;
+  SearchSpace space;
+  hsize_t population_size = 0;
+  hsize_t completed_generations = 0;
+  StepSizeAdaptation step_size_adaptation = StepSizeAdaptation::per_gene;
+
+  // Declared first so it is closed last, after every object inside it.
+  h5::File file;
+  h5::Datatype string_type;
+  h5::Group generations_group;
+  GenerationDataset genes, step_size, genome_id, parent_a, parent_b, fitness, diverged, failed, reason,
+      mean_final_loss, inner_steps, wall_seconds;
+  std::vector<GenerationDataset> decoded;  // one per gene, in search-space order
+
+  std::string context() const { return "run file '" + path.string() + "'"; }
+  hsize_t gene_count() const { return static_cast<hsize_t>(space.size()); }
+
+  /// The genome's step sizes as one per gene: per-gene vectors as they are, a global one broadcast,
+  /// per-group ones spread over their genes (SearchSpace::group_of_gene).
+  std::vector<double> step_sizes_per_gene(const Genome& genome, std::size_t index) const {
+    const auto n = static_cast<Eigen::Index>(gene_count());
+    const Eigen::Index carried = genome.step_size.size();
+    std::vector<double> per_gene(static_cast<std::size_t>(n));
+    if (carried == n) {
+      for (Eigen::Index j = 0; j < n; ++j) per_gene[static_cast<std::size_t>(j)] = genome.step_size[j];
+    } else if (carried == 1) {
+      std::fill(per_gene.begin(), per_gene.end(), genome.step_size[0]);
+    } else if (carried == space.group_count()) {
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const auto group = space.group_of_gene()[static_cast<std::size_t>(j)];
+        per_gene[static_cast<std::size_t>(j)] = genome.step_size[group];
+      }
+    } else {
+      throw StorageError("append_generation: genome " + std::to_string(index) + " (id " + std::to_string(genome.id) +
+                         ") carries " + std::to_string(carried) + " step sizes, expected " + std::to_string(n) +
+                         " (per gene), " + std::to_string(space.group_count()) + " (per group) or 1 (global)");
+    }
+    return per_gene;
+  }
+
+  void write_header(const RunConfig& config) {
+    const hid_t root = file.id();
+    write_int64_attribute(root, "schema_version", run_store_schema_version);
+    write_string_attribute(root, "format", std::string(run_file_format));
+    write_string_attribute(root, "metaevo_version", std::string(metaevo_version));
+    write_string_attribute(root, "created_utc", utc_timestamp());
+
+    const h5::Group config_group = h5::h5g_create2(root, config_group_name);
+    write_string_attribute(config_group.id(), "toml", config.source_text);
+    write_string_attribute(config_group.id(), "source_name", config.source_name);
+    write_uint64_attribute(config_group.id(), "seed", config.run.seed);
+    write_int64_attribute(config_group.id(), "generations", config.run.generations);
+    write_int64_attribute(config_group.id(), "population_size", config.ga.population_size);
+    write_int64_attribute(config_group.id(), "tasks_per_evaluation", config.evaluation.tasks_per_evaluation);
+    write_int64_attribute(config_group.id(), "inner_steps", config.evaluation.inner_steps);
+    write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
+
+    std::vector<std::string> names, kinds, groups, choices;
+    std::vector<double> lows, highs;
+    for (const GeneSpec& gene : space.genes()) {
+      names.push_back(gene.name);
+      kinds.emplace_back(to_string(gene.kind));
+      lows.push_back(gene.low);
+      highs.push_back(gene.high);
+      groups.push_back(gene.group);
+      choices.push_back(gene.kind == GeneKind::categorical ? join_choices(gene.choices) : std::string());
+    }
+    const h5::Group space_group = h5::h5g_create2(root, search_space_group_name);
+    write_string_vector_dataset(space_group.id(), "name", names);
+    write_string_vector_dataset(space_group.id(), "kind", kinds);
+    write_double_vector_dataset(space_group.id(), "low", lows);
+    write_double_vector_dataset(space_group.id(), "high", highs);
+    write_string_vector_dataset(space_group.id(), "group", groups);
+    write_string_vector_dataset(space_group.id(), "choices", choices);
+  }
+
+  void create_generation_datasets() {
+    const std::string group_path = "/" + generations_group_name;
+    generations_group = h5::h5g_create2(file.id(), generations_group_name);
+    const hid_t group = generations_group.id();
+    write_int64_attribute(group, completed_generations_attribute, 0);
+    const hsize_t p = population_size;
+    const hsize_t n = gene_count();
+    const hid_t vlen = string_type.id();
+    genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
+    step_size =
+        create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
+    write_string_attribute(step_size.dataset.id(), "step_size_adaptation",
+                           std::string(to_string(step_size_adaptation)));
+    genome_id = create_generation_dataset(group, group_path, "genome_id", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
+    parent_a = create_generation_dataset(group, group_path, "parent_a", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
+    parent_b = create_generation_dataset(group, group_path, "parent_b", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
+    fitness = create_generation_dataset(group, group_path, "fitness", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+    diverged = create_generation_dataset(group, group_path, "diverged", H5T_STD_U8LE, H5T_NATIVE_UINT8, {p}, true);
+    failed = create_generation_dataset(group, group_path, "failed", H5T_STD_U8LE, H5T_NATIVE_UINT8, {p}, true);
+    // Deflate would only compress heap references for variable-length strings: not worth it.
+    reason = create_generation_dataset(group, group_path, "reason", vlen, vlen, {p}, false);
+    mean_final_loss =
+        create_generation_dataset(group, group_path, "mean_final_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+    inner_steps =
+        create_generation_dataset(group, group_path, "inner_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
+    wall_seconds =
+        create_generation_dataset(group, group_path, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+
+    const h5::Group decoded_group = h5::h5g_create2(group, decoded_group_name);
+    const std::string decoded_path = group_path + "/" + decoded_group_name;
+    for (const GeneSpec& gene : space.genes()) {
+      const bool categorical = gene.kind == GeneKind::categorical;
+      GenerationDataset column =
+          categorical
+              ? create_generation_dataset(decoded_group.id(), decoded_path, gene.name, H5T_STD_I64LE,
+                                          H5T_NATIVE_INT64, {p}, true)
+              : create_generation_dataset(decoded_group.id(), decoded_path, gene.name, H5T_IEEE_F64LE,
+                                          H5T_NATIVE_DOUBLE, {p}, true);
+      write_string_attribute(column.dataset.id(), "kind", std::string(to_string(gene.kind)));
+      if (categorical) write_string_array_attribute(column.dataset.id(), "choices", gene.choices);
+      decoded.push_back(std::move(column));
+    }
+  }
+
+  /// Opens `name` under the root, creating the group when it is missing.
+  h5::Group open_or_create_group(const std::string& name) {
+    return h5::h5l_exists(file.id(), name) ? h5::h5g_open2(file.id(), name) : h5::h5g_create2(file.id(), name);
+  }
+};
+
+RunStore::RunStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunStore::RunStore(RunStore&&) noexcept = default;
+RunStore& RunStore::operator=(RunStore&&) noexcept = default;
+RunStore::~RunStore() {
+  // Handles close themselves (never throwing); keep HDF5 quiet if a close fails.
+  h5::ErrorPrintingSilencer silence;
+  impl_.reset();
+}
+
+RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& config) {
+  h5::ErrorPrintingSilencer silence;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const std::string context = "cannot create run file '" + path.string() + "': ";
+  impl->space = config.search_space();  // ConfigError for an invalid search space, as from the config
+  if (config.ga.population_size < 1) {
+    throw StorageError(context + "ga.population_size must be >= 1, got " +
+                       std::to_string(config.ga.population_size));
+  }
+  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->step_size_adaptation = config.ga.step_size_adaptation;
+  try {
+    check_gene_names_storable(impl->space);
+    const std::filesystem::path parent = path.parent_path();
+    std::error_code error;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {
+      throw StorageError("directory '" + parent.string() + "' does not exist");
+    }
+    if (std::filesystem::is_directory(path, error)) throw StorageError("it is a directory");
+    impl->file = h5::h5f_create(path.string(), H5F_ACC_TRUNC);
+    impl->string_type = h5::variable_length_string_type();
+    impl->write_header(config);
+    impl->create_generation_datasets();
+    h5::h5f_flush(impl->file.id(), path.string());
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+  return RunStore(std::move(impl));
+}
+
+void RunStore::append_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results) {
+  if (!impl_) throw StorageError("RunStore::append_generation on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  const hsize_t generation = store.completed_generations;
+  const std::string context = store.context() + ": append_generation (generation " + std::to_string(generation) + "): ";
+  const std::size_t p = static_cast<std::size_t>(store.population_size);
+  const auto n = static_cast<Eigen::Index>(store.gene_count());
+
+  // Check everything before the first write.
+  if (population.size() != p) {
+    throw StorageError(context + "population has " + std::to_string(population.size()) +
+                       " genomes, expected population_size " + std::to_string(p));
+  }
+  if (results.size() != p) {
+    throw StorageError(context + "got " + std::to_string(results.size()) + " evaluation results, expected population_size " +
+                       std::to_string(p));
+  }
+  std::vector<double> genes, step_sizes, fitness, mean_final_loss, wall_seconds;
+  std::vector<std::int64_t> genome_ids, parents_a, parents_b, inner_steps;
+  std::vector<std::uint8_t> diverged, failed;
+  std::vector<const char*> reasons;
+  std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
+  std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(n));
+  try {
+    for (std::size_t i = 0; i < p; ++i) {
+      const Genome& genome = population[i];
+      const EvaluationResult& result = results[i];
+      if (genome.x.size() != n) {
+        throw StorageError("genome " + std::to_string(i) + " (id " + std::to_string(genome.id) + ") has " +
+                           std::to_string(genome.x.size()) + " genes, expected " + std::to_string(n) +
+                           " (the search space size)");
+      }
+      if (result.genome_id != genome.id) {
+        throw StorageError("result " + std::to_string(i) + " is for genome id " + std::to_string(result.genome_id) +
+                           " but genome " + std::to_string(i) + " has id " + std::to_string(genome.id));
+      }
+      for (Eigen::Index j = 0; j < n; ++j) genes.push_back(genome.x[j]);
+      const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
+      step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
+      genome_ids.push_back(genome.id);
+      parents_a.push_back(genome.parent_a);
+      parents_b.push_back(genome.parent_b);
+      fitness.push_back(result.fitness);
+      diverged.push_back(result.diverged ? 1 : 0);
+      failed.push_back(result.failed ? 1 : 0);
+      reasons.push_back(result.reason.c_str());
+      mean_final_loss.push_back(result.mean_final_loss);
+      inner_steps.push_back(result.inner_steps);
+      wall_seconds.push_back(result.wall_seconds);
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const GeneSpec& gene = store.space.gene(j);
+        const GeneValue value = store.space.decode_gene(j, genome.x[j]);
+        const auto column = static_cast<std::size_t>(j);
+        if (gene.kind == GeneKind::categorical) {
+          decoded_choice[column].push_back(choice_index(gene, std::get<std::string>(value)));
+        } else {
+          decoded_numeric[column].push_back(numeric_value(value));
+        }
+      }
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+
+  try {
+    write_generation_row(store.genes, generation, genes.data());
+    write_generation_row(store.step_size, generation, step_sizes.data());
+    write_generation_row(store.genome_id, generation, genome_ids.data());
+    write_generation_row(store.parent_a, generation, parents_a.data());
+    write_generation_row(store.parent_b, generation, parents_b.data());
+    write_generation_row(store.fitness, generation, fitness.data());
+    write_generation_row(store.diverged, generation, diverged.data());
+    write_generation_row(store.failed, generation, failed.data());
+    write_generation_row(store.reason, generation, reasons.data());
+    write_generation_row(store.mean_final_loss, generation, mean_final_loss.data());
+    write_generation_row(store.inner_steps, generation, inner_steps.data());
+    write_generation_row(store.wall_seconds, generation, wall_seconds.data());
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const auto column = static_cast<std::size_t>(j);
+      const void* data = store.space.gene(j).kind == GeneKind::categorical
+                             ? static_cast<const void*>(decoded_choice[column].data())
+                             : static_cast<const void*>(decoded_numeric[column].data());
+      write_generation_row(store.decoded[column], generation, data);
+    }
+    // Written last: a reader trusts only rows below this count, so a crash mid-append is harmless.
+    write_int64_attribute(store.generations_group.id(), completed_generations_attribute,
+                          static_cast<std::int64_t>(generation + 1));
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+  store.completed_generations = generation + 1;
+}
+
+void RunStore::write_best(const Genome& best, double fitness) {
+  if (!impl_) throw StorageError("RunStore::write_best on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  const std::string context = store.context() + ": write_best: ";
+  const auto n = static_cast<Eigen::Index>(store.gene_count());
+  if (best.x.size() != n) {
+    throw StorageError(context + "genome id " + std::to_string(best.id) + " has " + std::to_string(best.x.size()) +
+                       " genes, expected " + std::to_string(n) + " (the search space size)");
+  }
+  try {
+    const h5::Group group = store.open_or_create_group(best_group_name);
+    write_int64_attribute(group.id(), "genome_id", best.id);
+    write_int64_attribute(group.id(), "generation", best.generation);
+    write_double_attribute(group.id(), "fitness", fitness);
+    const std::string genes_path = "/" + best_group_name + "/genes";
+    const h5::Dataset genes = h5::h5l_exists(group.id(), "genes")
+                                  ? h5::h5d_open2(group.id(), "genes")
+                                  : h5::h5d_create2(group.id(), "genes", H5T_IEEE_F64LE,
+                                                    h5::h5s_create_simple({store.gene_count()}).id());
+    std::vector<double> values(best.x.data(), best.x.data() + best.x.size());
+    if (!values.empty()) h5::h5d_write(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, values.data(), genes_path);
+
+    const h5::Group decoded = h5::h5l_exists(group.id(), decoded_group_name)
+                                  ? h5::h5g_open2(group.id(), decoded_group_name)
+                                  : h5::h5g_create2(group.id(), decoded_group_name);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const GeneSpec& gene = store.space.gene(j);
+      const GeneValue value = store.space.decode_gene(j, best.x[j]);
+      if (gene.kind == GeneKind::categorical) {
+        write_string_attribute(decoded.id(), gene.name, std::get<std::string>(value));
+      } else {
+        write_double_attribute(decoded.id(), gene.name, numeric_value(value));
+      }
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+}
+
+void RunStore::write_holdout_report(const HoldoutReport& report) {
+  if (!impl_) throw StorageError("RunStore::write_holdout_report on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  try {
+    const h5::Group group = store.open_or_create_group(holdout_group_name);
+    write_int64_attribute(group.id(), "task_count", report.task_count);
+    write_double_attribute(group.id(), "best_fitness", report.best_fitness);
+    write_double_attribute(group.id(), "default_fitness", report.default_fitness);
+    write_double_attribute(group.id(), "best_mean_final_loss", report.best_mean_final_loss);
+    write_double_attribute(group.id(), "default_mean_final_loss", report.default_mean_final_loss);
+  } catch (const StorageError& error) {
+    throw StorageError(store.context() + ": write_holdout_report: " + error.what());
+  }
+}
+
+void RunStore::flush() {
+  if (!impl_) throw StorageError("RunStore::flush on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  try {
+    h5::h5f_flush(impl_->file.id(), impl_->path.string());
+  } catch (const StorageError& error) {
+    throw StorageError(impl_->context() + ": flush: " + error.what());
+  }
+}
+
+RunFileContents read_run_file(const std::filesystem::path& path) {
+  h5::ErrorPrintingSilencer silence;
+  const auto failure = [&path](const std::string& reason) {
+    return StorageError("cannot read run file '" + path.string() + "': " + reason);
+  };
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) throw failure("no such file");
+  if (std::filesystem::is_directory(path, error)) throw failure("it is a directory");
+
+  bool is_hdf5 = false;
+  try {
+    is_hdf5 = h5::h5f_is_hdf5(path.string());
+  } catch (const StorageError& check_error) {
+    throw failure(check_error.what());
+  }
+  if (!is_hdf5) throw failure("not an HDF5 file (no HDF5 signature)");
+
+  h5::File file;
+  try {
+    file = h5::h5f_open(path.string(), H5F_ACC_RDONLY);
+  } catch (const StorageError& open_error) {
+    throw failure(std::string("HDF5 cannot open it (truncated or corrupt?): ") + open_error.what());
+  }
+
+  RunFileContents contents;
+  try {
+    const hid_t root = file.id();
+    if (!h5::h5a_exists(root, "schema_version")) {
+      throw failure("no root attribute 'schema_version' (not a metaevo run file)");
+    }
+    contents.schema_version = read_int64_attribute(root, "schema_version");
+    if (contents.schema_version != run_store_schema_version) {
+      throw failure("schema_version is " + std::to_string(contents.schema_version) + ", this metaevo reads version " +
+                    std::to_string(run_store_schema_version));
+    }
+
+    const h5::Group config_group = h5::h5g_open2(root, config_group_name);
+    contents.config_toml = read_string_attribute(config_group.id(), "toml");
+
+    const h5::Group space_group = h5::h5g_open2(root, search_space_group_name);
+    contents.gene_names = read_string_vector_dataset(space_group.id(), "name");
+    const auto n = static_cast<hsize_t>(contents.gene_names.size());
+
+    const h5::Group generations = h5::h5g_open2(root, generations_group_name);
+    const std::string fitness_path = "/generations/fitness";
+    const h5::Dataset fitness = h5::h5d_open2(generations.id(), "fitness");
+    const h5::Dataspace fitness_space = h5::h5d_get_space(fitness.id(), fitness_path);
+    const std::vector<hsize_t> fitness_dims = h5::h5s_get_simple_extent_dims(fitness_space.id(), fitness_path);
+    if (fitness_dims.size() != 2) {
+      throw StorageError("dataset '" + fitness_path + "' has shape " + shape_text(fitness_dims) +
+                         ", expected [generations,population_size]");
+    }
+    const hsize_t population_size = fitness_dims[1];
+    // Rows past completed_generations belong to an append that did not finish.
+    hsize_t generation_count = fitness_dims[0];
+    if (h5::h5a_exists(generations.id(), completed_generations_attribute)) {
+      const std::int64_t completed = read_int64_attribute(generations.id(), completed_generations_attribute);
+      if (completed < 0) throw StorageError(completed_generations_attribute + " is negative");
+      generation_count = std::min(generation_count, static_cast<hsize_t>(completed));
+    }
+    contents.generations = static_cast<std::int64_t>(generation_count);
+    contents.population_size = static_cast<std::int64_t>(population_size);
+
+    const std::size_t g = static_cast<std::size_t>(generation_count);
+    const std::size_t p = static_cast<std::size_t>(population_size);
+    std::vector<double> fitness_values(static_cast<std::size_t>(fitness_dims[0]) * p);
+    if (!fitness_values.empty()) {
+      h5::h5d_read(fitness.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, fitness_values.data(), fitness_path);
+    }
+    contents.fitness.assign(g, std::vector<double>(p));
+    for (std::size_t k = 0; k < g; ++k) {
+      std::copy_n(fitness_values.begin() + static_cast<std::ptrdiff_t>(k * p), p, contents.fitness[k].begin());
+    }
+
+    const std::string genes_path = "/generations/genes";
+    const h5::Dataset genes = h5::h5d_open2(generations.id(), "genes");
+    const std::vector<hsize_t> genes_dims = checked_dims(genes.id(), genes_path, {population_size, n}, generation_count);
+    const std::size_t gene_count = static_cast<std::size_t>(n);
+    std::vector<double> gene_values(static_cast<std::size_t>(genes_dims[0]) * p * gene_count);
+    if (!gene_values.empty()) {
+      h5::h5d_read(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, gene_values.data(), genes_path);
+    }
+    contents.genes.assign(g, std::vector<Eigen::VectorXd>(p, Eigen::VectorXd(static_cast<Eigen::Index>(gene_count))));
+    for (std::size_t k = 0; k < g; ++k) {
+      for (std::size_t i = 0; i < p; ++i) {
+        const double* row = gene_values.data() + (k * p + i) * gene_count;
+        for (std::size_t j = 0; j < gene_count; ++j) contents.genes[k][i][static_cast<Eigen::Index>(j)] = row[j];
+      }
+    }
+
+    if (h5::h5l_exists(root, best_group_name)) {
+      const h5::Group best = h5::h5g_open2(root, best_group_name);
+      contents.best_genome_id = read_int64_attribute(best.id(), "genome_id");
+      contents.best_fitness = read_double_attribute(best.id(), "fitness");
+    }
+  } catch (const StorageError& read_error) {
+    const std::string message = read_error.what();
+    // Errors raised through `failure` already carry the path.
+    if (message.rfind("cannot read run file", 0) == 0) throw;
+    throw failure(message);
+  }
+  return contents;
+}
+
+}  // namespace metaevo

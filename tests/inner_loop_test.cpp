@@ -1,0 +1,79 @@
+#include "metaevo/inner_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace metaevo {
+namespace {
+
+// f(x) = 0.5 |x|^2 starting at (1, -2): simple enough to follow step by step.
+class HalfSquaredNorm final : public Task {
+ public:
+  Eigen::Index dimension() const override { return 2; }
+  Eigen::VectorXd initial_parameters() const override { return Eigen::Vector2d(1.0, -2.0); }
+  double loss(const Eigen::VectorXd& p) const override { return 0.5 * p.squaredNorm(); }
+  double loss_and_gradient(const Eigen::VectorXd& p, Eigen::VectorXd& g) const override {
+    g = p;
+    return loss(p);
+  }
+};
+
+class ScaleRule final : public UpdateRule {
+ public:
+  explicit ScaleRule(double factor) : factor_(factor) {}
+  std::string_view family() const override { return "scale"; }
+  void reset(Eigen::Index) override { ++resets; }
+  void step(Eigen::VectorXd& p, const Eigen::VectorXd& g, std::int64_t t) override {
+    last_t = t;
+    p -= factor_ * g;
+  }
+  int resets = 0;
+  std::int64_t last_t = 0;
+
+ private:
+  double factor_;
+};
+
+class NanRule final : public UpdateRule {
+ public:
+  std::string_view family() const override { return "nan"; }
+  void reset(Eigen::Index) override {}
+  void step(Eigen::VectorXd& p, const Eigen::VectorXd&, std::int64_t t) override {
+    if (t == 3) p(0) = std::numeric_limits<double>::quiet_NaN();
+  }
+};
+
+TEST(InnerLoop, RecordsInitialAndEveryStepLoss) {
+  HalfSquaredNorm task;
+  ScaleRule rule(0.5);  // halves the parameters each step, so the loss quarters
+  const LearningCurve curve = run_inner_loop(rule, task, {4, 1e3});
+  ASSERT_EQ(curve.losses.size(), 5u);
+  EXPECT_FALSE(curve.diverged);
+  EXPECT_EQ(curve.steps(), 4);
+  EXPECT_EQ(rule.resets, 1);
+  EXPECT_EQ(rule.last_t, 4);
+  EXPECT_DOUBLE_EQ(curve.losses[0], 2.5);
+  for (std::size_t t = 1; t < curve.losses.size(); ++t) EXPECT_DOUBLE_EQ(curve.losses[t], curve.losses[t - 1] / 4.0);
+}
+
+TEST(InnerLoop, StopsAsDivergedOnNan) {
+  HalfSquaredNorm task;
+  NanRule rule;
+  const LearningCurve curve = run_inner_loop(rule, task, {10, 1e3});
+  EXPECT_TRUE(curve.diverged);
+  EXPECT_EQ(curve.steps(), 3);
+  EXPECT_TRUE(std::isnan(curve.losses.back()));
+}
+
+TEST(InnerLoop, StopsAsDivergedOnExplosion) {
+  HalfSquaredNorm task;
+  ScaleRule rule(-2.0);  // triples the parameters: loss x9 per step, past 100x at step 3
+  const LearningCurve curve = run_inner_loop(rule, task, {10, 100.0});
+  EXPECT_TRUE(curve.diverged);
+  EXPECT_EQ(curve.steps(), 3);
+}
+
+}  // namespace
+}  // namespace metaevo

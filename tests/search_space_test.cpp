@@ -1,0 +1,214 @@
+#include "metaevo/search_space.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "metaevo/error.hpp"
+
+namespace metaevo {
+namespace {
+
+GeneSpec real_gene(std::string name, double low, double high, std::string group = {}) {
+  return GeneSpec{std::move(name), GeneKind::real, low, high, {}, std::move(group)};
+}
+GeneSpec log_gene(std::string name, double low, double high, std::string group = {}) {
+  return GeneSpec{std::move(name), GeneKind::log_real, low, high, {}, std::move(group)};
+}
+GeneSpec integer_gene(std::string name, double low, double high) {
+  return GeneSpec{std::move(name), GeneKind::integer, low, high, {}, {}};
+}
+GeneSpec choice_gene(std::string name, std::vector<std::string> choices) {
+  return GeneSpec{std::move(name), GeneKind::categorical, 0.0, 1.0, std::move(choices), {}};
+}
+
+SearchSpace mixed_space() {
+  return SearchSpace({real_gene("momentum", 0.5, 0.99), log_gene("learning_rate", 1e-5, 1e-1),
+                      integer_gene("warmup", 0, 10), choice_gene("schedule", {"constant", "cosine", "step"})});
+}
+
+// Expects a ConfigError whose message contains every given fragment.
+template <class Function>
+void expect_config_error(Function&& function, std::initializer_list<std::string> fragments) {
+  try {
+    function();
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    for (const std::string& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message << "\nmissing: " << fragment;
+    }
+  }
+}
+
+TEST(SearchSpaceTest, GeneKindStringsRoundTrip) {
+  for (GeneKind kind : {GeneKind::real, GeneKind::log_real, GeneKind::integer, GeneKind::categorical}) {
+    EXPECT_EQ(gene_kind_from_string(to_string(kind)), kind);
+  }
+  EXPECT_EQ(to_string(GeneKind::log_real), "log_real");
+  EXPECT_FALSE(gene_kind_from_string("Real").has_value());
+  EXPECT_FALSE(gene_kind_from_string("").has_value());
+}
+
+TEST(SearchSpaceTest, DecodesEachKindByItsFormula) {
+  const SearchSpace space = mixed_space();
+  EXPECT_DOUBLE_EQ(std::get<double>(space.decode_gene(0, 0.5)), 0.5 + 0.5 * 0.49);
+  // log_real at 0.5 is the geometric mean of the bounds: sqrt(1e-5 * 1e-1) = 1e-3.
+  EXPECT_NEAR(std::get<double>(space.decode_gene(1, 0.5)), 1e-3, 1e-15);
+  EXPECT_NEAR(std::get<double>(space.decode_gene(1, 0.25)), 1e-4, 1e-16);
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, 0.0)), 0);
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, 0.04)), 0);   // 0.4 rounds to 0
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, 0.06)), 1);   // 0.6 rounds to 1
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, 0.73)), 7);
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, 1.0)), 10);
+  EXPECT_EQ(std::get<std::string>(space.decode_gene(3, 0.0)), "constant");
+  EXPECT_EQ(std::get<std::string>(space.decode_gene(3, 0.34)), "cosine");
+  EXPECT_EQ(std::get<std::string>(space.decode_gene(3, 0.999)), "step");
+  EXPECT_EQ(std::get<std::string>(space.decode_gene(3, 1.0)), "step");  // the last cell includes 1
+}
+
+TEST(SearchSpaceTest, DecodeClampsOutsideTheUnitInterval) {
+  const SearchSpace space = mixed_space();
+  EXPECT_EQ(std::get<double>(space.decode_gene(0, -3.0)), 0.5);
+  EXPECT_EQ(std::get<double>(space.decode_gene(0, 7.0)), 0.99);
+  EXPECT_EQ(std::get<double>(space.decode_gene(1, 1.5)), 1e-1);
+  EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, -0.2)), 0);
+  EXPECT_EQ(std::get<std::string>(space.decode_gene(3, 2.0)), "step");
+}
+
+TEST(SearchSpaceTest, BoundsMapToZeroAndOne) {
+  const SearchSpace space = mixed_space();
+  EXPECT_EQ(space.encode_gene(0, 0.5), 0.0);
+  EXPECT_EQ(space.encode_gene(0, 0.99), 1.0);
+  EXPECT_EQ(space.encode_gene(1, 1e-5), 0.0);
+  EXPECT_EQ(space.encode_gene(1, 1e-1), 1.0);
+  EXPECT_EQ(space.encode_gene(2, std::int64_t{0}), 0.0);
+  EXPECT_EQ(space.encode_gene(2, std::int64_t{10}), 1.0);
+  EXPECT_EQ(std::get<double>(space.decode_gene(0, 0.0)), 0.5);
+  EXPECT_EQ(std::get<double>(space.decode_gene(0, 1.0)), 0.99);
+  EXPECT_EQ(std::get<double>(space.decode_gene(1, 0.0)), 1e-5);
+  EXPECT_EQ(std::get<double>(space.decode_gene(1, 1.0)), 1e-1);
+}
+
+TEST(SearchSpaceTest, EncodeThenDecodeRecoversEveryValue) {
+  const SearchSpace space = mixed_space();
+  for (double value : {0.5, 0.6, 0.77, 0.9, 0.99}) {
+    EXPECT_NEAR(std::get<double>(space.decode_gene(0, space.encode_gene(0, value))), value, 1e-12);
+  }
+  for (double value : {1e-5, 3e-5, 1e-4, 2.5e-3, 0.05, 0.1}) {
+    EXPECT_NEAR(std::get<double>(space.decode_gene(1, space.encode_gene(1, value))), value, 1e-12 * value);
+  }
+  for (std::int64_t value = 0; value <= 10; ++value) {
+    EXPECT_EQ(std::get<std::int64_t>(space.decode_gene(2, space.encode_gene(2, value))), value);
+  }
+  for (const std::string choice : {"constant", "cosine", "step"}) {
+    const double x = space.encode_gene(3, choice);
+    EXPECT_EQ(std::get<std::string>(space.decode_gene(3, x)), choice);
+  }
+  // Categorical codes sit at the centre of their cell.
+  EXPECT_DOUBLE_EQ(space.encode_gene(3, std::string("cosine")), 0.5);
+  EXPECT_DOUBLE_EQ(space.encode_gene(3, std::string("step")), 2.5 / 3.0);
+  // Integer codes are the exact preimage of the value.
+  EXPECT_DOUBLE_EQ(space.encode_gene(2, std::int64_t{3}), 0.3);
+}
+
+TEST(SearchSpaceTest, DecodeThenEncodeRecoversContinuousCoordinates) {
+  const SearchSpace space = mixed_space();
+  for (double x : {0.0, 0.013, 0.25, 0.5, 0.8125, 0.999, 1.0}) {
+    Eigen::VectorXd coordinates(4);
+    coordinates << x, x, 0.3, 0.5;
+    const Eigen::VectorXd again = space.encode(space.decode(coordinates));
+    EXPECT_NEAR(again[0], x, 1e-12);
+    EXPECT_NEAR(again[1], x, 1e-12);
+    EXPECT_DOUBLE_EQ(again[2], 0.3);
+    EXPECT_DOUBLE_EQ(again[3], 0.5);
+  }
+}
+
+TEST(SearchSpaceTest, WholeVectorRoundTrip) {
+  const SearchSpace space = mixed_space();
+  const ParameterSet values{{"momentum", 0.9},
+                            {"learning_rate", 3e-4},
+                            {"warmup", std::int64_t{4}},
+                            {"schedule", std::string("cosine")},
+                            {"unrelated_fixed_value", 1.0}};
+  const ParameterSet decoded = space.decode(space.encode(values));
+  ASSERT_EQ(decoded.size(), 4u);
+  EXPECT_NEAR(std::get<double>(decoded.at("momentum")), 0.9, 1e-12);
+  EXPECT_NEAR(std::get<double>(decoded.at("learning_rate")), 3e-4, 1e-15);
+  EXPECT_EQ(std::get<std::int64_t>(decoded.at("warmup")), 4);
+  EXPECT_EQ(std::get<std::string>(decoded.at("schedule")), "cosine");
+}
+
+TEST(SearchSpaceTest, EncodeRejectsValuesOutsideTheGene) {
+  const SearchSpace space = mixed_space();
+  expect_config_error([&] { space.encode_gene(0, 0.3); }, {"momentum", "0.5", "0.99", "0.3"});
+  expect_config_error([&] { space.encode_gene(0, 1.5); }, {"momentum", "1.5"});
+  expect_config_error([&] { space.encode_gene(1, 1.0); }, {"learning_rate"});
+  expect_config_error([&] { space.encode_gene(1, std::nan("")); }, {"learning_rate"});
+  expect_config_error([&] { space.encode_gene(2, std::int64_t{11}); }, {"warmup", "11"});
+  expect_config_error([&] { space.encode_gene(2, 2.5); }, {"warmup", "2.5"});
+  expect_config_error([&] { space.encode_gene(3, std::string("linear")); }, {"schedule", "linear"});
+  expect_config_error([&] { space.encode_gene(3, 0.5); }, {"schedule"});
+  expect_config_error([&] { space.encode_gene(0, std::string("fast")); }, {"momentum", "fast"});
+  expect_config_error([&] { space.encode(ParameterSet{{"momentum", 0.9}}); }, {"learning_rate"});
+}
+
+TEST(SearchSpaceTest, InvalidSpecsAreRejectedWithTheGeneNamed) {
+  expect_config_error([] { SearchSpace({real_gene("beta", 0.0, 1.0), real_gene("beta", 0.0, 2.0)}); },
+                      {"beta", "twice"});
+  expect_config_error([] { SearchSpace({real_gene("beta", 1.0, 1.0)}); }, {"beta", "low", "high"});
+  expect_config_error([] { SearchSpace({real_gene("beta", 2.0, 1.0)}); }, {"beta", "2", "1"});
+  expect_config_error([] { SearchSpace({log_gene("learning_rate", 0.0, 1.0)}); }, {"learning_rate", "low > 0"});
+  expect_config_error([] { SearchSpace({log_gene("learning_rate", -1.0, 1.0)}); }, {"learning_rate", "-1"});
+  expect_config_error([] { SearchSpace({integer_gene("steps", 0.5, 10)}); }, {"steps", "integral", "0.5"});
+  expect_config_error([] { SearchSpace({integer_gene("steps", 0, 10.25)}); }, {"steps", "10.25"});
+  expect_config_error([] { SearchSpace({choice_gene("schedule", {"cosine"})}); }, {"schedule", "2 choices", "1"});
+  expect_config_error([] { SearchSpace({choice_gene("schedule", {})}); }, {"schedule", "0"});
+  expect_config_error([] { SearchSpace({choice_gene("schedule", {"cosine", "cosine"})}); }, {"schedule", "cosine"});
+  expect_config_error([] { SearchSpace({real_gene("", 0.0, 1.0)}); }, {"name"});
+  expect_config_error([] { SearchSpace({real_gene("beta", 0.0, std::nan(""))}); }, {"beta"});
+}
+
+TEST(SearchSpaceTest, IndexOfFindsGenesByName) {
+  const SearchSpace space = mixed_space();
+  EXPECT_EQ(space.size(), 4);
+  EXPECT_EQ(space.index_of("warmup"), Eigen::Index{2});
+  EXPECT_FALSE(space.index_of("nope").has_value());
+}
+
+TEST(SearchSpaceTest, GroupsShareIndicesInOrderOfFirstAppearance) {
+  const SearchSpace space({real_gene("a", 0, 1, "betas"), real_gene("b", 0, 1), real_gene("c", 0, 1, "rates"),
+                           real_gene("d", 0, 1, "betas"), real_gene("e", 0, 1), real_gene("f", 0, 1, "rates")});
+  EXPECT_EQ(space.group_of_gene(), (std::vector<int>{0, 1, 2, 0, 3, 2}));
+  EXPECT_EQ(space.group_count(), 4);
+  const SearchSpace ungrouped({real_gene("a", 0, 1), real_gene("b", 0, 1)});
+  EXPECT_EQ(ungrouped.group_of_gene(), (std::vector<int>{0, 1}));
+  EXPECT_EQ(ungrouped.group_count(), 2);
+  EXPECT_EQ(SearchSpace().group_count(), 0);
+}
+
+TEST(SearchSpaceTest, ParameterAccessorsCheckTypeAndPresence) {
+  const ParameterSet parameters{{"beta", 0.9}, {"steps", std::int64_t{7}}, {"schedule", std::string("cosine")}};
+  EXPECT_EQ(numeric_parameter(parameters, "beta"), 0.9);
+  EXPECT_EQ(numeric_parameter(parameters, "steps"), 7.0);
+  EXPECT_EQ(choice_parameter(parameters, "schedule"), "cosine");
+  expect_config_error([&] { numeric_parameter(parameters, "schedule"); }, {"schedule", "number", "cosine"});
+  expect_config_error([&] { numeric_parameter(parameters, "epsilon"); }, {"epsilon", "missing"});
+  expect_config_error([&] { choice_parameter(parameters, "beta"); }, {"beta", "0.9"});
+  expect_config_error([&] { choice_parameter(parameters, "decay"); }, {"decay", "missing"});
+}
+
+TEST(SearchSpaceTest, FormatsValuesForHumans) {
+  EXPECT_EQ(format_gene_value(0.001), "0.001");
+  EXPECT_EQ(format_gene_value(1e-5), "1e-05");
+  EXPECT_EQ(format_gene_value(0.123456789), "0.123457");
+  EXPECT_EQ(format_gene_value(2.0), "2");
+  EXPECT_EQ(format_gene_value(std::int64_t{7}), "7");
+  EXPECT_EQ(format_gene_value(std::int64_t{-12}), "-12");
+  EXPECT_EQ(format_gene_value(std::string("cosine")), "cosine");
+}
+
+}  // namespace
+}  // namespace metaevo

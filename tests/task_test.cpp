@@ -1,0 +1,495 @@
+// GCC 12 at -O3 reports false "may be used uninitialized" warnings inside Eigen's solvers; the
+// pragma covers Eigen's headers only (it must wrap their first inclusion).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+#pragma GCC diagnostic pop
+
+#include "metaevo/task.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <ostream>
+#include <set>
+#include <string>
+
+#include "metaevo/error.hpp"
+#include "metaevo/random.hpp"
+
+namespace metaevo {
+namespace {
+
+struct NamedSpec {
+  std::string name;
+  TaskFamilySpec spec;
+};
+
+// Names the case in gtest's failure lines instead of dumping the struct's bytes.
+void PrintTo(const NamedSpec& named, std::ostream* out) { *out << named.name; }
+
+TaskFamilySpec make_spec(TaskKind kind) {
+  TaskFamilySpec spec;
+  spec.kind = kind;
+  return spec;
+}
+
+TaskFamilySpec mlp_spec(TaskKind kind, std::vector<int> hidden, Activation activation) {
+  TaskFamilySpec spec = make_spec(kind);
+  spec.dimension = 5;
+  spec.samples = 20;
+  spec.hidden_layers = std::move(hidden);
+  spec.activation = activation;
+  spec.classes = 4;
+  return spec;
+}
+
+std::vector<NamedSpec> gradient_cases() {
+  std::vector<NamedSpec> cases;
+  TaskFamilySpec quadratic = make_spec(TaskKind::quadratic);
+  quadratic.dimension = 12;
+  quadratic.condition_number = 100.0;
+  cases.push_back({"quadratic", quadratic});
+  TaskFamilySpec linear = make_spec(TaskKind::linear_regression);
+  linear.dimension = 5;
+  linear.samples = 20;
+  cases.push_back({"linear_regression", linear});
+  TaskFamilySpec logistic = make_spec(TaskKind::logistic_regression);
+  logistic.dimension = 5;
+  logistic.samples = 20;
+  cases.push_back({"logistic_regression", logistic});
+  for (TaskKind kind : {TaskKind::mlp_regression, TaskKind::mlp_classification}) {
+    const std::string prefix = kind == TaskKind::mlp_regression ? "mlp_regression" : "mlp_classification";
+    cases.push_back({prefix + "_tanh_1", mlp_spec(kind, {8}, Activation::tanh)});
+    cases.push_back({prefix + "_relu_1", mlp_spec(kind, {8}, Activation::relu)});
+    cases.push_back({prefix + "_tanh_2", mlp_spec(kind, {6, 5}, Activation::tanh)});
+    cases.push_back({prefix + "_relu_2", mlp_spec(kind, {6, 5}, Activation::relu)});
+  }
+  TaskFamilySpec rosenbrock = make_spec(TaskKind::rosenbrock);
+  rosenbrock.dimension = 6;
+  cases.push_back({"rosenbrock", rosenbrock});
+  return cases;
+}
+
+/// The task's initial point moved by a seeded random step, so checks are not made at a special point.
+Eigen::VectorXd random_point(const Task& task, std::uint64_t salt, double step = 0.3) {
+  RandomStream stream(7, StreamPurpose::test, {salt});
+  Eigen::VectorXd point = task.initial_parameters();
+  for (Eigen::Index i = 0; i < point.size(); ++i) point(i) += step * stream.normal();
+  return point;
+}
+
+Eigen::VectorXd central_differences(const Task& task, const Eigen::VectorXd& point) {
+  Eigen::VectorXd gradient(point.size());
+  Eigen::VectorXd moved = point;
+  for (Eigen::Index i = 0; i < point.size(); ++i) {
+    const double step = 1e-6 * std::max(1.0, std::abs(point(i)));
+    moved(i) = point(i) + step;
+    const double above = task.loss(moved);
+    moved(i) = point(i) - step;
+    const double below = task.loss(moved);
+    moved(i) = point(i);
+    gradient(i) = (above - below) / (2.0 * step);
+  }
+  return gradient;
+}
+
+/// The Hessian of a task whose gradient is affine (quadratic, linear regression), column by column.
+Eigen::MatrixXd affine_hessian(const Task& task, const Eigen::VectorXd& point) {
+  const Eigen::Index size = task.dimension();
+  Eigen::VectorXd base_gradient;
+  Eigen::VectorXd moved_gradient;
+  task.loss_and_gradient(point, base_gradient);
+  Eigen::MatrixXd hessian(size, size);
+  for (Eigen::Index i = 0; i < size; ++i) {
+    Eigen::VectorXd moved = point;
+    moved(i) += 1.0;
+    task.loss_and_gradient(moved, moved_gradient);
+    hessian.col(i) = moved_gradient - base_gradient;
+  }
+  return 0.5 * (hessian + hessian.transpose());
+}
+
+class TaskFamilyTest : public ::testing::TestWithParam<NamedSpec> {};
+
+TEST_P(TaskFamilyTest, GradientMatchesCentralDifferences) {
+  const auto family = make_task_family(GetParam().spec);
+  for (std::uint64_t seed : {1ULL, 2ULL}) {
+    const auto task = family->sample(seed);
+    const Eigen::VectorXd point = random_point(*task, seed);
+    Eigen::VectorXd gradient;
+    task->loss_and_gradient(point, gradient);
+    ASSERT_EQ(gradient.size(), task->dimension());
+    const Eigen::VectorXd numeric = central_differences(*task, point);
+    const double scale = std::max({gradient.norm(), numeric.norm(), 1e-3});
+    EXPECT_LT((gradient - numeric).norm() / scale, 1e-6) << "seed " << seed << "\nanalytic " << gradient.transpose()
+                                                         << "\nnumeric  " << numeric.transpose();
+  }
+}
+
+TEST_P(TaskFamilyTest, LossEqualsLossAndGradientValue) {
+  const auto task = make_task_family(GetParam().spec)->sample(3);
+  Eigen::VectorXd gradient;
+  for (std::uint64_t salt : {0ULL, 1ULL, 2ULL}) {
+    const Eigen::VectorXd point = random_point(*task, salt);
+    const double with_gradient = task->loss_and_gradient(point, gradient);
+    EXPECT_EQ(task->loss(point), with_gradient);
+    // Calling loss() between two gradient calls must not disturb the scratch buffers.
+    Eigen::VectorXd again;
+    EXPECT_EQ(task->loss_and_gradient(point, again), with_gradient);
+    EXPECT_EQ(again, gradient);
+  }
+}
+
+TEST_P(TaskFamilyTest, SameSeedGivesIdenticalTask) {
+  const auto family = make_task_family(GetParam().spec);
+  const auto other_family = make_task_family(GetParam().spec);
+  const auto first = family->sample(0xabcdefULL);
+  const auto second = other_family->sample(0xabcdefULL);
+  ASSERT_EQ(first->dimension(), second->dimension());
+  EXPECT_EQ(first->initial_parameters(), second->initial_parameters());
+  const Eigen::VectorXd point = random_point(*first, 5);
+  EXPECT_EQ(first->loss(point), second->loss(point));
+  Eigen::VectorXd first_gradient;
+  Eigen::VectorXd second_gradient;
+  EXPECT_EQ(first->loss_and_gradient(point, first_gradient), second->loss_and_gradient(point, second_gradient));
+  EXPECT_EQ(first_gradient, second_gradient);
+}
+
+TEST_P(TaskFamilyTest, DifferentSeedsGiveDifferentTasks) {
+  const auto family = make_task_family(GetParam().spec);
+  const auto first = family->sample(10);
+  const auto second = family->sample(11);
+  ASSERT_EQ(first->dimension(), second->dimension());
+  EXPECT_NE(first->initial_parameters(), second->initial_parameters());
+  if (GetParam().spec.kind != TaskKind::rosenbrock) {  // Rosenbrock differs only in its start
+    const Eigen::VectorXd point = random_point(*first, 5);
+    EXPECT_NE(first->loss(point), second->loss(point));
+  }
+}
+
+TEST_P(TaskFamilyTest, LossIsFiniteAndNonNegative) {
+  const auto family = make_task_family(GetParam().spec);
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    const auto task = family->sample(seed);
+    const double initial = task->loss(task->initial_parameters());
+    EXPECT_TRUE(std::isfinite(initial));
+    EXPECT_GT(initial, 0.0);
+    for (double step : {0.1, 1.0, 10.0}) {
+      const double value = task->loss(random_point(*task, seed, step));
+      EXPECT_TRUE(std::isfinite(value)) << "step " << step;
+      EXPECT_GE(value, 0.0) << "step " << step;
+    }
+  }
+}
+
+TEST_P(TaskFamilyTest, WrongParameterCountIsRejected) {
+  const auto task = make_task_family(GetParam().spec)->sample(1);
+  Eigen::VectorXd gradient;
+  const Eigen::VectorXd too_short = Eigen::VectorXd::Zero(task->dimension() - 1);
+  EXPECT_THROW(task->loss(too_short), EvaluationError);
+  EXPECT_THROW(task->loss_and_gradient(too_short, gradient), EvaluationError);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFamilies, TaskFamilyTest, ::testing::ValuesIn(gradient_cases()),
+                         [](const ::testing::TestParamInfo<NamedSpec>& param_info) { return param_info.param.name; });
+
+TEST(TaskKindTest, NamesRoundTrip) {
+  const auto& kinds = all_task_kinds();
+  EXPECT_EQ(kinds.size(), 6U);
+  std::set<std::string_view> names;
+  for (TaskKind kind : kinds) {
+    names.insert(to_string(kind));
+    EXPECT_EQ(task_kind_from_string(to_string(kind)), kind);
+  }
+  EXPECT_EQ(names.size(), kinds.size());
+  EXPECT_EQ(to_string(TaskKind::mlp_classification), "mlp_classification");
+  EXPECT_EQ(task_kind_from_string("logistic_regression"), TaskKind::logistic_regression);
+  EXPECT_FALSE(task_kind_from_string("Quadratic").has_value());
+  EXPECT_FALSE(task_kind_from_string("").has_value());
+  EXPECT_EQ(to_string(Activation::relu), "relu");
+  EXPECT_EQ(activation_from_string("tanh"), Activation::tanh);
+  EXPECT_EQ(activation_from_string(to_string(Activation::relu)), Activation::relu);
+  EXPECT_FALSE(activation_from_string("sigmoid").has_value());
+}
+
+TEST(TaskFamilyFactoryTest, DefaultSpecOfEveryKindIsValid) {
+  for (TaskKind kind : all_task_kinds()) {
+    const auto family = make_task_family(make_spec(kind));
+    EXPECT_EQ(family->kind(), kind);
+    EXPECT_EQ(family->spec().kind, kind);
+    EXPECT_GT(family->sample(1)->dimension(), 0);
+  }
+}
+
+TEST(TaskFamilyFactoryTest, DimensionsFollowTheSpec) {
+  TaskFamilySpec spec = make_spec(TaskKind::linear_regression);
+  spec.dimension = 7;
+  EXPECT_EQ(make_task_family(spec)->sample(1)->dimension(), 8);  // weights + bias
+  spec.kind = TaskKind::logistic_regression;
+  EXPECT_EQ(make_task_family(spec)->sample(1)->dimension(), 8);
+  spec.kind = TaskKind::quadratic;
+  EXPECT_EQ(make_task_family(spec)->sample(1)->dimension(), 7);
+  spec.kind = TaskKind::rosenbrock;
+  EXPECT_EQ(make_task_family(spec)->sample(1)->dimension(), 7);
+  // 5 -> 6 -> 5 -> 4 classes: (5+1)*6 + (6+1)*5 + (5+1)*4
+  EXPECT_EQ(make_task_family(mlp_spec(TaskKind::mlp_classification, {6, 5}, Activation::tanh))->sample(1)->dimension(),
+            36 + 35 + 24);
+  // 5 -> 8 -> 1: (5+1)*8 + (8+1)*1
+  EXPECT_EQ(make_task_family(mlp_spec(TaskKind::mlp_regression, {8}, Activation::relu))->sample(1)->dimension(), 57);
+}
+
+void expect_rejected(const TaskFamilySpec& spec, const std::string& field, const std::string& seen) {
+  try {
+    make_task_family(spec);
+    ADD_FAILURE() << "accepted a bad " << field;
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(field), std::string::npos) << message;
+    EXPECT_NE(message.find("got " + seen), std::string::npos) << message;
+    EXPECT_NE(message.find(std::string(to_string(spec.kind))), std::string::npos) << message;
+  }
+}
+
+TEST(TaskFamilyFactoryTest, InvalidSpecsNameTheField) {
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  spec.weight = 0.0;
+  expect_rejected(spec, "weight", "0");
+  spec.weight = std::numeric_limits<double>::quiet_NaN();
+  expect_rejected(spec, "weight", "nan");
+  spec = make_spec(TaskKind::quadratic);
+  spec.dimension = 0;
+  expect_rejected(spec, "dimension", "0");
+  spec.dimension = 5000;  // the rotation is dense
+  expect_rejected(spec, "dimension", "5000");
+  spec = make_spec(TaskKind::quadratic);
+  spec.condition_number = 0.5;
+  expect_rejected(spec, "condition_number", "0.5");
+  spec = make_spec(TaskKind::quadratic);
+  spec.initial_scale = 0.0;
+  expect_rejected(spec, "initial_scale", "0");
+  spec = make_spec(TaskKind::rosenbrock);
+  spec.dimension = 1;
+  expect_rejected(spec, "dimension", "1");
+  spec = make_spec(TaskKind::linear_regression);
+  spec.dimension = 100001;
+  expect_rejected(spec, "dimension", "100001");
+  spec = make_spec(TaskKind::linear_regression);
+  spec.samples = 0;
+  expect_rejected(spec, "samples", "0");
+  spec = make_spec(TaskKind::linear_regression);
+  spec.noise = -0.1;
+  expect_rejected(spec, "noise", "-0.1");
+  spec = make_spec(TaskKind::logistic_regression);
+  spec.noise = 0.5;
+  expect_rejected(spec, "noise", "0.5");
+  spec = make_spec(TaskKind::mlp_classification);
+  spec.noise = 0.7;
+  expect_rejected(spec, "noise", "0.7");
+  spec = make_spec(TaskKind::mlp_regression);
+  spec.hidden_layers = {};
+  expect_rejected(spec, "hidden_layers", "0 widths");
+  spec.hidden_layers = {4, 4, 4};
+  expect_rejected(spec, "hidden_layers", "3 widths");
+  spec.hidden_layers = {4, 0};
+  expect_rejected(spec, "hidden_layers", "0");
+  spec = make_spec(TaskKind::mlp_classification);
+  spec.classes = 1;
+  expect_rejected(spec, "classes", "1");
+}
+
+TEST(TaskFamilyFactoryTest, FieldsAKindDoesNotReadAreNotChecked) {
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  spec.samples = 0;
+  spec.classes = 0;
+  spec.hidden_layers = {};
+  EXPECT_NO_THROW(make_task_family(spec));
+  spec = make_spec(TaskKind::mlp_regression);
+  spec.condition_number = 0.0;
+  spec.classes = 1;  // regression has one output
+  EXPECT_NO_THROW(make_task_family(spec));
+}
+
+TEST(QuadraticTaskTest, EigenvaluesAreLogSpacedToTheConditionNumber) {
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  spec.dimension = 9;
+  spec.condition_number = 256.0;
+  const auto task = make_task_family(spec)->sample(17);
+  const Eigen::MatrixXd hessian = affine_hessian(*task, task->initial_parameters());
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(hessian);
+  const Eigen::VectorXd eigenvalues = solver.eigenvalues();  // ascending
+  for (Eigen::Index i = 0; i < 9; ++i) {
+    const double expected = std::pow(2.0, static_cast<double>(i));  // 256^(i/8)
+    EXPECT_NEAR(eigenvalues(i), expected, 1e-9 * expected) << i;
+  }
+  EXPECT_NEAR(eigenvalues(8) / eigenvalues(0), 256.0, 1e-8);
+  // The rotation is not the identity: the Hessian is not diagonal.
+  EXPECT_GT(hessian.norm() - hessian.diagonal().norm(), 1.0);
+}
+
+TEST(QuadraticTaskTest, MinimumIsZeroAtTheOptimum) {
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  spec.dimension = 10;
+  spec.condition_number = 1000.0;
+  const auto task = make_task_family(spec)->sample(4);
+  const Eigen::VectorXd start = task->initial_parameters();
+  Eigen::VectorXd gradient;
+  task->loss_and_gradient(start, gradient);
+  const Eigen::VectorXd optimum = start - affine_hessian(*task, start).ldlt().solve(gradient);
+  EXPECT_LT(task->loss(optimum), 1e-18);
+  task->loss_and_gradient(optimum, gradient);
+  EXPECT_LT(gradient.norm(), 1e-9);
+}
+
+TEST(QuadraticTaskTest, InitialScaleIsTheDistanceFromTheOptimum) {
+  // The optimum is drawn before the start offset, so doubling the scale doubles x0 - x*
+  // and quadruples the initial loss.
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  const double base = make_task_family(spec)->sample(8)->loss(make_task_family(spec)->sample(8)->initial_parameters());
+  spec.initial_scale = 2.0;
+  const auto doubled = make_task_family(spec)->sample(8);
+  EXPECT_NEAR(doubled->loss(doubled->initial_parameters()), 4.0 * base, 1e-12 * base);
+}
+
+TEST(QuadraticTaskTest, OneDimensionAndUnitConditionWork) {
+  TaskFamilySpec spec = make_spec(TaskKind::quadratic);
+  spec.dimension = 1;
+  const auto task = make_task_family(spec)->sample(2);
+  const Eigen::MatrixXd hessian = affine_hessian(*task, task->initial_parameters());
+  EXPECT_NEAR(hessian(0, 0), 1.0, 1e-12);
+  spec.dimension = 4;
+  spec.condition_number = 1.0;  // Q = R R' = I
+  const auto isotropic = make_task_family(spec)->sample(2);
+  EXPECT_TRUE(affine_hessian(*isotropic, isotropic->initial_parameters()).isIdentity(1e-12));
+}
+
+TEST(RosenbrockTaskTest, HandValuesAndMinimumAtOnes) {
+  TaskFamilySpec spec = make_spec(TaskKind::rosenbrock);
+  spec.dimension = 2;
+  const auto task = make_task_family(spec)->sample(1);
+  Eigen::VectorXd gradient;
+  EXPECT_NEAR(task->loss(Eigen::Vector2d(-1.2, 1.0)), 24.2, 1e-12);
+  // d/dx0 = -400 x0 (x1 - x0^2) - 2 (1 - x0) = -400*-1.2*-0.44 - 4.4; d/dx1 = 200 (x1 - x0^2) = -88
+  task->loss_and_gradient(Eigen::Vector2d(-1.2, 1.0), gradient);
+  EXPECT_NEAR(gradient(0), -215.6, 1e-10);
+  EXPECT_NEAR(gradient(1), -88.0, 1e-10);
+
+  spec.dimension = 7;
+  const auto larger = make_task_family(spec)->sample(1);
+  EXPECT_EQ(larger->loss_and_gradient(Eigen::VectorXd::Ones(7), gradient), 0.0);
+  EXPECT_EQ(gradient, Eigen::VectorXd::Zero(7));
+  EXPECT_EQ(larger->loss(Eigen::VectorXd::Zero(7)), 6.0);  // (1 - 0)^2 for each of the 6 pairs
+}
+
+TEST(LinearRegressionTaskTest, NoiselessDataIsFitExactly) {
+  TaskFamilySpec spec = make_spec(TaskKind::linear_regression);
+  spec.dimension = 6;
+  spec.samples = 30;
+  spec.noise = 0.0;
+  const auto task = make_task_family(spec)->sample(9);
+  const Eigen::VectorXd start = task->initial_parameters();
+  Eigen::VectorXd gradient;
+  EXPECT_GT(task->loss_and_gradient(start, gradient), 0.1);
+  const Eigen::VectorXd best = start - affine_hessian(*task, start).ldlt().solve(gradient);
+  EXPECT_LT(task->loss(best), 1e-20);
+
+  spec.noise = 0.5;  // now the least-squares residual stays: about 0.5 * 0.25 * (n - d - 1) / n
+  const auto noisy = make_task_family(spec)->sample(9);
+  noisy->loss_and_gradient(start, gradient);
+  const double noisy_best = noisy->loss(start - affine_hessian(*noisy, start).ldlt().solve(gradient));
+  EXPECT_GT(noisy_best, 0.02);
+  EXPECT_LT(noisy_best, 0.2);
+}
+
+TEST(LogisticRegressionTaskTest, ZeroParametersGiveLogTwoAndExtremesStayFinite) {
+  TaskFamilySpec spec = make_spec(TaskKind::logistic_regression);
+  spec.dimension = 4;
+  const auto task = make_task_family(spec)->sample(3);
+  EXPECT_NEAR(task->loss(Eigen::VectorXd::Zero(5)), std::log(2.0), 1e-15);
+  Eigen::VectorXd gradient;
+  for (double scale : {1e3, 1e8, -1e8}) {
+    const Eigen::VectorXd huge = scale * Eigen::VectorXd::Ones(5);
+    const double value = task->loss_and_gradient(huge, gradient);
+    EXPECT_TRUE(std::isfinite(value));
+    EXPECT_GE(value, 0.0);
+    EXPECT_TRUE(gradient.allFinite());
+  }
+}
+
+TEST(LogisticRegressionTaskTest, LabelNoiseRaisesTheLoss) {
+  // With clean labels the data are separable, so a long step along the descent direction from
+  // zero keeps lowering the loss well below what the same amount of training reaches on noisy labels.
+  auto trained_loss = [](double noise) {
+    TaskFamilySpec spec = make_spec(TaskKind::logistic_regression);
+    spec.dimension = 3;
+    spec.samples = 200;
+    spec.noise = noise;
+    const auto task = make_task_family(spec)->sample(21);
+    Eigen::VectorXd parameters = Eigen::VectorXd::Zero(4);
+    Eigen::VectorXd gradient;
+    for (int step = 0; step < 2000; ++step) {
+      task->loss_and_gradient(parameters, gradient);
+      parameters -= 1.0 * gradient;
+    }
+    return task->loss(parameters);
+  };
+  EXPECT_LT(trained_loss(0.0), 0.1);
+  EXPECT_GT(trained_loss(0.3), 0.4);
+}
+
+TEST(MlpTaskTest, ClassificationAtZeroIsLogClassesAndExtremesStayFinite) {
+  TaskFamilySpec spec = mlp_spec(TaskKind::mlp_classification, {6}, Activation::relu);
+  spec.classes = 5;
+  const auto task = make_task_family(spec)->sample(2);
+  EXPECT_NEAR(task->loss(Eigen::VectorXd::Zero(task->dimension())), std::log(5.0), 1e-14);
+  Eigen::VectorXd gradient;
+  const Eigen::VectorXd huge = 1e6 * random_point(*task, 1);
+  const double value = task->loss_and_gradient(huge, gradient);
+  EXPECT_TRUE(std::isfinite(value));
+  EXPECT_GE(value, 0.0);
+  EXPECT_TRUE(gradient.allFinite());
+}
+
+TEST(MlpTaskTest, GradientDescentLowersTheLoss) {
+  for (TaskKind kind : {TaskKind::mlp_regression, TaskKind::mlp_classification}) {
+    for (Activation activation : {Activation::tanh, Activation::relu}) {
+      const auto task = make_task_family(mlp_spec(kind, {16}, activation))->sample(5);
+      Eigen::VectorXd parameters = task->initial_parameters();
+      Eigen::VectorXd gradient;
+      const double initial = task->loss_and_gradient(parameters, gradient);
+      for (int step = 0; step < 300; ++step) {
+        parameters -= 0.1 * gradient;
+        task->loss_and_gradient(parameters, gradient);
+      }
+      EXPECT_LT(task->loss(parameters), 0.7 * initial) << to_string(kind) << " " << to_string(activation);
+    }
+  }
+}
+
+TEST(MlpTaskTest, ClassificationLabelsUseEveryClassAndNoiseChangesThem) {
+  // At zero weights and a one-hot bias on class c, the loss is lower for tasks with more samples of class c;
+  // comparing noiseless and noisy families of the same seed shows the flips changed some labels.
+  TaskFamilySpec spec = mlp_spec(TaskKind::mlp_classification, {8}, Activation::tanh);
+  spec.samples = 200;
+  spec.classes = 3;
+  spec.noise = 0.0;
+  const auto clean = make_task_family(spec)->sample(6);
+  spec.noise = 0.4;
+  const auto noisy = make_task_family(spec)->sample(6);
+  const Eigen::Index size = clean->dimension();
+  for (Eigen::Index c = 0; c < 3; ++c) {
+    Eigen::VectorXd parameters = Eigen::VectorXd::Zero(size);
+    parameters(size - 3 + c) = 50.0;  // output bias of class c dominates: loss ~ 50 * (share not c)
+    const double share_not_c = clean->loss(parameters) / 50.0;
+    EXPECT_LT(share_not_c, 0.99) << "class " << c << " never used";
+  }
+  Eigen::VectorXd parameters = Eigen::VectorXd::Zero(size);
+  parameters(size - 3) = 50.0;
+  EXPECT_NE(clean->loss(parameters), noisy->loss(parameters));
+}
+
+}  // namespace
+}  // namespace metaevo
