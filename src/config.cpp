@@ -41,6 +41,21 @@ std::optional<FitnessMeasure> fitness_measure_from_string(std::string_view text)
   return std::nullopt;
 }
 
+std::string_view to_string(RunMode mode) {
+  switch (mode) {
+    case RunMode::generational: return "generational";
+    case RunMode::steady_state: return "steady_state";
+  }
+  return "unknown";
+}
+
+std::optional<RunMode> run_mode_from_string(std::string_view text) {
+  for (RunMode mode : {RunMode::generational, RunMode::steady_state}) {
+    if (to_string(mode) == text) return mode;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr std::int64_t max_inner_steps = 10'000'000;
@@ -49,18 +64,21 @@ constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
 const std::vector<std::string> top_level_keys = {"run", "ga", "evaluation", "update_rule", "tasks"};
-const std::vector<std::string> run_keys = {"seed", "generations"};
+const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
 const std::vector<std::string> ga_keys = {
     "population_size", "elite_count",   "tournament_size",      "crossover",
     "crossover_rate",  "blend_alpha",   "initial_step_size",    "min_step_size",
     "max_step_size",   "step_size_adaptation", "categorical_mutation_rate"};
 const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
-                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks"};
+                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks",
+                                                  "time_limit_seconds"};
 const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed"};
 const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
-const std::vector<std::string> all_task_keys = {"family",        "weight", "dimension",     "condition_number",
-                                                "samples",       "noise",  "hidden_layers", "activation",
-                                                "classes",       "initial_scale"};
+// Grouped as the task table of docs/configuration.md: common, model, then synthetic keys.
+const std::vector<std::string> all_task_keys = {
+    "family", "weight", "dimension", "condition_number", "samples", "noise", "hidden_layers", "activation",
+    "classes", "initial_scale", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
+    "fault_step"};
 
 /// The keys a [[tasks]] table of this kind may hold (TaskFamilySpec fields the kind reads).
 std::vector<std::string> task_keys(TaskKind kind) {
@@ -74,6 +92,10 @@ std::vector<std::string> task_keys(TaskKind kind) {
     case TaskKind::mlp_regression: add({"dimension", "samples", "noise", "hidden_layers", "activation"}); break;
     case TaskKind::mlp_classification:
       add({"dimension", "samples", "noise", "hidden_layers", "activation", "classes"});
+      break;
+    case TaskKind::synthetic:
+      add({"dimension", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
+           "fault_step"});
       break;
   }
   keys.emplace_back("initial_scale");
@@ -441,6 +463,7 @@ RunOptions read_run(const Section& root) {
   if (!seed) section->fail_here("run.seed is required: " + how);
   run.seed = static_cast<std::uint64_t>(*seed);
   section->read("generations", {1, int64_max}, run.generations);
+  section->read_enum("mode", {RunMode::generational, RunMode::steady_state}, run.mode);
   return run;
 }
 
@@ -487,6 +510,7 @@ EvaluationOptions read_evaluation(const Section& root) {
                 options.divergence_factor);
   section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
   section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
+  section->read("time_limit_seconds", RealRange{.low = 0.0}, options.time_limit_seconds);
   return options;
 }
 
@@ -716,6 +740,12 @@ TaskFamilySpec read_task(const Section& task) {
   task.read_enum("activation", {Activation::tanh, Activation::relu}, spec.activation);
   task.read("classes", {2, int_max}, spec.classes);
   task.read("initial_scale", RealRange{.low = 0.0, .low_open = true}, spec.initial_scale);
+  task.read("step_sleep_seconds", RealRange{.low = 0.0}, spec.step_sleep_seconds);
+  task.read_enum("sleep_tail", {SleepTail::fixed, SleepTail::pareto}, spec.sleep_tail);
+  task.read("pareto_shape", RealRange{.low = 0.0, .low_open = true}, spec.pareto_shape);
+  task.read_enum("fault", {TaskFault::none, TaskFault::throw_exception, TaskFault::nan_loss}, spec.fault);
+  task.read("fault_probability", RealRange{.low = 0.0, .high = 1.0}, spec.fault_probability);
+  task.read("fault_step", {1, int64_max}, spec.fault_step);
 
   // "family" is left out: every message of make_task_family says "task family '...'".
   std::vector<std::string> value_keys(allowed.begin() + 1, allowed.end());

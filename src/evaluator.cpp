@@ -59,9 +59,14 @@ const TaskFamily& Evaluator::family_for_slot(const EvaluationKey& key, int task_
   return *families_[static_cast<std::size_t>(index)];
 }
 
-ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
+ParameterSet Evaluator::baseline_hyperparameters() const {
   ParameterSet parameters = default_hyperparameters(config_.update_rule.family);
   for (const auto& [name, value] : config_.update_rule.fixed) parameters[name] = value;
+  return parameters;
+}
+
+ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
+  ParameterSet parameters = baseline_hyperparameters();
   for (auto& [name, value] : space_.decode(genome.x)) parameters[name] = std::move(value);
   return parameters;
 }
@@ -69,6 +74,14 @@ ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
 EvaluationResult Evaluator::evaluate(const Genome& genome, const EvaluationKey& key) const {
   EvaluationResult result = evaluate_parameters(hyperparameters_of(genome), key, config_.evaluation.tasks_per_evaluation);
   result.genome_id = genome.id;
+  return result;
+}
+
+EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
+  const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
+  const ParameterSet parameters = request.baseline ? baseline_hyperparameters() : hyperparameters_of(request.genome);
+  EvaluationResult result = evaluate_parameters(parameters, request.key, task_count);
+  result.genome_id = request.genome.id;
   return result;
 }
 
@@ -81,7 +94,12 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
   double final_loss_sum = 0.0;
   int finished_tasks = 0;
   try {
-    const InnerLoopOptions loop_options{options.inner_steps, options.divergence_factor};
+    InnerLoopOptions loop_options{options.inner_steps, options.divergence_factor};
+    if (options.time_limit_seconds > 0.0) {
+      loop_options.deadline = std::chrono::steady_clock::time_point(
+          start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(options.time_limit_seconds)));
+    }
     for (int task_index = 0; task_index < task_count; ++task_index) {
       const TaskFamily& family = family_for_slot(key, task_index, task_count);
       const std::uint64_t task_seed =
@@ -92,6 +110,12 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
           make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
       const LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
       result.inner_steps += curve.steps();
+      if (curve.timed_out) {
+        std::ostringstream reason;
+        reason << "time limit of " << options.time_limit_seconds << " s exceeded in task " << task_index << " ("
+               << to_string(family.kind()) << ") at step " << curve.steps();
+        throw EvaluationError(reason.str());
+      }
       if (curve.diverged) {
         score_sum += options.penalty_fitness;
         if (!result.diverged) {
@@ -111,11 +135,13 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
     result.mean_final_loss =
         finished_tasks > 0 ? final_loss_sum / finished_tasks : std::numeric_limits<double>::quiet_NaN();
   } catch (const std::exception& error) {
-    // A rule or task that throws costs this genome its evaluation, never the run.
+    // A rule or task that throws (or runs out of time) costs this genome its evaluation, never the run.
     result.failed = true;
     result.fitness = options.penalty_fitness;
     result.mean_final_loss = std::numeric_limits<double>::quiet_NaN();
-    result.reason = std::string("evaluation failed: ") + error.what();
+    result.reason = dynamic_cast<const EvaluationError*>(&error) != nullptr
+                        ? std::string(error.what())
+                        : std::string("evaluation failed: ") + error.what();
   }
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 #include <numeric>
 #include <string>
 
@@ -77,6 +78,45 @@ StepSizeLayout step_size_layout(const SearchSpace& space, StepSizeAdaptation ada
       break;
   }
   return layout;
+}
+
+/// One child from parents ranked by fitness: tournament parents, crossover with probability
+/// crossover_rate (else a copy of parent a), then mutation. Shared by the generational and the
+/// steady-state modes, which differ only in the stream path.
+Genome breed_child(const SearchSpace& space, const GeneticAlgorithmOptions& options, const std::vector<Genome>& parents,
+                   const std::vector<double>& fitness, std::uint64_t seed, std::initializer_list<std::uint64_t> path) {
+  RandomStream selection(seed, StreamPurpose::selection, path);
+  RandomStream crossing(seed, StreamPurpose::crossover, path);
+  RandomStream mutation(seed, StreamPurpose::mutation, path);
+
+  const Genome& parent_a = parents[static_cast<std::size_t>(
+      detail::tournament_select(fitness, options.tournament_size, selection))];
+  const Genome& parent_b = parents[static_cast<std::size_t>(
+      detail::tournament_select(fitness, options.tournament_size, selection))];
+
+  Genome child;
+  if (crossing.bernoulli(options.crossover_rate)) {
+    child = detail::crossover(space, options, parent_a, parent_b, crossing);
+    child.parent_a = parent_a.id;
+    child.parent_b = parent_b.id;
+  } else {
+    child.x = parent_a.x;
+    child.step_size = parent_a.step_size;
+    child.parent_a = parent_a.id;
+    child.parent_b = parent_a.id;
+  }
+  detail::mutate(space, options, child, mutation);
+  return child;
+}
+
+std::string genome_length_mismatch(std::string_view where, const Genome& genome, Eigen::Index genes) {
+  return std::string(where) + ": genome " + std::to_string(genome.id) + " has " + std::to_string(genome.x.size()) +
+         " genes and " + std::to_string(genome.step_size.size()) + " step sizes, the search space has " +
+         std::to_string(genes) + " genes";
+}
+
+bool has_length(const Genome& genome, Eigen::Index genes) {
+  return genome.x.size() == genes && genome.step_size.size() == genes;
 }
 
 }  // namespace
@@ -295,30 +335,56 @@ void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
 Genome GeneticAlgorithm::make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness,
                                     int child_index) const {
   // Each child has its own streams, keyed by the generation it belongs to and its index in it.
-  const auto generation = static_cast<std::uint64_t>(generation_ + 1);
-  const auto index = static_cast<std::uint64_t>(child_index);
-  RandomStream selection(seed_, StreamPurpose::selection, {generation, index});
-  RandomStream crossing(seed_, StreamPurpose::crossover, {generation, index});
-  RandomStream mutation(seed_, StreamPurpose::mutation, {generation, index});
+  return breed_child(space_, options_, parents, fitness, seed_,
+                     {static_cast<std::uint64_t>(generation_ + 1), static_cast<std::uint64_t>(child_index)});
+}
 
-  const Genome& parent_a = parents[static_cast<std::size_t>(
-      detail::tournament_select(fitness, options_.tournament_size, selection))];
-  const Genome& parent_b = parents[static_cast<std::size_t>(
-      detail::tournament_select(fitness, options_.tournament_size, selection))];
-
-  Genome child;
-  if (crossing.bernoulli(options_.crossover_rate)) {
-    child = detail::crossover(space_, options_, parent_a, parent_b, crossing);
-    child.parent_a = parent_a.id;
-    child.parent_b = parent_b.id;
-  } else {
-    child.x = parent_a.x;
-    child.step_size = parent_a.step_size;
-    child.parent_a = parent_a.id;
-    child.parent_b = parent_a.id;
+Genome GeneticAlgorithm::breed_offspring(std::int64_t offspring_index) const {
+  if (pool_.empty()) {
+    throw Error("GeneticAlgorithm::breed_offspring: the pool is empty; tell_offspring() the evaluated initial "
+                "genomes first (offspring_index " + std::to_string(offspring_index) + ")");
   }
-  detail::mutate(space_, options_, child, mutation);
+  if (offspring_index < 0) {
+    throw Error("GeneticAlgorithm::breed_offspring: offspring_index must be >= 0, got " +
+                std::to_string(offspring_index));
+  }
+  // Tournaments draw with replacement, so a pool smaller than tournament_size is fine.
+  Genome child = breed_child(space_, options_, pool_, pool_fitness_, seed_,
+                             {steady_state_stream_marker, static_cast<std::uint64_t>(offspring_index)});
+  const auto population_size = static_cast<std::int64_t>(options_.population_size);
+  child.id = population_size + offspring_index;
+  child.generation = child.id / population_size;
   return child;
+}
+
+void GeneticAlgorithm::tell_offspring(const Genome& genome, double fitness) {
+  if (!has_length(genome, space_.size())) {
+    throw Error(genome_length_mismatch("GeneticAlgorithm::tell_offspring", genome, space_.size()));
+  }
+  const double score = std::isfinite(fitness) ? fitness : std::numeric_limits<double>::infinity();
+  if (!best_ || score < best_fitness_) {
+    best_ = genome;
+    best_fitness_ = score;
+  }
+  if (pool_.size() < static_cast<std::size_t>(options_.population_size)) {
+    pool_.push_back(genome);
+    pool_fitness_.push_back(score);
+    return;
+  }
+  // The worst member; >= picks the highest index among equals, the loser of every tournament tie.
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < pool_fitness_.size(); ++i) {
+    if (pool_fitness_[i] >= pool_fitness_[worst]) worst = i;
+  }
+  if (score < pool_fitness_[worst]) {
+    pool_[worst] = genome;
+    pool_fitness_[worst] = score;
+  }
+}
+
+void GeneticAlgorithm::throw_bad_pool_fitness_count(std::uint64_t fitness_count) const {
+  throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) + " genomes but " +
+              std::to_string(fitness_count) + " fitness values");
 }
 
 void GeneticAlgorithm::check_loaded_state() const {
@@ -328,10 +394,21 @@ void GeneticAlgorithm::check_loaded_state() const {
                 " genomes, ga.population_size is " + std::to_string(options_.population_size));
   }
   for (const Genome& genome : population_) {
-    if (genome.x.size() != space_.size() || genome.step_size.size() != space_.size()) {
-      throw Error("GeneticAlgorithm checkpoint: genome " + std::to_string(genome.id) + " has " +
-                  std::to_string(genome.x.size()) + " genes, the search space has " +
-                  std::to_string(space_.size()));
+    if (!has_length(genome, space_.size())) {
+      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint", genome, space_.size()));
+    }
+  }
+  if (pool_.size() != pool_fitness_.size()) {
+    throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) + " genomes but " +
+                std::to_string(pool_fitness_.size()) + " fitness values");
+  }
+  if (pool_.size() > static_cast<std::size_t>(options_.population_size)) {
+    throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) +
+                " genomes, at most ga.population_size = " + std::to_string(options_.population_size) + " allowed");
+  }
+  for (const Genome& genome : pool_) {
+    if (!has_length(genome, space_.size())) {
+      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint (pool)", genome, space_.size()));
     }
   }
 }

@@ -17,6 +17,7 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
     curve.diverged = true;
     return curve;
   }
+  const bool has_deadline = options.deadline != std::chrono::steady_clock::time_point::max();
   const double explosion_threshold = options.divergence_factor * std::abs(loss);
   for (std::int64_t t = 1; t <= options.steps; ++t) {
     rule.step(parameters, gradient, t);
@@ -25,6 +26,10 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
     curve.losses.push_back(loss);
     if (!std::isfinite(loss) || loss > explosion_threshold) {
       curve.diverged = true;
+      break;
+    }
+    if (has_deadline && std::chrono::steady_clock::now() > options.deadline) {
+      curve.timed_out = true;
       break;
     }
   }

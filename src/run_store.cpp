@@ -309,7 +309,7 @@ struct RunStore::Impl {
   h5::Datatype string_type;
   h5::Group generations_group;
   GenerationDataset genes, step_size, genome_id, parent_a, parent_b, fitness, diverged, failed, reason,
-      mean_final_loss, inner_steps, wall_seconds;
+      mean_final_loss, inner_steps, wall_seconds, worker_rank, start_time, end_time;
   std::vector<GenerationDataset> decoded;  // one per gene, in search-space order
 
   std::string context() const { return "run file '" + path.string() + "'"; }
@@ -401,6 +401,11 @@ struct RunStore::Impl {
         create_generation_dataset(group, group_path, "inner_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
     wall_seconds =
         create_generation_dataset(group, group_path, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+    worker_rank =
+        create_generation_dataset(group, group_path, "worker_rank", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
+    start_time =
+        create_generation_dataset(group, group_path, "start_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+    end_time = create_generation_dataset(group, group_path, "end_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
 
     const h5::Group decoded_group = h5::h5g_create2(group, decoded_group_name);
     const std::string decoded_path = group_path + "/" + decoded_group_name;
@@ -482,8 +487,8 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     throw StorageError(context + "got " + std::to_string(results.size()) + " evaluation results, expected population_size " +
                        std::to_string(p));
   }
-  std::vector<double> genes, step_sizes, fitness, mean_final_loss, wall_seconds;
-  std::vector<std::int64_t> genome_ids, parents_a, parents_b, inner_steps;
+  std::vector<double> genes, step_sizes, fitness, mean_final_loss, wall_seconds, start_times, end_times;
+  std::vector<std::int64_t> genome_ids, parents_a, parents_b, inner_steps, worker_ranks;
   std::vector<std::uint8_t> diverged, failed;
   std::vector<const char*> reasons;
   std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
@@ -514,6 +519,9 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
       mean_final_loss.push_back(result.mean_final_loss);
       inner_steps.push_back(result.inner_steps);
       wall_seconds.push_back(result.wall_seconds);
+      worker_ranks.push_back(result.worker_rank);
+      start_times.push_back(result.start_time);
+      end_times.push_back(result.end_time);
       for (Eigen::Index j = 0; j < n; ++j) {
         const GeneSpec& gene = store.space.gene(j);
         const GeneValue value = store.space.decode_gene(j, genome.x[j]);
@@ -542,6 +550,9 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     write_generation_row(store.mean_final_loss, generation, mean_final_loss.data());
     write_generation_row(store.inner_steps, generation, inner_steps.data());
     write_generation_row(store.wall_seconds, generation, wall_seconds.data());
+    write_generation_row(store.worker_rank, generation, worker_ranks.data());
+    write_generation_row(store.start_time, generation, start_times.data());
+    write_generation_row(store.end_time, generation, end_times.data());
     for (Eigen::Index j = 0; j < n; ++j) {
       const auto column = static_cast<std::size_t>(j);
       const void* data = store.space.gene(j).kind == GeneKind::categorical

@@ -13,19 +13,48 @@ namespace metaevo {
 
 namespace {
 
-constexpr std::array<std::pair<TaskKind, std::string_view>, 6> task_kind_names{{
+constexpr std::array<std::pair<TaskKind, std::string_view>, 7> task_kind_names{{
     {TaskKind::quadratic, "quadratic"},
     {TaskKind::linear_regression, "linear_regression"},
     {TaskKind::logistic_regression, "logistic_regression"},
     {TaskKind::mlp_regression, "mlp_regression"},
     {TaskKind::mlp_classification, "mlp_classification"},
     {TaskKind::rosenbrock, "rosenbrock"},
+    {TaskKind::synthetic, "synthetic"},
 }};
 
 constexpr std::array<std::pair<Activation, std::string_view>, 2> activation_names{{
     {Activation::tanh, "tanh"},
     {Activation::relu, "relu"},
 }};
+
+constexpr std::array<std::pair<SleepTail, std::string_view>, 2> sleep_tail_names{{
+    {SleepTail::fixed, "fixed"},
+    {SleepTail::pareto, "pareto"},
+}};
+
+constexpr std::array<std::pair<TaskFault, std::string_view>, 3> task_fault_names{{
+    {TaskFault::none, "none"},
+    {TaskFault::throw_exception, "throw"},
+    {TaskFault::nan_loss, "nan"},
+}};
+
+template <class Enum, std::size_t Size>
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, Size>& names, Enum value) {
+  for (const auto& [entry, name] : names) {
+    if (entry == value) return name;
+  }
+  return "unknown";
+}
+
+template <class Enum, std::size_t Size>
+std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, Size>& names,
+                             std::string_view text) {
+  for (const auto& [entry, name] : names) {
+    if (name == text) return entry;
+  }
+  return std::nullopt;
+}
 
 // Limits beyond the obvious ones keep a typo from allocating gigabytes.
 constexpr int max_dimension = 100000;
@@ -34,6 +63,7 @@ constexpr int max_samples = 1000000;
 constexpr double max_data_values = 5e7;             // samples * dimension (400 MB of doubles)
 constexpr int max_hidden_width = 10000;
 constexpr int max_classes = 1000;
+constexpr double max_step_sleep_seconds = 60.0;     // a diagnostic task, not a way to stall a run
 
 /// Collects the family name once so every message starts the same way.
 class SpecChecker {
@@ -87,6 +117,19 @@ void validate(const TaskFamilySpec& spec) {
     case TaskKind::rosenbrock:
       check.int_in_range("dimension", spec.dimension, 2, max_dimension);
       return;
+    case TaskKind::synthetic:
+      check.int_in_range("dimension", spec.dimension, 1, max_dimension);
+      if (!(spec.step_sleep_seconds >= 0.0 && spec.step_sleep_seconds <= max_step_sleep_seconds)) {
+        check.fail("step_sleep_seconds", "in [0, 60]", spec.step_sleep_seconds);
+      }
+      if (!(spec.pareto_shape > 0.0) || !std::isfinite(spec.pareto_shape)) {
+        check.fail("pareto_shape", "finite and > 0", spec.pareto_shape);
+      }
+      if (!(spec.fault_probability >= 0.0 && spec.fault_probability <= 1.0)) {
+        check.fail("fault_probability", "in [0, 1]", spec.fault_probability);
+      }
+      if (spec.fault_step < 1) check.fail("fault_step", ">= 1", spec.fault_step);
+      return;
     default:
       break;
   }
@@ -126,6 +169,7 @@ class SyntheticTaskFamily final : public TaskFamily {
       case TaskKind::mlp_regression:
       case TaskKind::mlp_classification: return task_detail::sample_mlp(spec_, stream);
       case TaskKind::rosenbrock: return task_detail::sample_rosenbrock(spec_, stream);
+      case TaskKind::synthetic: return task_detail::sample_synthetic(spec_, stream);
     }
     throw ConfigError("task family: unknown task kind " + std::to_string(static_cast<int>(spec_.kind)));
   }
@@ -172,6 +216,14 @@ std::optional<Activation> activation_from_string(std::string_view text) {
   }
   return std::nullopt;
 }
+
+std::string_view to_string(SleepTail tail) { return name_of(sleep_tail_names, tail); }
+
+std::optional<SleepTail> sleep_tail_from_string(std::string_view text) { return value_of(sleep_tail_names, text); }
+
+std::string_view to_string(TaskFault fault) { return name_of(task_fault_names, fault); }
+
+std::optional<TaskFault> task_fault_from_string(std::string_view text) { return value_of(task_fault_names, text); }
 
 std::unique_ptr<TaskFamily> make_task_family(const TaskFamilySpec& spec) {
   validate(spec);

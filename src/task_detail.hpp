@@ -13,6 +13,7 @@ std::unique_ptr<Task> sample_rosenbrock(const TaskFamilySpec& spec, RandomStream
 std::unique_ptr<Task> sample_linear_regression(const TaskFamilySpec& spec, RandomStream& stream);
 std::unique_ptr<Task> sample_logistic_regression(const TaskFamilySpec& spec, RandomStream& stream);
 std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream);
+std::unique_ptr<Task> sample_synthetic(const TaskFamilySpec& spec, RandomStream& stream);
 
 /// A matrix of independent standard normals, filled column by column (a fixed draw order).
 Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, RandomStream& stream);

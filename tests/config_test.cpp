@@ -477,6 +477,137 @@ TEST(ConfigTest, QuickstartConfigParses) {
   EXPECT_GE(config.tasks.size(), 4u);
 }
 
+constexpr const char* synthetic_config = R"([run]
+seed = 3
+generations = 4
+mode = "steady_state"
+
+[evaluation]
+time_limit_seconds = 2.5
+
+[update_rule.genes]
+learning_rate = { kind = "log_real", low = 1e-4, high = 1e-1 }
+
+[[tasks]]
+family = "synthetic"
+dimension = 5
+initial_scale = 0.5
+step_sleep_seconds = 0.01
+sleep_tail = "pareto"
+pareto_shape = 2
+fault = "throw"
+fault_probability = 0.25
+fault_step = 3
+)";
+
+TEST(ConfigTest, RunModeAndTimeLimitParse) {
+  const RunConfig config = parse_config(synthetic_config);
+  EXPECT_EQ(config.run.mode, RunMode::steady_state);
+  EXPECT_EQ(config.evaluation.time_limit_seconds, 2.5);
+  const RunConfig generational = parse_config(replaced(synthetic_config, "\"steady_state\"", "\"generational\""));
+  EXPECT_EQ(generational.run.mode, RunMode::generational);
+  EXPECT_EQ(parse_config(replaced(synthetic_config, "= 2.5", "= 0")).evaluation.time_limit_seconds, 0.0);
+  EXPECT_EQ(parse_config(replaced(synthetic_config, "= 2.5", "= 30")).evaluation.time_limit_seconds, 30.0);
+  // Defaults: generational, no time limit.
+  const RunConfig defaults = parse_config(minimal_config);
+  EXPECT_EQ(defaults.run.mode, RunMode::generational);
+  EXPECT_EQ(defaults.evaluation.time_limit_seconds, 0.0);
+}
+
+TEST(ConfigTest, BadRunModeAndTimeLimitNameKeyAndLine) {
+  expect_rejected(replaced(synthetic_config, "\"steady_state\"", "\"steady-state\""), "mode =",
+                  {"run.mode must be one of generational, steady_state", "got \"steady-state\"",
+                   "did you mean steady_state"});
+  expect_rejected(replaced(synthetic_config, "\"steady_state\"", "\"async\""), "mode =",
+                  {"run.mode must be one of generational, steady_state", "got \"async\""});
+  expect_rejected(replaced(synthetic_config, "\"steady_state\"", "1"), "mode =",
+                  {"run.mode must be a string", "integer 1"});
+  expect_rejected(replaced(synthetic_config, "mode = ", "mod = "), "mod =", {"unknown key run.mod", "did you mean mode"});
+  expect_rejected(replaced(synthetic_config, "= 2.5", "= -1"), "time_limit_seconds",
+                  {"evaluation.time_limit_seconds must be >= 0", "got -1"});
+  expect_rejected(replaced(synthetic_config, "= 2.5", "= inf"), "time_limit_seconds",
+                  {"evaluation.time_limit_seconds must be finite", "got inf"});
+  expect_rejected(replaced(synthetic_config, "= 2.5", "= \"10s\""), "time_limit_seconds",
+                  {"evaluation.time_limit_seconds must be a number", "string \"10s\""});
+  expect_rejected(replaced(synthetic_config, "time_limit_seconds", "time_limit"), "time_limit",
+                  {"unknown key evaluation.time_limit", "time_limit_seconds"});
+}
+
+TEST(ConfigTest, SyntheticTaskKeysParse) {
+  const RunConfig config = parse_config(synthetic_config);
+  ASSERT_EQ(config.tasks.size(), 1u);
+  const TaskFamilySpec& task = config.tasks[0];
+  EXPECT_EQ(task.kind, TaskKind::synthetic);
+  EXPECT_EQ(task.dimension, 5);
+  EXPECT_EQ(task.initial_scale, 0.5);
+  EXPECT_EQ(task.step_sleep_seconds, 0.01);
+  EXPECT_EQ(task.sleep_tail, SleepTail::pareto);
+  EXPECT_EQ(task.pareto_shape, 2.0);  // an integer where a real is expected
+  EXPECT_EQ(task.fault, TaskFault::throw_exception);
+  EXPECT_EQ(task.fault_probability, 0.25);
+  EXPECT_EQ(task.fault_step, 3);
+
+  const RunConfig nan_fault = parse_config(replaced(replaced(synthetic_config, "\"throw\"", "\"nan\""), "\"pareto\"",
+                                                    "\"fixed\""));
+  EXPECT_EQ(nan_fault.tasks[0].fault, TaskFault::nan_loss);
+  EXPECT_EQ(nan_fault.tasks[0].sleep_tail, SleepTail::fixed);
+
+  // Only the family is required; the rest keep the TaskFamilySpec defaults.
+  const TaskFamilySpec defaults;
+  const RunConfig bare = parse_config(replaced(minimal_config, "\"rosenbrock\"", "\"synthetic\""));
+  EXPECT_EQ(bare.tasks[0].kind, TaskKind::synthetic);
+  EXPECT_EQ(bare.tasks[0].step_sleep_seconds, defaults.step_sleep_seconds);
+  EXPECT_EQ(bare.tasks[0].sleep_tail, defaults.sleep_tail);
+  EXPECT_EQ(bare.tasks[0].pareto_shape, defaults.pareto_shape);
+  EXPECT_EQ(bare.tasks[0].fault, TaskFault::none);
+  EXPECT_EQ(bare.tasks[0].fault_probability, defaults.fault_probability);
+  EXPECT_EQ(bare.tasks[0].fault_step, defaults.fault_step);
+}
+
+TEST(ConfigTest, BadSyntheticTaskValuesNameKeyAndLine) {
+  expect_rejected(replaced(synthetic_config, "step_sleep_seconds = 0.01", "step_sleep_seconds = -0.01"),
+                  "step_sleep_seconds", {"tasks[0].step_sleep_seconds must be >= 0", "got -0.01"});
+  // The upper limit is the task family's, mapped back to the key's line.
+  expect_rejected(replaced(synthetic_config, "step_sleep_seconds = 0.01", "step_sleep_seconds = 90"),
+                  "step_sleep_seconds", {"tasks[0].step_sleep_seconds must be in [0, 60]", "got 90"});
+  expect_rejected(replaced(synthetic_config, "\"pareto\"", "\"lognormal\""), "sleep_tail",
+                  {"tasks[0].sleep_tail must be one of fixed, pareto", "got \"lognormal\""});
+  expect_rejected(replaced(synthetic_config, "pareto_shape = 2", "pareto_shape = 0"), "pareto_shape",
+                  {"tasks[0].pareto_shape must be > 0", "got 0"});
+  expect_rejected(replaced(synthetic_config, "\"throw\"", "\"crash\""), "fault =",
+                  {"tasks[0].fault must be one of none, throw, nan", "got \"crash\""});
+  expect_rejected(replaced(synthetic_config, "fault_probability = 0.25", "fault_probability = 1.5"),
+                  "fault_probability", {"tasks[0].fault_probability must be in [0, 1]", "got 1.5"});
+  expect_rejected(replaced(synthetic_config, "fault_step = 3", "fault_step = 0"), "fault_step",
+                  {"tasks[0].fault_step must be >= 1", "got 0"});
+  expect_rejected(replaced(synthetic_config, "fault_step = 3", "fault_step = 2.5"), "fault_step",
+                  {"tasks[0].fault_step must be an integer", "float 2.5"});
+  expect_rejected(replaced(synthetic_config, "dimension = 5", "dimension = 200000"), "dimension",
+                  {"tasks[0].dimension must be in [1, 100000]", "got 200000"});
+  expect_rejected(replaced(synthetic_config, "fault_step = 3", "fault_steps = 3"), "fault_steps",
+                  {"unknown key tasks[0].fault_steps", "did you mean fault_step", "fault_probability"});
+}
+
+TEST(ConfigTest, SyntheticKeysBelongOnlyToSyntheticTasks) {
+  expect_rejected(replaced(full_config, "condition_number = 100", "condition_number = 100\nfault = \"nan\""),
+                  "fault = \"nan\"", {"tasks[0].fault does not apply to family quadratic", "(only to synthetic)"});
+  expect_rejected(replaced(minimal_config, "\"rosenbrock\"", "\"rosenbrock\"\nstep_sleep_seconds = 1"),
+                  "step_sleep_seconds", {"tasks[0].step_sleep_seconds does not apply to family rosenbrock"});
+  // And the other families' keys are rejected in a synthetic table.
+  expect_rejected(replaced(synthetic_config, "fault_step = 3", "fault_step = 3\nsamples = 10"), "samples = 10",
+                  {"tasks[0].samples does not apply to family synthetic",
+                   "keys of synthetic tasks: family, weight, dimension, step_sleep_seconds, sleep_tail, pareto_shape, "
+                   "fault, fault_probability, fault_step, initial_scale"});
+}
+
+TEST(ConfigTest, RunModeNamesRoundTrip) {
+  for (RunMode mode : {RunMode::generational, RunMode::steady_state}) {
+    EXPECT_EQ(run_mode_from_string(to_string(mode)), mode);
+  }
+  EXPECT_EQ(to_string(RunMode::steady_state), "steady_state");
+  EXPECT_EQ(run_mode_from_string("async"), std::nullopt);
+}
+
 TEST(ConfigTest, FitnessMeasureNamesRoundTrip) {
   for (FitnessMeasure measure : {FitnessMeasure::final_loss, FitnessMeasure::auc}) {
     EXPECT_EQ(fitness_measure_from_string(to_string(measure)), measure);

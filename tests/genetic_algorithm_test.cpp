@@ -7,6 +7,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/archive/text_iarchive.hpp>
 #include <boost/archive/text_oarchive.hpp>
+#include <boost/serialization/version.hpp>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -711,6 +712,418 @@ TEST(GeneticAlgorithmTest, CheckpointKeepsSeedOptionsAndAnUnsetBest) {
   GeneticAlgorithm wrong_space(sphere_space(3), options, 123);
   boost::archive::binary_iarchive input(again);
   EXPECT_THROW(input >> wrong_space, Error);
+}
+
+// ---- Steady-state (asynchronous) mode ----
+
+/// Tells ga.ask()'s initial genomes with their sphere fitness, the first step of a steady-state run.
+void tell_initial_population(GeneticAlgorithm& ga) {
+  for (const Genome& genome : ga.ask()) ga.tell_offspring(genome, sphere(ga.space(), genome));
+}
+
+/// Breeds, evaluates and tells offspring first .. first + count - 1, one at a time.
+void run_offspring(GeneticAlgorithm& ga, std::int64_t first, std::int64_t count) {
+  for (std::int64_t k = first; k < first + count; ++k) {
+    const Genome child = ga.breed_offspring(k);
+    ga.tell_offspring(child, sphere(ga.space(), child));
+  }
+}
+
+void expect_same_genome(const Genome& a, const Genome& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.generation, b.generation);
+  EXPECT_EQ(a.parent_a, b.parent_a);
+  EXPECT_EQ(a.parent_b, b.parent_b);
+  EXPECT_EQ(a.x, b.x);  // bit-identical
+  EXPECT_EQ(a.step_size, b.step_size);
+}
+
+std::vector<std::int64_t> pool_ids(const GeneticAlgorithm& ga) {
+  std::vector<std::int64_t> ids;
+  for (const Genome& genome : ga.pool()) ids.push_back(genome.id);
+  return ids;
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, BreedingNeedsAPoolAndAValidIndex) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 4;
+  GeneticAlgorithm ga(sphere_space(2), options, 5);
+  EXPECT_TRUE(ga.pool().empty());
+  EXPECT_THROW(static_cast<void>(ga.breed_offspring(0)), Error);
+  ga.tell_offspring(ga.ask()[0], 1.0);
+  // One member is enough: tournaments draw with replacement, so both parents are that member.
+  const Genome child = ga.breed_offspring(0);
+  EXPECT_EQ(child.parent_a, 0);
+  EXPECT_EQ(child.parent_b, 0);
+  EXPECT_THROW(static_cast<void>(ga.breed_offspring(-1)), Error);
+  // A genome of the wrong length is refused and leaves the pool untouched.
+  const Genome wrong = genome_of({0.5, 0.5, 0.5}, {0.1, 0.1, 0.1}, 9);
+  EXPECT_THROW(ga.tell_offspring(wrong, 0.0), Error);
+  EXPECT_EQ(ga.pool().size(), 1u);
+  EXPECT_EQ(ga.best_fitness(), 1.0);
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, PoolFillsThenReplacesTheWorstOnlyWhenStrictlyBetter) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 4;
+  GeneticAlgorithm ga(sphere_space(2), options, 5);
+  const auto told = [&](std::int64_t id, double fitness) {
+    Genome genome = ga.ask()[0];
+    genome.id = id;
+    ga.tell_offspring(genome, fitness);
+  };
+  told(10, 3.0);
+  told(11, 1.0);
+  told(12, 5.0);
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 12}));  // appended in insertion order
+  told(13, 9.0);  // the pool is not full yet: even the worst so far is appended
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 12, 13}));
+  EXPECT_EQ(ga.pool_fitness(), (std::vector<double>{3.0, 1.0, 5.0, 9.0}));
+
+  told(14, 9.0);  // equal to the worst: the member stays
+  told(15, 10.0);
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 12, 13}));
+  told(16, 4.0);  // replaces the worst (9.0) in its slot
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 12, 16}));
+  told(17, 0.5);  // replaces 5.0
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 17, 16}));
+  EXPECT_EQ(ga.pool_fitness(), (std::vector<double>{3.0, 1.0, 0.5, 4.0}));
+  EXPECT_EQ(ga.pool().size(), 4u);
+  told(18, std::nan(""));  // non-finite is the worst value: never enters a full pool
+  EXPECT_EQ(pool_ids(ga), (std::vector<std::int64_t>{10, 11, 17, 16}));
+
+  // Ties among the worst: the member with the highest index goes first.
+  GeneticAlgorithm tied(sphere_space(2), options, 5);
+  Genome genome = tied.ask()[0];
+  for (std::int64_t id = 0; id < 4; ++id) {
+    genome.id = id;
+    tied.tell_offspring(genome, id % 2 == 0 ? std::numeric_limits<double>::infinity() : 2.0);
+  }
+  EXPECT_EQ(tied.pool_fitness()[0], std::numeric_limits<double>::infinity());
+  genome.id = 20;
+  tied.tell_offspring(genome, 7.0);  // two +inf members (indices 0 and 2): index 2 is replaced
+  EXPECT_EQ(pool_ids(tied), (std::vector<std::int64_t>{0, 1, 20, 3}));
+  genome.id = 21;
+  tied.tell_offspring(genome, -std::numeric_limits<double>::infinity());  // -inf counts as +inf too
+  EXPECT_EQ(pool_ids(tied), (std::vector<std::int64_t>{0, 1, 20, 3}));
+  genome.id = 22;
+  tied.tell_offspring(genome, 7.5);
+  EXPECT_EQ(pool_ids(tied), (std::vector<std::int64_t>{22, 1, 20, 3}));
+  genome.id = 23;
+  tied.tell_offspring(genome, 2.0);  // the worst is now 7.5 alone (index 0)
+  EXPECT_EQ(pool_ids(tied), (std::vector<std::int64_t>{23, 1, 20, 3}));
+  EXPECT_EQ(tied.pool_fitness(), (std::vector<double>{2.0, 2.0, 7.0, 2.0}));
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, BestTracksTheBestTold) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 3;
+  GeneticAlgorithm ga(sphere_space(2), options, 8);
+  const std::vector<Genome>& initial = ga.ask();
+  ga.tell_offspring(initial[0], std::nan(""));
+  ASSERT_TRUE(ga.best().has_value());  // as tell(): set at the first tell, even when not finite
+  EXPECT_EQ(ga.best_fitness(), std::numeric_limits<double>::infinity());
+  ga.tell_offspring(initial[1], 2.0);
+  EXPECT_EQ(ga.best()->id, 1);
+  EXPECT_EQ(ga.best_fitness(), 2.0);
+  ga.tell_offspring(initial[2], 2.0);  // a tie keeps the earlier best
+  EXPECT_EQ(ga.best()->id, 1);
+  ga.tell_offspring(initial[0], 0.25);
+  EXPECT_EQ(ga.best()->id, 0);
+  EXPECT_EQ(ga.best()->x, initial[0].x);
+  EXPECT_EQ(ga.best_fitness(), 0.25);
+
+  // Over a run, best() is the minimum of everything told and is the genome that scored it.
+  GeneticAlgorithm run(sphere_space(3), options, 8);
+  double lowest = std::numeric_limits<double>::infinity();
+  for (const Genome& genome : run.ask()) {
+    const double fitness = sphere(run.space(), genome);
+    lowest = std::min(lowest, fitness);
+    run.tell_offspring(genome, fitness);
+  }
+  for (std::int64_t k = 0; k < 40; ++k) {
+    const Genome child = run.breed_offspring(k);
+    const double fitness = sphere(run.space(), child);
+    lowest = std::min(lowest, fitness);
+    run.tell_offspring(child, fitness);
+    EXPECT_EQ(run.best_fitness(), lowest);
+    EXPECT_EQ(sphere(run.space(), *run.best()), lowest);
+  }
+  EXPECT_EQ(run.generation(), 0);  // steady state has no generations of its own
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, OffspringDependsOnlyOnPoolAndIndex) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 6;
+  options.crossover_rate = 0.6;
+  GeneticAlgorithm first(sphere_space(3), options, 31);
+  GeneticAlgorithm second(sphere_space(3), options, 31);
+  tell_initial_population(first);
+  tell_initial_population(second);
+  run_offspring(first, 0, 4);
+  run_offspring(second, 0, 4);
+
+  const Genome child = first.breed_offspring(7);
+  expect_same_genome(child, first.breed_offspring(7));  // const: breeding does not advance anything
+  expect_same_genome(child, second.breed_offspring(7));
+  const Genome other = first.breed_offspring(8);
+  EXPECT_NE(child.x, other.x);
+
+  // The streams are keyed {steady_state_stream_marker, index}; redo the breeding by hand.
+  int crossed = 0;
+  for (std::uint64_t k = 0; k < 12; ++k) {
+    const std::initializer_list<std::uint64_t> path{GeneticAlgorithm::steady_state_stream_marker, k};
+    RandomStream selection(31, StreamPurpose::selection, path);
+    RandomStream crossing(31, StreamPurpose::crossover, path);
+    RandomStream mutation(31, StreamPurpose::mutation, path);
+    const std::vector<Genome>& pool = first.pool();
+    const Genome& a = pool[static_cast<std::size_t>(detail::tournament_select(first.pool_fitness(), 3, selection))];
+    const Genome& b = pool[static_cast<std::size_t>(detail::tournament_select(first.pool_fitness(), 3, selection))];
+    Genome expected = a;
+    const bool cross = crossing.bernoulli(0.6);
+    if (cross) expected = detail::crossover(first.space(), options, a, b, crossing);
+    crossed += cross ? 1 : 0;
+    detail::mutate(first.space(), options, expected, mutation);
+    const Genome bred = first.breed_offspring(static_cast<std::int64_t>(k));
+    EXPECT_EQ(bred.x, expected.x) << "offspring " << k;
+    EXPECT_EQ(bred.step_size, expected.step_size) << "offspring " << k;
+    EXPECT_EQ(bred.parent_a, a.id);
+    EXPECT_EQ(bred.parent_b, cross ? b.id : a.id);
+  }
+  EXPECT_GT(crossed, 0);
+  EXPECT_LT(crossed, 12);
+
+  // The same genomes with other fitness values: other parents win, another offspring for index 7.
+  GeneticAlgorithm reranked(sphere_space(3), options, 31);
+  for (std::size_t i = 0; i < first.pool().size(); ++i) {
+    reranked.tell_offspring(first.pool()[i], -first.pool_fitness()[i]);
+  }
+  EXPECT_EQ(pool_ids(reranked), pool_ids(first));
+  EXPECT_NE(reranked.breed_offspring(7).x, child.x);
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, OffspringIdsAndGenerationsFollowTheScheme) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 4;
+  GeneticAlgorithm ga(sphere_space(2), options, 3);
+  tell_initial_population(ga);
+  const std::vector<std::int64_t> initial_ids = pool_ids(ga);
+  EXPECT_EQ(initial_ids, (std::vector<std::int64_t>{0, 1, 2, 3}));
+  for (std::int64_t k = 0; k < 10; ++k) {
+    const Genome child = ga.breed_offspring(k);
+    EXPECT_EQ(child.id, 4 + k);
+    EXPECT_EQ(child.generation, (4 + k) / 4);
+    // Parents are pool members (the pool is not changed in this loop).
+    EXPECT_NE(std::find(initial_ids.begin(), initial_ids.end(), child.parent_a), initial_ids.end());
+    EXPECT_NE(std::find(initial_ids.begin(), initial_ids.end(), child.parent_b), initial_ids.end());
+  }
+  EXPECT_EQ(ga.breed_offspring(0).generation, 1);
+  EXPECT_EQ(ga.breed_offspring(3).generation, 1);
+  EXPECT_EQ(ga.breed_offspring(4).generation, 2);
+  EXPECT_EQ(ga.breed_offspring(11).id, 15);
+  EXPECT_EQ(ga.breed_offspring(11).generation, 3);
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, MinimizesASphere) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 24;
+  GeneticAlgorithm ga(sphere_space(5), options, 11);
+  const std::vector<double> initial = sphere_fitness(ga);
+  const double initial_best = *std::min_element(initial.begin(), initial.end());
+  tell_initial_population(ga);
+  // 30 * P evaluations in all, the budget of the generational MinimizesASphere.
+  run_offspring(ga, 0, 29 * 24);
+  EXPECT_LT(ga.best_fitness(), 0.01 * initial_best) << "initial best " << initial_best << " best " << ga.best_fitness();
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, MinimizesWithResultsOutOfOrder) {
+  // Like the MPI master: several offspring in flight, results told in an order unrelated to breeding.
+  GeneticAlgorithmOptions options;
+  options.population_size = 24;
+  GeneticAlgorithm ga(sphere_space(5), options, 13);
+  const std::vector<double> initial = sphere_fitness(ga);
+  const double initial_best = *std::min_element(initial.begin(), initial.end());
+  tell_initial_population(ga);
+  std::vector<Genome> in_flight;
+  std::int64_t next = 0;
+  RandomStream arrival(13, StreamPurpose::test, {1});
+  while (next < 29 * 24 || !in_flight.empty()) {
+    while (next < 29 * 24 && in_flight.size() < 6) in_flight.push_back(ga.breed_offspring(next++));
+    const auto done = static_cast<std::ptrdiff_t>(arrival.below(in_flight.size()));
+    const Genome genome = in_flight[static_cast<std::size_t>(done)];
+    in_flight.erase(in_flight.begin() + done);
+    ga.tell_offspring(genome, sphere(ga.space(), genome));
+  }
+  EXPECT_LT(ga.best_fitness(), 0.01 * initial_best) << "initial best " << initial_best << " best " << ga.best_fitness();
+}
+
+template <class OutputArchive, class InputArchive>
+void expect_steady_state_checkpoint_resumes_identically() {
+  GeneticAlgorithmOptions options;
+  options.population_size = 8;
+  GeneticAlgorithm original(sphere_space(3), options, 41);
+  // A failed evaluation in the pool: its +inf fitness must survive text archives too. Only 5 of the
+  // initial genomes are told, then 3 offspring bred from that partial pool fill it, so nothing has
+  // replaced the failed member yet.
+  original.tell_offspring(original.ask()[0], std::nan(""));
+  for (std::size_t i = 1; i < 5; ++i) {
+    original.tell_offspring(original.ask()[i], sphere(original.space(), original.ask()[i]));
+  }
+  run_offspring(original, 0, 3);
+  ASSERT_EQ(original.pool().size(), 8u);
+  ASSERT_EQ(original.pool_fitness()[0], std::numeric_limits<double>::infinity());
+
+  std::stringstream buffer;
+  {
+    OutputArchive output(buffer);
+    output << original;
+  }
+  GeneticAlgorithm restored(sphere_space(3), GeneticAlgorithmOptions{}, 1);
+  {
+    InputArchive input(buffer);
+    input >> restored;
+  }
+  ASSERT_EQ(restored.pool().size(), original.pool().size());
+  for (std::size_t i = 0; i < original.pool().size(); ++i) expect_same_genome(restored.pool()[i], original.pool()[i]);
+  EXPECT_EQ(restored.pool_fitness(), original.pool_fitness());
+  EXPECT_EQ(restored.best_fitness(), original.best_fitness());
+  expect_same_population(restored.ask(), original.ask());
+
+  run_offspring(original, 3, 40);
+  run_offspring(restored, 3, 40);
+  for (std::size_t i = 0; i < original.pool().size(); ++i) expect_same_genome(restored.pool()[i], original.pool()[i]);
+  EXPECT_EQ(restored.pool_fitness(), original.pool_fitness());
+  expect_same_genome(*restored.best(), *original.best());
+  EXPECT_EQ(restored.best_fitness(), original.best_fitness());
+  expect_same_genome(restored.breed_offspring(43), original.breed_offspring(43));
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, CheckpointRoundTripContinuesBitIdentically) {
+  expect_steady_state_checkpoint_resumes_identically<boost::archive::binary_oarchive, boost::archive::binary_iarchive>();
+  expect_steady_state_checkpoint_resumes_identically<boost::archive::text_oarchive, boost::archive::text_iarchive>();
+}
+
+}  // namespace
+
+/// The checkpoint layout written field by field, to produce checkpoints the GA itself would never write
+/// (an older version, an inconsistent pool) and check how they load.
+namespace checkpoint_image {
+
+template <unsigned Version>
+struct Image {
+  std::uint64_t seed = 0;
+  GeneticAlgorithmOptions options;
+  std::int64_t generation = 0;
+  std::vector<Genome> population;
+  std::vector<Genome> pool;
+  std::vector<double> pool_fitness;
+  std::uint64_t pool_fitness_count = 0;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    bool has_best = false;
+    bool best_fitness_finite = false;
+    double best_fitness = 0.0;
+    archive & seed & options & generation & population & has_best & best_fitness_finite & best_fitness;
+    if constexpr (Version >= 1) {
+      archive & pool & pool_fitness_count;
+      for (double& fitness : pool_fitness) {
+        bool finite = true;
+        archive & finite & fitness;
+      }
+    }
+  }
+};
+
+}  // namespace checkpoint_image
+}  // namespace metaevo
+
+BOOST_CLASS_VERSION(metaevo::checkpoint_image::Image<1>, 1)
+
+namespace metaevo {
+namespace {
+
+template <unsigned Version>
+checkpoint_image::Image<Version> image_of(const GeneticAlgorithm& ga) {
+  checkpoint_image::Image<Version> image;
+  image.seed = 19;
+  image.options = ga.options();
+  image.population = ga.ask();
+  for (const Genome& genome : ga.ask()) {
+    image.pool.push_back(genome);
+    image.pool_fitness.push_back(1.0);
+  }
+  image.pool_fitness_count = image.pool_fitness.size();
+  return image;
+}
+
+template <unsigned Version>
+void load_image(const checkpoint_image::Image<Version>& image, GeneticAlgorithm& ga) {
+  std::stringstream buffer;
+  {
+    boost::archive::text_oarchive output(buffer);
+    output << image;
+  }
+  boost::archive::text_iarchive input(buffer);
+  input >> ga;
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, CheckpointImagesMatchTheLayout) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 4;
+  GeneticAlgorithm source(sphere_space(2), options, 19);
+
+  // Version 1 with a consistent pool loads and is what the GA itself writes.
+  GeneticAlgorithm loaded(sphere_space(2), options, 1);
+  load_image(image_of<1>(source), loaded);
+  EXPECT_EQ(loaded.pool().size(), 4u);
+  EXPECT_EQ(loaded.pool_fitness(), (std::vector<double>(4, 1.0)));
+  GeneticAlgorithm told(sphere_space(2), options, 19);
+  for (const Genome& genome : told.ask()) told.tell_offspring(genome, 1.0);
+  expect_same_genome(loaded.breed_offspring(3), told.breed_offspring(3));
+
+  // Version 0 (generational checkpoints from before the pool existed) loads with an empty pool.
+  told.tell({1.0, 2.0, 3.0, 4.0});
+  GeneticAlgorithm old(sphere_space(2), options, 1);
+  old.tell_offspring(old.ask()[0], 1.0);
+  load_image(image_of<0>(source), old);
+  EXPECT_TRUE(old.pool().empty());
+  EXPECT_TRUE(old.pool_fitness().empty());
+  EXPECT_FALSE(old.best().has_value());
+  old.tell({1.0, 2.0, 3.0, 4.0});
+  expect_same_population(old.ask(), told.ask());
+}
+
+TEST(GeneticAlgorithmSteadyStateTest, CheckpointWithABadPoolIsRefused) {
+  GeneticAlgorithmOptions options;
+  options.population_size = 4;
+  const GeneticAlgorithm source(sphere_space(2), options, 19);
+  const auto expect_refused = [&](const checkpoint_image::Image<1>& image, const std::string& words) {
+    GeneticAlgorithm target(sphere_space(2), options, 1);
+    try {
+      load_image(image, target);
+      ADD_FAILURE() << "expected Error mentioning " << words;
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find(words), std::string::npos) << error.what();
+    }
+  };
+
+  auto too_large = image_of<1>(source);
+  too_large.pool.push_back(too_large.pool.front());
+  too_large.pool_fitness.push_back(1.0);
+  too_large.pool_fitness_count = 5;
+  expect_refused(too_large, "at most ga.population_size = 4");
+
+  auto mismatched = image_of<1>(source);
+  mismatched.pool_fitness.pop_back();
+  mismatched.pool_fitness_count = 3;
+  expect_refused(mismatched, "4 genomes but 3 fitness values");
+
+  auto wrong_length = image_of<1>(source);
+  wrong_length.pool[2].id = 77;
+  wrong_length.pool[2].x = Eigen::VectorXd::Constant(3, 0.5);
+  wrong_length.pool[2].step_size = Eigen::VectorXd::Constant(3, 0.1);
+  expect_refused(wrong_length, "genome 77 has 3 genes");
 }
 
 }  // namespace

@@ -77,3 +77,20 @@ TEST(InnerLoop, StopsAsDivergedOnExplosion) {
 
 }  // namespace
 }  // namespace metaevo
+
+namespace metaevo {
+namespace {
+
+TEST(InnerLoop, StopsAsTimedOutPastTheDeadline) {
+  HalfSquaredNorm task;
+  ScaleRule rule(0.0);  // never converges, never diverges
+  InnerLoopOptions options{1000, 1e3};
+  options.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);  // already past
+  const LearningCurve curve = run_inner_loop(rule, task, options);
+  EXPECT_TRUE(curve.timed_out);
+  EXPECT_FALSE(curve.diverged);
+  EXPECT_EQ(curve.steps(), 1);  // checked after every step
+}
+
+}  // namespace
+}  // namespace metaevo

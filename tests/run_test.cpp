@@ -57,7 +57,9 @@ TEST(RunSearch, WritesEveryGenerationAndIsDeterministic) {
   TemporaryPath first("_a.h5");
   TemporaryPath second("_b.h5");
   std::vector<GenerationRecord> seen;
-  const RunSummary summary = run_search(config, first.path(), {[&](const GenerationRecord& r) { seen.push_back(r); }});
+  RunCallbacks callbacks;
+  callbacks.on_generation = [&](const GenerationRecord& record) { seen.push_back(record); };
+  const RunSummary summary = run_search(config, first.path(), callbacks);
   run_search(config, second.path());
 
   EXPECT_EQ(summary.termination, Termination::completed);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -71,6 +72,9 @@ std::vector<NamedSpec> gradient_cases() {
   TaskFamilySpec rosenbrock = make_spec(TaskKind::rosenbrock);
   rosenbrock.dimension = 6;
   cases.push_back({"rosenbrock", rosenbrock});
+  TaskFamilySpec synthetic = make_spec(TaskKind::synthetic);  // no sleep, no fault: a plain 0.5 |x|^2
+  synthetic.dimension = 7;
+  cases.push_back({"synthetic", synthetic});
   return cases;
 }
 
@@ -165,7 +169,8 @@ TEST_P(TaskFamilyTest, DifferentSeedsGiveDifferentTasks) {
   const auto second = family->sample(11);
   ASSERT_EQ(first->dimension(), second->dimension());
   EXPECT_NE(first->initial_parameters(), second->initial_parameters());
-  if (GetParam().spec.kind != TaskKind::rosenbrock) {  // Rosenbrock differs only in its start
+  // Rosenbrock and synthetic differ only in their start.
+  if (GetParam().spec.kind != TaskKind::rosenbrock && GetParam().spec.kind != TaskKind::synthetic) {
     const Eigen::VectorXd point = random_point(*first, 5);
     EXPECT_NE(first->loss(point), second->loss(point));
   }
@@ -199,7 +204,7 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, TaskFamilyTest, ::testing::ValuesIn(gradie
 
 TEST(TaskKindTest, NamesRoundTrip) {
   const auto& kinds = all_task_kinds();
-  EXPECT_EQ(kinds.size(), 6U);
+  EXPECT_EQ(kinds.size(), 7U);
   std::set<std::string_view> names;
   for (TaskKind kind : kinds) {
     names.insert(to_string(kind));
@@ -214,6 +219,16 @@ TEST(TaskKindTest, NamesRoundTrip) {
   EXPECT_EQ(activation_from_string("tanh"), Activation::tanh);
   EXPECT_EQ(activation_from_string(to_string(Activation::relu)), Activation::relu);
   EXPECT_FALSE(activation_from_string("sigmoid").has_value());
+  EXPECT_EQ(task_kind_from_string("synthetic"), TaskKind::synthetic);
+  for (SleepTail tail : {SleepTail::fixed, SleepTail::pareto}) EXPECT_EQ(sleep_tail_from_string(to_string(tail)), tail);
+  EXPECT_EQ(to_string(SleepTail::pareto), "pareto");
+  EXPECT_FALSE(sleep_tail_from_string("lognormal").has_value());
+  for (TaskFault fault : {TaskFault::none, TaskFault::throw_exception, TaskFault::nan_loss}) {
+    EXPECT_EQ(task_fault_from_string(to_string(fault)), fault);
+  }
+  EXPECT_EQ(to_string(TaskFault::throw_exception), "throw");
+  EXPECT_EQ(to_string(TaskFault::nan_loss), "nan");
+  EXPECT_FALSE(task_fault_from_string("throw_exception").has_value());
 }
 
 TEST(TaskFamilyFactoryTest, DefaultSpecOfEveryKindIsValid) {
@@ -299,6 +314,233 @@ TEST(TaskFamilyFactoryTest, InvalidSpecsNameTheField) {
   spec = make_spec(TaskKind::mlp_classification);
   spec.classes = 1;
   expect_rejected(spec, "classes", "1");
+}
+
+TEST(SyntheticTaskTest, InvalidSpecsNameTheField) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 0;
+  expect_rejected(spec, "dimension", "0");
+  spec.dimension = 100001;
+  expect_rejected(spec, "dimension", "100001");
+  spec = make_spec(TaskKind::synthetic);
+  spec.step_sleep_seconds = -0.5;
+  expect_rejected(spec, "step_sleep_seconds", "-0.5");
+  spec.step_sleep_seconds = 61.0;
+  expect_rejected(spec, "step_sleep_seconds", "61");
+  spec.step_sleep_seconds = std::numeric_limits<double>::quiet_NaN();
+  expect_rejected(spec, "step_sleep_seconds", "nan");
+  spec = make_spec(TaskKind::synthetic);
+  spec.pareto_shape = 0.0;
+  expect_rejected(spec, "pareto_shape", "0");
+  spec = make_spec(TaskKind::synthetic);
+  spec.fault_probability = 1.5;
+  expect_rejected(spec, "fault_probability", "1.5");
+  spec.fault_probability = -0.1;
+  expect_rejected(spec, "fault_probability", "-0.1");
+  spec = make_spec(TaskKind::synthetic);
+  spec.fault_step = 0;
+  expect_rejected(spec, "fault_step", "0");
+  spec = make_spec(TaskKind::synthetic);
+  spec.initial_scale = -1.0;
+  expect_rejected(spec, "initial_scale", "-1");
+
+  // The bounds are inclusive, and other kinds ignore the synthetic fields.
+  spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 1;
+  spec.step_sleep_seconds = 60.0;
+  spec.fault_probability = 0.0;
+  EXPECT_NO_THROW(make_task_family(spec));
+  spec = make_spec(TaskKind::quadratic);
+  spec.step_sleep_seconds = -1.0;
+  spec.pareto_shape = 0.0;
+  spec.fault_step = 0;
+  EXPECT_NO_THROW(make_task_family(spec));
+}
+
+TEST(SyntheticTaskTest, LossIsHalfSquaredNormWithExactGradient) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 3;
+  const auto task = make_task_family(spec)->sample(5);
+  ASSERT_EQ(task->dimension(), 3);
+  const Eigen::Vector3d point(1.0, -2.0, 3.0);
+  EXPECT_EQ(task->loss(point), 7.0);  // 0.5 * (1 + 4 + 9)
+  Eigen::VectorXd gradient;
+  EXPECT_EQ(task->loss_and_gradient(point, gradient), 7.0);
+  EXPECT_EQ(gradient, Eigen::VectorXd(point));
+  EXPECT_EQ(task->loss(Eigen::VectorXd::Zero(3)), 0.0);
+}
+
+TEST(SyntheticTaskTest, InitialPointIsScaledNormalFromTheSeed) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 2000;
+  spec.initial_scale = 3.0;
+  const Eigen::VectorXd start = make_task_family(spec)->sample(12)->initial_parameters();
+  ASSERT_EQ(start.size(), 2000);
+  const double mean = start.mean();
+  const double std_dev = std::sqrt((start.array() - mean).square().sum() / 1999.0);
+  EXPECT_NEAR(mean, 0.0, 0.3);      // 5 standard errors of 3 / sqrt(2000)
+  EXPECT_NEAR(std_dev, 3.0, 0.25);  // about 5 standard errors of the sample std dev
+  // The scale multiplies the same normals; the tail and fault settings do not move the start.
+  spec.initial_scale = 1.0;
+  spec.sleep_tail = SleepTail::pareto;
+  spec.fault = TaskFault::nan_loss;
+  spec.fault_probability = 0.5;
+  const Eigen::VectorXd unit = make_task_family(spec)->sample(12)->initial_parameters();
+  EXPECT_TRUE(start.isApprox(3.0 * unit, 1e-15));
+}
+
+TEST(SyntheticTaskTest, EveryGradientCallSleeps) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 4;
+  spec.step_sleep_seconds = 0.02;
+  const auto task = make_task_family(spec)->sample(1);
+  EXPECT_EQ(synthetic_task_draws(spec, 1).sleep_factor, 1.0);
+  const Eigen::VectorXd point = task->initial_parameters();
+  Eigen::VectorXd gradient;
+  const auto start = std::chrono::steady_clock::now();
+  for (int call = 0; call < 3; ++call) task->loss_and_gradient(point, gradient);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed.count(), 0.06);  // a lower bound only: a loaded machine may take longer
+  // loss() is free.
+  const auto loss_start = std::chrono::steady_clock::now();
+  for (int call = 0; call < 3; ++call) task->loss(point);
+  const std::chrono::duration<double> loss_elapsed = std::chrono::steady_clock::now() - loss_start;
+  EXPECT_LT(loss_elapsed.count(), 0.06);
+}
+
+TEST(SyntheticTaskTest, ParetoFactorsVaryBetweenSeedsWithinTheCap) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.sleep_tail = SleepTail::pareto;
+  spec.pareto_shape = 1.5;
+  std::set<double> factors;
+  int above_two = 0;
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    const double factor = synthetic_task_draws(spec, seed).sleep_factor;
+    EXPECT_GE(factor, 1.0) << "seed " << seed;
+    EXPECT_LE(factor, 100.0) << "seed " << seed;
+    EXPECT_EQ(synthetic_task_draws(spec, seed).sleep_factor, factor);  // deterministic
+    factors.insert(factor);
+    if (factor > 2.0) ++above_two;
+  }
+  EXPECT_GT(factors.size(), 390u);
+  // P(factor > 2) = 2^-1.5 = 0.354: about 141 of 400, standard deviation 9.6.
+  EXPECT_GT(above_two, 100);
+  EXPECT_LT(above_two, 185);
+  // A very light shape puts most of the mass beyond the cap: those tasks sleep exactly 100 times.
+  spec.pareto_shape = 0.1;
+  int capped = 0;
+  for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    const double factor = synthetic_task_draws(spec, seed).sleep_factor;
+    EXPECT_LE(factor, 100.0);
+    if (factor == 100.0) ++capped;
+  }
+  EXPECT_GT(capped, 45);  // P(U^-10 >= 100) = P(U <= 100^-0.1) = 0.63: about 63 of 100
+  EXPECT_LT(capped, 80);
+  // The fixed tail ignores the shape.
+  spec.sleep_tail = SleepTail::fixed;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) EXPECT_EQ(synthetic_task_draws(spec, seed).sleep_factor, 1.0);
+}
+
+TEST(SyntheticTaskTest, ParetoTaskSleepsItsFactor) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.sleep_tail = SleepTail::pareto;
+  spec.step_sleep_seconds = 0.005;
+  std::uint64_t seed = 0;
+  while (!(synthetic_task_draws(spec, seed).sleep_factor > 3.0 && synthetic_task_draws(spec, seed).sleep_factor < 8.0)) {
+    ++seed;
+  }
+  const double factor = synthetic_task_draws(spec, seed).sleep_factor;
+  const auto task = make_task_family(spec)->sample(seed);
+  Eigen::VectorXd gradient;
+  const auto start = std::chrono::steady_clock::now();
+  task->loss_and_gradient(task->initial_parameters(), gradient);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed.count(), factor * 0.005) << "seed " << seed << " factor " << factor;
+}
+
+/// Calls loss_and_gradient `calls` times; returns the 1-based call that threw or returned NaN, 0 if none did.
+std::int64_t first_faulty_call(const Task& task, std::int64_t calls, TaskFault expected) {
+  Eigen::VectorXd point = task.initial_parameters();
+  Eigen::VectorXd gradient;
+  std::int64_t faulty = 0;
+  for (std::int64_t call = 1; call <= calls; ++call) {
+    try {
+      const double value = task.loss_and_gradient(point, gradient);
+      if (std::isnan(value)) {
+        EXPECT_EQ(expected, TaskFault::nan_loss) << "call " << call;
+        EXPECT_TRUE(gradient.array().isNaN().all()) << "call " << call;
+        EXPECT_EQ(gradient.size(), task.dimension());
+        if (faulty == 0) faulty = call;
+      } else {
+        EXPECT_EQ(gradient, point);
+      }
+    } catch (const EvaluationError& error) {
+      EXPECT_EQ(expected, TaskFault::throw_exception) << "call " << call;
+      EXPECT_EQ(std::string(error.what()).rfind("synthetic fault: ", 0), 0u) << error.what();
+      if (faulty == 0) faulty = call;
+    }
+    // loss() never faults, before or after the faulty call.
+    EXPECT_TRUE(std::isfinite(task.loss(point))) << "call " << call;
+  }
+  return faulty;
+}
+
+TEST(SyntheticTaskTest, FaultsHitExactlyTheFaultStep) {
+  for (TaskFault fault : {TaskFault::throw_exception, TaskFault::nan_loss}) {
+    for (std::int64_t fault_step : {1, 4}) {
+      TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+      spec.dimension = 3;
+      spec.fault = fault;
+      spec.fault_probability = 1.0;
+      spec.fault_step = fault_step;
+      const auto family = make_task_family(spec);
+      for (std::uint64_t seed = 0; seed < 10; ++seed) {
+        EXPECT_TRUE(synthetic_task_draws(spec, seed).faulty);
+        EXPECT_EQ(first_faulty_call(*family->sample(seed), 6, fault), fault_step)
+            << to_string(fault) << " step " << fault_step << " seed " << seed;
+      }
+    }
+  }
+}
+
+TEST(SyntheticTaskTest, NoFaultWithProbabilityZeroOrFaultNone) {
+  for (TaskFault fault : {TaskFault::throw_exception, TaskFault::nan_loss}) {
+    TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+    spec.dimension = 3;
+    spec.fault = fault;
+    spec.fault_probability = 0.0;
+    const auto family = make_task_family(spec);
+    for (std::uint64_t seed = 0; seed < 50; ++seed) {
+      EXPECT_FALSE(synthetic_task_draws(spec, seed).faulty);
+      EXPECT_EQ(first_faulty_call(*family->sample(seed), 3, fault), 0) << to_string(fault) << " seed " << seed;
+    }
+  }
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.fault = TaskFault::none;
+  spec.fault_probability = 1.0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    EXPECT_FALSE(synthetic_task_draws(spec, seed).faulty);
+    EXPECT_EQ(first_faulty_call(*make_task_family(spec)->sample(seed), 3, TaskFault::none), 0);
+  }
+}
+
+TEST(SyntheticTaskTest, FaultProbabilitySelectsAShareOfTasksDeterministically) {
+  TaskFamilySpec spec = make_spec(TaskKind::synthetic);
+  spec.dimension = 2;
+  spec.fault = TaskFault::nan_loss;
+  spec.fault_probability = 0.3;
+  const auto family = make_task_family(spec);
+  const auto other_family = make_task_family(spec);
+  int faulty_tasks = 0;
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    const bool faulty = synthetic_task_draws(spec, seed).faulty;
+    faulty_tasks += faulty ? 1 : 0;
+    // The draw is the one sample() uses, and the same seed gives the same behaviour.
+    EXPECT_EQ(first_faulty_call(*family->sample(seed), 1, TaskFault::nan_loss), faulty ? 1 : 0) << seed;
+    EXPECT_EQ(first_faulty_call(*other_family->sample(seed), 1, TaskFault::nan_loss), faulty ? 1 : 0) << seed;
+  }
+  EXPECT_GT(faulty_tasks, 90);  // 120 expected, standard deviation 9.2
+  EXPECT_LT(faulty_tasks, 150);
 }
 
 TEST(TaskFamilyFactoryTest, FieldsAKindDoesNotReadAreNotChecked) {

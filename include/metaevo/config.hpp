@@ -2,6 +2,7 @@
 // The run configuration: one TOML file, parsed and validated once, before any work starts.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,10 +13,19 @@
 
 namespace metaevo {
 
+/// How the master drives the GA.
+enum class RunMode {
+  generational,   // evaluate a whole generation, then breed the next: deterministic
+  steady_state,   // asynchronous: a new offspring as soon as any result arrives (no idle workers)
+};
+std::string_view to_string(RunMode mode);
+std::optional<RunMode> run_mode_from_string(std::string_view text);
+
 /// [run]
 struct RunOptions {
   std::uint64_t seed = 0;          // required: no default seed, so a run's randomness is always chosen
-  std::int64_t generations = 20;   // >= 1
+  std::int64_t generations = 20;   // >= 1; steady_state: generations * population_size evaluations
+  RunMode mode = RunMode::generational;
 };
 
 /// How a genome's inner loops are turned into a fitness (lower is better).
@@ -34,6 +44,7 @@ struct EvaluationOptions {
   double divergence_factor = 1e3;     // loss above factor * L_0 (or NaN/inf) = diverged, > 1
   double penalty_fitness = 10.0;      // per-task score of a diverged inner loop; above any normal score
   int holdout_tasks = 32;             // fresh tasks of the final report (best vs defaults), >= 0
+  double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, >= 0
 };
 
 /// [update_rule]: the family, which hyperparameters are genes and which are fixed.

@@ -34,10 +34,31 @@ struct EvaluationResult {
   double mean_final_loss = 0.0;    // mean over tasks of the final inner-loop loss (NaN if diverged)
   std::int64_t inner_steps = 0;    // total inner steps actually run over all tasks
   double wall_seconds = 0.0;
+  // Where and when it ran (set by the executor): rank 0 in process, else the worker's rank; Unix
+  // times in seconds, comparable across the nodes of a job as far as their clocks agree.
+  int worker_rank = 0;
+  double start_time = 0.0;
+  double end_time = 0.0;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive & genome_id & fitness & diverged & failed & reason & mean_final_loss & inner_steps & wall_seconds;
+    archive & worker_rank & start_time & end_time;
+  }
+};
+
+/// What the master sends a worker: the genome and the key of its tasks. `baseline` evaluates the
+/// family defaults (with the config's fixed values) instead of the genome's genes, and a positive
+/// `task_count` replaces tasks_per_evaluation: both are used for the final holdout report.
+struct EvaluationRequest {
+  Genome genome;
+  EvaluationKey key;
+  int task_count = 0;
+  bool baseline = false;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & genome & key & task_count & baseline;
   }
 };
 
@@ -49,6 +70,9 @@ class Evaluator {
   /// Scores a genome on K tasks keyed by (key, task index). Never throws for a bad rule or task:
   /// exceptions become failed results with the penalty fitness.
   EvaluationResult evaluate(const Genome& genome, const EvaluationKey& key) const;
+  EvaluationResult evaluate(const EvaluationRequest& request) const;
+  /// Family defaults with the config's fixed values applied: the baseline of the holdout report.
+  ParameterSet baseline_hyperparameters() const;
   /// Same, for explicit hyperparameters (e.g. the family defaults in the final report).
   EvaluationResult evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
                                        int task_count) const;
@@ -56,6 +80,7 @@ class Evaluator {
   /// The full hyperparameter set a genome encodes: family defaults, then fixed values, then genes.
   ParameterSet hyperparameters_of(const Genome& genome) const;
   const SearchSpace& space() const { return space_; }
+  const RunConfig& config() const { return config_; }
 
   /// The family task slot `task_index` of `task_count` draws from under `key` (stratified by weight).
   const TaskFamily& family_for_slot(const EvaluationKey& key, int task_index, int task_count) const;

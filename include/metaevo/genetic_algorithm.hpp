@@ -1,6 +1,7 @@
 #pragma once
 // The outer loop: a generational genetic algorithm over normalized genomes, driven by ask()/tell().
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -89,6 +90,32 @@ class GeneticAlgorithm {
   /// Fitness of ask()'s genomes, in order; non-finite values are treated as worst.
   void tell(const std::vector<double>& fitness);
 
+  // ---- Steady-state (asynchronous) use: no generations, one offspring at a time. ----
+  // The caller evaluates ask()'s initial genomes and then offspring, in whatever order results
+  // arrive, telling each with tell_offspring(). The pool holds the evaluated genomes (at most
+  // population_size). Do not mix with tell() on the same object.
+
+  /// First counter of every steady-state stream path, {steady_state_stream_marker, offspring_index}
+  /// ("STEADY" in ASCII). Generational children use {generation, index} with generation far below
+  /// 2^62, so the two modes never share a stream key.
+  static constexpr std::uint64_t steady_state_stream_marker = 0x5354454144590000;
+
+  /// A new genome bred from the pool by the same operators as tell() uses (tournament, crossover,
+  /// mutation), with streams keyed by (seed, purpose, steady-state marker, offspring_index), so the
+  /// offspring depends only on the pool's content and the index. id = population_size +
+  /// offspring_index; generation = id / population_size (so task sets rotate every population_size
+  /// evaluations). Throws Error when the pool is empty.
+  Genome breed_offspring(std::int64_t offspring_index) const;
+  /// Adds an evaluated genome to the pool: appended while the pool is smaller than population_size,
+  /// else it replaces the worst member if strictly better (ties keep the member). Updates best().
+  /// Non-finite fitness counts as worst (+inf). The pool keeps insertion order and a replacement
+  /// takes the replaced member's slot; among equally worst members the one with the highest index is
+  /// replaced (the one every tournament tie-break ranks last). Throws Error on a genome whose
+  /// length differs from the search space.
+  void tell_offspring(const Genome& genome, double fitness);
+  const std::vector<Genome>& pool() const { return pool_; }
+  const std::vector<double>& pool_fitness() const { return pool_fitness_; }
+
   std::int64_t generation() const { return generation_; }
   const SearchSpace& space() const { return space_; }
   const GeneticAlgorithmOptions& options() const { return options_; }
@@ -97,8 +124,10 @@ class GeneticAlgorithm {
   const std::optional<Genome>& best() const { return best_; }
   double best_fitness() const { return best_fitness_; }
 
+  /// Version 0: no pool (generational checkpoints written before steady-state mode); version 1 adds
+  /// the pool after the best fitness, so version-0 checkpoints still load (with an empty pool).
   template <class Archive>
-  void serialize(Archive& archive, unsigned /*version*/) {
+  void serialize(Archive& archive, unsigned version) {
     archive & seed_ & options_ & generation_ & population_;
     // std::optional has no Boost adapter in 1.74: a presence flag, then the genome.
     bool has_best = best_.has_value();
@@ -120,13 +149,45 @@ class GeneticAlgorithm {
     if constexpr (Archive::is_loading::value) {
       best_fitness_ = best_fitness_finite ? stored_best_fitness : std::numeric_limits<double>::infinity();
     }
+    if (version >= 1) {
+      serialize_pool(archive);
+    } else if constexpr (Archive::is_loading::value) {
+      pool_.clear();
+      pool_fitness_.clear();
+    }
     if constexpr (Archive::is_loading::value) check_loaded_state();
   }
 
  private:
   Genome make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness, int child_index) const;
   /// After loading a checkpoint: options valid, population size and genome lengths match; else Error.
+  /// The pool too: as many fitness values as genomes, at most population_size, genome lengths.
   void check_loaded_state() const;
+
+  /// The pool's genomes, then per member a finite flag and the fitness (+inf, the value of failed or
+  /// diverged evaluations, does not survive a text archive).
+  template <class Archive>
+  void serialize_pool(Archive& archive) {
+    archive & pool_;
+    std::uint64_t fitness_count = pool_fitness_.size();
+    archive & fitness_count;
+    if constexpr (Archive::is_loading::value) {
+      // Checked before allocating: a corrupt count must not reserve gigabytes.
+      if (fitness_count != pool_.size()) {
+        throw_bad_pool_fitness_count(fitness_count);
+      }
+      pool_fitness_.assign(static_cast<std::size_t>(fitness_count), 0.0);
+    }
+    for (double& fitness : pool_fitness_) {
+      bool finite = std::isfinite(fitness);
+      double stored = finite ? fitness : 0.0;
+      archive & finite & stored;
+      if constexpr (Archive::is_loading::value) {
+        fitness = finite ? stored : std::numeric_limits<double>::infinity();
+      }
+    }
+  }
+  [[noreturn]] void throw_bad_pool_fitness_count(std::uint64_t fitness_count) const;
 
   SearchSpace space_;
   GeneticAlgorithmOptions options_;
@@ -134,7 +195,11 @@ class GeneticAlgorithm {
   std::int64_t generation_ = 0;
   std::vector<Genome> population_;
   std::optional<Genome> best_;
+  std::vector<Genome> pool_;          // steady-state only
+  std::vector<double> pool_fitness_;  // steady-state only
   double best_fitness_ = std::numeric_limits<double>::infinity();
 };
 
 }  // namespace metaevo
+
+BOOST_CLASS_VERSION(metaevo::GeneticAlgorithm, 1)

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metaevo/config.hpp"
@@ -28,12 +29,18 @@ struct GenerationRecord {
   double eta_seconds = 0.0;       // estimated time to the last generation
 };
 
-enum class Termination { not_run, completed };
+enum class Termination {
+  not_run,
+  completed,     // every generation ran
+  interrupted,   // should_stop() asked to stop (a signal): the file holds every completed generation
+};
+std::string_view to_string(Termination termination);
 
 struct RunSummary {
   Termination termination = Termination::not_run;
   std::int64_t generations = 0;
-  std::int64_t evaluations = 0;
+  std::int64_t evaluations = 0;            // recorded in the run file
+  std::int64_t unrecorded_evaluations = 0; // finished after a stop request, in an incomplete generation
   double wall_seconds = 0.0;
   Genome best;
   double best_fitness = 0.0;
@@ -49,10 +56,19 @@ struct RunSummary {
 
 struct RunCallbacks {
   std::function<void(const GenerationRecord&)> on_generation;  // called after each generation is stored
+  /// Polled before every dispatch; true stops dispatching, in-flight evaluations are collected and
+  /// the run ends as interrupted (e.g. set from a SIGTERM/SIGUSR1 handler).
+  std::function<bool()> should_stop;
 };
 
-/// Runs the whole search in this process and writes `output`. Throws ConfigError/StorageError before
-/// any evaluation when the output cannot be created.
+class Executor;
+
+/// Runs the whole search, evaluations on `executor`, and writes `output`. Throws
+/// ConfigError/StorageError before any evaluation when the output cannot be created.
+/// Generational mode gives the same file contents (populations, fitness) on any executor.
+RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, Executor& executor,
+                      const RunCallbacks& callbacks = {});
+/// The same in this process (the debug mode).
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output,
                       const RunCallbacks& callbacks = {});
 

@@ -33,6 +33,8 @@ enum class TaskKind {
   mlp_regression,          // MLP with 1-2 hidden layers, mean squared error
   mlp_classification,      // MLP with 1-2 hidden layers, softmax cross-entropy
   rosenbrock,              // sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 in d dimensions
+  synthetic,               // diagnostic: 0.5 |x|^2 with a chosen cost per step and injected faults,
+                           // for benchmarks of the runtime and tests of fault handling
 };
 std::string_view to_string(TaskKind kind);
 std::optional<TaskKind> task_kind_from_string(std::string_view text);
@@ -41,6 +43,17 @@ const std::vector<TaskKind>& all_task_kinds();
 enum class Activation { tanh, relu };
 std::string_view to_string(Activation activation);
 std::optional<Activation> activation_from_string(std::string_view text);
+
+/// Cost distribution of the synthetic task's sleep: the same for every task, or a Pareto factor
+/// drawn per task (stragglers).
+enum class SleepTail { fixed, pareto };
+std::string_view to_string(SleepTail tail);
+std::optional<SleepTail> sleep_tail_from_string(std::string_view text);
+
+/// A fault the synthetic task injects.
+enum class TaskFault { none, throw_exception, nan_loss };
+std::string_view to_string(TaskFault fault);  // "none", "throw", "nan"
+std::optional<TaskFault> task_fault_from_string(std::string_view text);
 
 /// The settings of one task family of the mix (one [[tasks]] table of the config). Each kind reads
 /// only the fields listed for it; config validation rejects the others.
@@ -55,6 +68,14 @@ struct TaskFamilySpec {
   Activation activation = Activation::tanh;  // MLPs
   int classes = 3;                 // mlp_classification: output classes, >= 2
   double initial_scale = 1.0;      // std dev (quadratic, rosenbrock: spread) of the initial point
+
+  // synthetic only: the cost and faults of a diagnostic task.
+  double step_sleep_seconds = 0.0; // each loss_and_gradient call sleeps this long (times the tail factor)
+  SleepTail sleep_tail = SleepTail::fixed;  // fixed, or a heavy-tailed factor per task
+  double pareto_shape = 1.5;       // pareto tail: factor = U^(-1/shape), capped at 100; shape > 0
+  TaskFault fault = TaskFault::none;        // none, throw (an exception), nan (a NaN loss)
+  double fault_probability = 1.0;  // per sampled task, drawn from the task's seed; in [0, 1]
+  std::int64_t fault_step = 1;     // the loss_and_gradient call (1 = first) at which the fault hits
 };
 
 /// What each kind samples (all draws from RandomStream(seed), in this order):
@@ -75,6 +96,10 @@ struct TaskFamilySpec {
 ///   Glorot (tanh) or He (relu) normal, biases 0.
 /// - rosenbrock: dimension >= 2, start initial_scale * N(0, I) (around the origin, where the loss
 ///   is d - 1, so the inner loop must find and follow the valley). Minimum 0 at (1, ..., 1).
+/// - synthetic: the sleep-factor uniform U in (0, 1], the fault uniform F in [0, 1) (both always
+///   drawn), then start initial_scale * N(0, I). Loss 0.5 |x|^2. Sleep factor 1 (fixed) or
+///   min(U^(-1/pareto_shape), 100) (pareto); the task is faulty when fault != none and
+///   F < fault_probability. dimension in [1, 100000], step_sleep_seconds in [0, 60].
 /// Data limits: samples <= 1e6, samples * dimension <= 5e7, hidden widths <= 10000, classes <= 1000.
 class TaskFamily {
  public:
@@ -84,6 +109,14 @@ class TaskFamily {
   /// Deterministic in seed: all random draws come from RandomStream(seed).
   virtual std::unique_ptr<Task> sample(std::uint64_t seed) const = 0;
 };
+
+/// What a synthetic task of this seed drew (the same draws sample(seed) uses): for tests and for
+/// benchmarks that need the expected cost of a task without sleeping it.
+struct SyntheticTaskDraws {
+  double sleep_factor = 1.0;  // each loss_and_gradient call sleeps step_sleep_seconds * sleep_factor
+  bool faulty = false;        // the task injects spec.fault at its fault_step-th loss_and_gradient call
+};
+SyntheticTaskDraws synthetic_task_draws(const TaskFamilySpec& spec, std::uint64_t seed);
 
 /// Validates the fields the spec's kind reads (throws ConfigError naming the kind, the field, the
 /// allowed range and the value) and builds the family. Fields the kind does not read are ignored.

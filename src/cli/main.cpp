@@ -1,16 +1,19 @@
-// The metaevo command line: `metaevo run CONFIG --out RUN.h5`, `metaevo check CONFIG`.
+// The metaevo command line: `metaevo run CONFIG --out RUN.h5` (in one process, or as an MPI job
+// under mpirun/srun: rank 0 the master, the other ranks workers) and `metaevo check CONFIG`.
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 #include <string>
 
 #include "metaevo/config.hpp"
 #include "metaevo/error.hpp"
+#include "metaevo/executor.hpp"
+#include "metaevo/mpi_runtime.hpp"
 #include "metaevo/run.hpp"
-#include "metaevo/update_rule.hpp"
 
 namespace {
 
@@ -18,17 +21,32 @@ namespace {
 enum ExitStatus : int {
   exit_ok = 0,
   exit_internal_error = 1,
-  exit_usage_error = 2,     // bad command line (CLI11 uses this too)
+  exit_usage_error = 2,     // bad command line, or the output exists without --force
   exit_config_error = 3,    // the config was rejected before any work
   exit_storage_error = 4,   // the run file could not be written or read
+  exit_interrupted = 75,    // stopped by SIGTERM/SIGINT/SIGUSR1: every completed generation is in the file
 };
 
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void record_stop_signal(int signal_number) { stop_signal = signal_number; }
+
+// Every rank catches the signals a scheduler sends (mpirun forwards them to all ranks): workers keep
+// working until the master sends stop, and the master stops dispatching and records what finished.
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = record_stop_signal;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) sigaction(signal_number, &action, nullptr);
+}
+
 void print_search_space(const metaevo::RunConfig& config) {
-  std::printf("update rule %s; %zu genes, %zu task families; population %d x %lld generations, %d tasks x %lld steps "
-              "per evaluation\n",
+  std::printf("update rule %s; %zu genes, %zu task families; population %d x %lld generations (%s), %d tasks x %lld "
+              "steps per evaluation\n",
               config.update_rule.family.c_str(), config.update_rule.genes.size(), config.tasks.size(),
               config.ga.population_size, static_cast<long long>(config.run.generations),
-              config.evaluation.tasks_per_evaluation, static_cast<long long>(config.evaluation.inner_steps));
+              std::string(to_string(config.run.mode)).c_str(), config.evaluation.tasks_per_evaluation,
+              static_cast<long long>(config.evaluation.inner_steps));
   for (const metaevo::GeneSpec& gene : config.update_rule.genes) {
     if (gene.kind == metaevo::GeneKind::categorical) {
       std::string choices;
@@ -41,73 +59,158 @@ void print_search_space(const metaevo::RunConfig& config) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"metaevo: evolutionary meta-optimization of how to train"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "metaevo 0.1.0");
-
+struct RunArguments {
   std::string config_path;
   std::string output_path;
   bool force = false;
   bool quiet = false;
-  std::optional<std::int64_t> generations_override;
-  std::optional<std::uint64_t> seed_override;
+  std::optional<std::int64_t> generations;
+  std::optional<std::uint64_t> seed;
+};
 
-  CLI::App* run = app.add_subcommand("run", "run a whole search in this process and write RUN.h5");
-  run->add_option("config", config_path, "TOML config (see docs/configuration.md)")->required()->check(CLI::ExistingFile);
-  run->add_option("-o,--out", output_path, "HDF5 run file to write (default: the config's name with .h5)");
-  run->add_flag("-f,--force", force, "overwrite the run file if it exists");
-  run->add_flag("-q,--quiet", quiet, "print only the final summary");
-  run->add_option("--generations", generations_override, "override run.generations")->check(CLI::PositiveNumber);
-  run->add_option("--seed", seed_override, "override run.seed");
-
-  CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
-  check->add_option("config", config_path, "TOML config")->required()->check(CLI::ExistingFile);
-
-  CLI11_PARSE(app, argc, argv);
+// Master (or the only process): validates, runs, reports. Returns the exit status.
+int run_master(const metaevo::MpiSession& session, const RunArguments& arguments) {
+  const bool distributed = session.size() > 1;
+  // Workers wait for the config text; an empty text tells them to leave without work.
+  auto release_workers = [&] {
+    if (distributed) session.broadcast(std::string());
+  };
+  metaevo::RunConfig config;
+  std::filesystem::path output;
+  try {
+    config = metaevo::load_config(arguments.config_path);
+    if (arguments.generations) config.run.generations = *arguments.generations;
+    if (arguments.seed) config.run.seed = *arguments.seed;
+    output = arguments.output_path.empty()
+                 ? std::filesystem::path(arguments.config_path).filename().replace_extension(".h5")
+                 : std::filesystem::path(arguments.output_path);
+  } catch (const metaevo::ConfigError& error) {
+    std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
+    release_workers();
+    return exit_config_error;
+  }
+  if (std::filesystem::exists(output) && !arguments.force) {
+    std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it.\n",
+                 output.string().c_str());
+    release_workers();
+    return exit_usage_error;
+  }
+  if (distributed) session.broadcast(config.source_text);
 
   try {
-    metaevo::RunConfig config = metaevo::load_config(config_path);
-    if (generations_override) config.run.generations = *generations_override;
-    if (seed_override) config.run.seed = *seed_override;
-
-    if (check->parsed()) {
-      std::printf("%s: valid\n", config_path.c_str());
+    if (!arguments.quiet) {
       print_search_space(config);
-      return exit_ok;
+      if (distributed) {
+        std::printf("MPI: rank 0 is the master, %d worker ranks\n", session.size() - 1);
+      } else {
+        std::printf("single process (no MPI workers)\n");
+      }
     }
-
-    std::filesystem::path output = output_path.empty()
-                                       ? std::filesystem::path(config_path).filename().replace_extension(".h5")
-                                       : std::filesystem::path(output_path);
-    if (std::filesystem::exists(output) && !force) {
-      std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it.\n",
-                   output.string().c_str());
-      return exit_usage_error;
-    }
-
-    if (!quiet) print_search_space(config);
     metaevo::RunCallbacks callbacks;
-    if (!quiet) {
+    if (!arguments.quiet) {
       callbacks.on_generation = [&config](const metaevo::GenerationRecord& record) {
         std::printf("%s\n", metaevo::format_generation_line(record, config.run.generations).c_str());
         std::fflush(stdout);
       };
     }
-    const metaevo::RunSummary summary = metaevo::run_search(config, output, callbacks);
+    callbacks.should_stop = [announced = false]() mutable {
+      if (stop_signal == 0) return false;
+      if (!announced) {
+        std::fprintf(stderr, "metaevo: signal %d: no new evaluations; collecting those in flight\n",
+                     static_cast<int>(stop_signal));
+        announced = true;
+      }
+      return true;
+    };
+
+    metaevo::RunSummary summary;
+    if (distributed) {
+      metaevo::MpiExecutor executor(session);
+      summary = metaevo::run_search(config, output, executor, callbacks);
+      executor.shutdown();
+    } else {
+      summary = metaevo::run_search(config, output, callbacks);
+    }
     std::printf("\n%s", summary.full_report().c_str());
     std::printf("run file: %s\n", output.string().c_str());
+    if (summary.termination == metaevo::Termination::interrupted) {
+      std::fprintf(stderr,
+                   "metaevo: interrupted: %lld complete generations are in %s (%lld finished evaluations of the "
+                   "incomplete one were not recorded)\n",
+                   static_cast<long long>(summary.generations), output.string().c_str(),
+                   static_cast<long long>(summary.unrecorded_evaluations));
+      return exit_interrupted;
+    }
     return exit_ok;
-  } catch (const metaevo::ConfigError& error) {
-    std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
-    return exit_config_error;
-  } catch (const metaevo::StorageError& error) {
-    std::fprintf(stderr, "metaevo: storage error: %s\n", error.what());
-    return exit_storage_error;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "metaevo: error: %s\n", error.what());
-    return exit_internal_error;
+    const bool storage = dynamic_cast<const metaevo::StorageError*>(&error) != nullptr;
+    std::fprintf(stderr, "metaevo: %s: %s\n", storage ? "storage error" : "error", error.what());
+    std::fflush(stderr);
+    const int status = storage ? exit_storage_error : exit_internal_error;
+    // Workers block waiting for work: only MPI_Abort ends them.
+    if (distributed) session.abort(status);
+    return status;
   }
+}
+
+int run_worker_rank(const metaevo::MpiSession& session, const RunArguments& arguments) {
+  const std::string config_text = session.broadcast(std::string());
+  if (config_text.empty()) return exit_ok;  // the master rejected the run and reports why
+  try {
+    const metaevo::Evaluator evaluator(metaevo::parse_config(config_text, arguments.config_path));
+    metaevo::run_worker(session, evaluator);
+    return exit_ok;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "metaevo: worker %d: %s\n", session.rank(), error.what());
+    session.abort(exit_internal_error);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  metaevo::MpiSession session(argc, argv);
+
+  CLI::App app{"metaevo: evolutionary meta-optimization of how to train"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "metaevo 0.1.0");
+
+  RunArguments arguments;
+  CLI::App* run = app.add_subcommand(
+      "run", "run a search and write RUN.h5; under mpirun/srun rank 0 is the master and the others are workers");
+  run->add_option("config", arguments.config_path, "TOML config (see docs/configuration.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run->add_option("-o,--out", arguments.output_path, "HDF5 run file to write (default: the config's name with .h5)");
+  run->add_flag("-f,--force", arguments.force, "overwrite the run file if it exists");
+  run->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
+  run->add_option("--generations", arguments.generations, "override run.generations")->check(CLI::PositiveNumber);
+  run->add_option("--seed", arguments.seed, "override run.seed");
+
+  CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
+  check->add_option("config", arguments.config_path, "TOML config")->required()->check(CLI::ExistingFile);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // Every rank sees the same arguments and fails the same way; only rank 0 explains.
+    if (session.is_master()) return app.exit(error);
+    return error.get_exit_code();
+  }
+
+  if (check->parsed()) {
+    if (!session.is_master()) return exit_ok;
+    try {
+      const metaevo::RunConfig config = metaevo::load_config(arguments.config_path);
+      std::printf("%s: valid\n", arguments.config_path.c_str());
+      print_search_space(config);
+      return exit_ok;
+    } catch (const metaevo::ConfigError& error) {
+      std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
+      return exit_config_error;
+    }
+  }
+
+  install_stop_handlers();
+  return session.is_master() ? run_master(session, arguments) : run_worker_rank(session, arguments);
 }
