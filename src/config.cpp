@@ -63,7 +63,8 @@ constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
-const std::vector<std::string> top_level_keys = {"run", "ga", "evaluation", "update_rule", "tasks"};
+const std::vector<std::string> top_level_keys = {"run", "ga", "evaluation", "checkpoint", "update_rule", "tasks"};
+const std::vector<std::string> checkpoint_keys = {"every_generations", "every_seconds"};
 const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
 const std::vector<std::string> ga_keys = {
     "population_size", "elite_count",   "tournament_size",      "crossover",
@@ -514,6 +515,16 @@ EvaluationOptions read_evaluation(const Section& root) {
   return options;
 }
 
+CheckpointOptions read_checkpoint(const Section& root) {
+  CheckpointOptions options;
+  const std::optional<Section> section = root.subtable("checkpoint");
+  if (!section) return options;
+  section->reject_unknown_keys(checkpoint_keys);
+  section->read("every_generations", {0, int_max}, options.every_generations);
+  section->read("every_seconds", RealRange{.low = 0.0}, options.every_seconds);
+  return options;
+}
+
 std::vector<std::string> hyperparameter_names(const std::vector<HyperparameterInfo>& infos) {
   std::vector<std::string> names;
   for (const HyperparameterInfo& info : infos) names.push_back(info.name);
@@ -800,13 +811,14 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name)
     const std::string what = entry.node->is_table() || entry.node->is_array_of_tables() ? "table [" + entry.key + "]"
                                                                                           : "key " + entry.key;
     reporter.fail(entry.line, "unknown " + what + suggestion(entry.key, top_level_keys) +
-                                  "; allowed top-level tables: [run], [ga], [evaluation], [update_rule], [[tasks]]");
+                                  "; allowed top-level tables: [run], [ga], [evaluation], [checkpoint], [update_rule], [[tasks]]");
   }
 
   RunConfig config;
   config.run = read_run(root);
   config.ga = read_ga(root);
   config.evaluation = read_evaluation(root);
+  config.checkpoint = read_checkpoint(root);
   config.update_rule = read_update_rule(root, config.evaluation.inner_steps);
   config.tasks = read_tasks(root);
   config.source_text = std::string(toml_text);

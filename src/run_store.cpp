@@ -1,7 +1,12 @@
 #include "metaevo/run_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "hdf5_handle.hpp"
+#include "metaevo/config.hpp"
 #include "metaevo/error.hpp"
 #include "metaevo/genetic_algorithm.hpp"
 #include "metaevo/search_space.hpp"
@@ -31,6 +37,10 @@ const std::string decoded_group_name = "decoded";
 const std::string best_group_name = "best";
 const std::string holdout_group_name = "holdout";
 const std::string completed_generations_attribute = "completed_generations";
+const std::string evaluations_group_name = "evaluations";
+const std::string checkpoint_group_name = "checkpoint";
+constexpr std::string_view working_copy_suffix = ".partial";
+constexpr hsize_t evaluation_log_chunk_rows = 1024;
 
 std::string utc_timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -263,6 +273,59 @@ void write_generation_row(const GenerationDataset& target, hsize_t generation, c
   h5::h5d_write(target.dataset.id(), target.memory_type, memory_space.id(), file_space.id(), data, target.name);
 }
 
+GenerationDataset open_generation_dataset(hid_t group, const std::string& group_path, const std::string& name,
+                                          hid_t memory_type, std::vector<hsize_t> row_dims) {
+  GenerationDataset result;
+  result.name = group_path + "/" + name;
+  result.dataset = h5::h5d_open2(group, name);
+  result.memory_type = memory_type;
+  result.row_dims = std::move(row_dims);
+  return result;
+}
+
+/// One column of /evaluations: 1-D, unlimited, chunked by evaluation_log_chunk_rows.
+struct LogColumn {
+  std::string name;
+  h5::Dataset dataset;
+  hid_t memory_type = H5I_INVALID_HID;
+};
+
+LogColumn create_log_column(hid_t group, const std::string& group_path, const std::string& name, hid_t file_type,
+                            hid_t memory_type, bool compress) {
+  const std::string path = group_path + "/" + name;
+  const h5::Dataspace space = h5::h5s_create_simple({0}, {H5S_UNLIMITED});
+  const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+  h5::h5p_set_chunk(create_plist.id(), {evaluation_log_chunk_rows}, path);
+  if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
+  return {path, h5::h5d_create2(group, name, file_type, space.id(), create_plist.id()), memory_type};
+}
+
+/// Appends `count` rows after the current end.
+void append_log_rows(const LogColumn& column, hsize_t count, const void* data) {
+  if (count == 0) return;
+  const h5::Dataspace old_space = h5::h5d_get_space(column.dataset.id(), column.name);
+  const hsize_t rows = h5::h5s_get_simple_extent_dims(old_space.id(), column.name).at(0);
+  h5::h5d_set_extent(column.dataset.id(), {rows + count}, column.name);
+  const h5::Dataspace file_space = h5::h5d_get_space(column.dataset.id(), column.name);
+  h5::h5s_select_hyperslab(file_space.id(), {rows}, {count}, column.name);
+  const h5::Dataspace memory_space = h5::h5s_create_simple({count});
+  h5::h5d_write(column.dataset.id(), column.memory_type, memory_space.id(), file_space.id(), data, column.name);
+}
+
+/// fsync a file or directory: after a rename, the new name must survive a power loss too.
+void sync_path(const std::filesystem::path& path, bool directory) {
+  const int descriptor = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (descriptor < 0) throw StorageError("cannot open '" + path.string() + "' to sync it: " + std::strerror(errno));
+  const int status = ::fsync(descriptor);
+  const int saved_errno = errno;
+  ::close(descriptor);
+  if (status != 0) throw StorageError("fsync of '" + path.string() + "' failed: " + std::strerror(saved_errno));
+}
+
+std::filesystem::path working_copy_of(const std::filesystem::path& path) {
+  return std::filesystem::path(path.string() + std::string(working_copy_suffix));
+}
+
 /// Gene names become HDF5 link names under /generations/decoded: no '/' and not "." .
 void check_gene_names_storable(const SearchSpace& space) {
   for (const GeneSpec& gene : space.genes()) {
@@ -311,6 +374,118 @@ struct RunStore::Impl {
   GenerationDataset genes, step_size, genome_id, parent_a, parent_b, fitness, diverged, failed, reason,
       mean_final_loss, inner_steps, wall_seconds, worker_rank, start_time, end_time;
   std::vector<GenerationDataset> decoded;  // one per gene, in search-space order
+  h5::Group evaluations_group;
+  std::vector<LogColumn> log_columns;      // in evaluation_log_columns() order
+
+  std::filesystem::path working_path() const { return working_copy_of(path); }
+
+  std::vector<GenerationDataset*> generation_datasets() {
+    return {&genes,           &step_size,   &genome_id,    &parent_a,    &parent_b,   &fitness, &diverged, &failed,
+            &reason,          &mean_final_loss, &inner_steps, &wall_seconds, &worker_rank, &start_time, &end_time};
+  }
+
+  /// The columns of /evaluations: name, file type, memory type, compressed.
+  struct LogColumnSpec {
+    const char* name;
+    hid_t file_type;
+    hid_t memory_type;
+    bool compress;
+  };
+  std::vector<LogColumnSpec> evaluation_log_columns() const {
+    return {{"genome_id", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"generation", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"parent_a", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"parent_b", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"fitness", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
+            {"diverged", H5T_STD_U8LE, H5T_NATIVE_UINT8, true},
+            {"failed", H5T_STD_U8LE, H5T_NATIVE_UINT8, true},
+            {"reason", string_type.id(), string_type.id(), false},
+            {"mean_final_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
+            {"inner_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
+            {"worker_rank", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
+            {"start_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
+            {"end_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
+            {"session", H5T_STD_I64LE, H5T_NATIVE_INT64, true}};
+  }
+
+  void create_evaluation_log() {
+    const std::string group_path = "/" + evaluations_group_name;
+    evaluations_group = h5::h5g_create2(file.id(), evaluations_group_name);
+    for (const LogColumnSpec& column : evaluation_log_columns()) {
+      log_columns.push_back(create_log_column(evaluations_group.id(), group_path, column.name, column.file_type,
+                                              column.memory_type, column.compress));
+    }
+  }
+
+  /// Opens every dataset of an existing (working copy of a) run file.
+  void open_datasets() {
+    const std::string group_path = "/" + generations_group_name;
+    generations_group = h5::h5g_open2(file.id(), generations_group_name);
+    const hid_t group = generations_group.id();
+    const hsize_t p = population_size;
+    const hsize_t n = gene_count();
+    const hid_t vlen = string_type.id();
+    genes = open_generation_dataset(group, group_path, "genes", H5T_NATIVE_DOUBLE, {p, n});
+    step_size = open_generation_dataset(group, group_path, "step_size", H5T_NATIVE_DOUBLE, {p, n});
+    genome_id = open_generation_dataset(group, group_path, "genome_id", H5T_NATIVE_INT64, {p});
+    parent_a = open_generation_dataset(group, group_path, "parent_a", H5T_NATIVE_INT64, {p});
+    parent_b = open_generation_dataset(group, group_path, "parent_b", H5T_NATIVE_INT64, {p});
+    fitness = open_generation_dataset(group, group_path, "fitness", H5T_NATIVE_DOUBLE, {p});
+    diverged = open_generation_dataset(group, group_path, "diverged", H5T_NATIVE_UINT8, {p});
+    failed = open_generation_dataset(group, group_path, "failed", H5T_NATIVE_UINT8, {p});
+    reason = open_generation_dataset(group, group_path, "reason", vlen, {p});
+    mean_final_loss = open_generation_dataset(group, group_path, "mean_final_loss", H5T_NATIVE_DOUBLE, {p});
+    inner_steps = open_generation_dataset(group, group_path, "inner_steps", H5T_NATIVE_INT64, {p});
+    wall_seconds = open_generation_dataset(group, group_path, "wall_seconds", H5T_NATIVE_DOUBLE, {p});
+    worker_rank = open_generation_dataset(group, group_path, "worker_rank", H5T_NATIVE_INT64, {p});
+    start_time = open_generation_dataset(group, group_path, "start_time", H5T_NATIVE_DOUBLE, {p});
+    end_time = open_generation_dataset(group, group_path, "end_time", H5T_NATIVE_DOUBLE, {p});
+    const h5::Group decoded_group = h5::h5g_open2(group, decoded_group_name);
+    const std::string decoded_path = group_path + "/" + decoded_group_name;
+    for (const GeneSpec& gene : space.genes()) {
+      decoded.push_back(open_generation_dataset(
+          decoded_group.id(), decoded_path, gene.name,
+          gene.kind == GeneKind::categorical ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, {p}));
+    }
+    const std::string log_path = "/" + evaluations_group_name;
+    evaluations_group = h5::h5g_open2(file.id(), evaluations_group_name);
+    for (const LogColumnSpec& column : evaluation_log_columns()) {
+      log_columns.push_back({log_path + "/" + column.name, h5::h5d_open2(evaluations_group.id(), column.name),
+                             column.memory_type});
+    }
+  }
+
+  /// Closes every handle, the file last, reporting a failed final close (which flushes).
+  void close_all() {
+    for (GenerationDataset* dataset : generation_datasets()) dataset->dataset = h5::Dataset{};
+    decoded.clear();
+    log_columns.clear();
+    evaluations_group = h5::Group{};
+    generations_group = h5::Group{};
+    file.close();
+  }
+
+  /// Replaces the run file with the working copy (atomic, durable), then starts a new working copy.
+  void publish() {
+    close_all();
+    sync_path(working_path(), false);
+    std::error_code error;
+    std::filesystem::rename(working_path(), path, error);
+    if (error) throw StorageError("cannot rename '" + working_path().string() + "' to '" + path.string() + "': " + error.message());
+    const std::filesystem::path directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    sync_path(directory, true);
+    open_working_copy();
+  }
+
+  /// Copies the run file to the working copy and opens it for writing.
+  void open_working_copy() {
+    std::error_code error;
+    std::filesystem::copy_file(path, working_path(), std::filesystem::copy_options::overwrite_existing, error);
+    if (error) throw StorageError("cannot copy '" + path.string() + "' to '" + working_path().string() + "': " + error.message());
+    file = h5::h5f_open(working_path().string(), H5F_ACC_RDWR);
+    open_datasets();
+  }
 
   std::string context() const { return "run file '" + path.string() + "'"; }
   hsize_t gene_count() const { return static_cast<hsize_t>(space.size()); }
@@ -421,6 +596,7 @@ struct RunStore::Impl {
       if (categorical) write_string_array_attribute(column.dataset.id(), "choices", gene.choices);
       decoded.push_back(std::move(column));
     }
+    create_evaluation_log();
   }
 
   /// Opens `name` under the root, creating the group when it is missing.
@@ -433,9 +609,14 @@ RunStore::RunStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunStore::RunStore(RunStore&&) noexcept = default;
 RunStore& RunStore::operator=(RunStore&&) noexcept = default;
 RunStore::~RunStore() {
-  // Handles close themselves (never throwing); keep HDF5 quiet if a close fails.
+  // Handles close themselves (never throwing); keep HDF5 quiet if a close fails. What was not
+  // flushed is dropped, exactly as after a crash.
+  if (!impl_) return;
   h5::ErrorPrintingSilencer silence;
+  const std::filesystem::path working = impl_->working_path();
   impl_.reset();
+  std::error_code ignored;
+  std::filesystem::remove(working, ignored);
 }
 
 RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& config) {
@@ -458,15 +639,78 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
       throw StorageError("directory '" + parent.string() + "' does not exist");
     }
     if (std::filesystem::is_directory(path, error)) throw StorageError("it is a directory");
-    impl->file = h5::h5f_create(path.string(), H5F_ACC_TRUNC);
+    impl->file = h5::h5f_create(impl->working_path().string(), H5F_ACC_TRUNC);
     impl->string_type = h5::variable_length_string_type();
     impl->write_header(config);
     impl->create_generation_datasets();
-    h5::h5f_flush(impl->file.id(), path.string());
+    impl->publish();
   } catch (const StorageError& error) {
     throw StorageError(context + error.what());
   }
   return RunStore(std::move(impl));
+}
+
+ResumedRun RunStore::resume(const std::filesystem::path& path) {
+  const RunFileContents contents = read_run_file(path);  // one-line StorageError for unusable files
+  h5::ErrorPrintingSilencer silence;
+  const auto failure = [&path](const std::string& reason) {
+    return StorageError("cannot resume run file '" + path.string() + "': " + reason);
+  };
+  RunConfig config;
+  try {
+    config = parse_config(contents.config_toml, path.string() + ":/config/toml");
+  } catch (const ConfigError& error) {
+    throw failure(std::string("its stored config is invalid: ") + error.what());
+  }
+  // The command line may have overridden these when the run started: the stored values are the run's.
+  config.run.seed = contents.seed;
+  config.run.generations = contents.configured_generations;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->space = config.search_space();
+  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->step_size_adaptation = config.ga.step_size_adaptation;
+  if (contents.population_size != config.ga.population_size) {
+    throw failure("its generations have " + std::to_string(contents.population_size) +
+                  " genomes but its config says population_size " + std::to_string(config.ga.population_size));
+  }
+  Checkpoint checkpoint;
+  try {
+    std::error_code ignored;
+    std::filesystem::remove(impl->working_path(), ignored);  // left by a run killed between checkpoints
+    impl->string_type = h5::variable_length_string_type();
+    impl->open_working_copy();
+    impl->completed_generations = static_cast<hsize_t>(contents.generations);
+    if (h5::h5l_exists(impl->file.id(), checkpoint_group_name)) {
+      const h5::Group group = h5::h5g_open2(impl->file.id(), checkpoint_group_name);
+      checkpoint.completed_generations = read_int64_attribute(group.id(), "completed_generations");
+      checkpoint.submitted_evaluations = read_int64_attribute(group.id(), "submitted_evaluations");
+      checkpoint.session = read_int64_attribute(group.id(), "session");
+      checkpoint.elapsed_seconds = read_double_attribute(group.id(), "elapsed_seconds");
+      const h5::Dataset state = h5::h5d_open2(group.id(), "ga_state");
+      const h5::Dataspace space = h5::h5d_get_space(state.id(), "/checkpoint/ga_state");
+      const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), "/checkpoint/ga_state");
+      checkpoint.ga_state.resize(static_cast<std::size_t>(dims.at(0)));
+      if (!checkpoint.ga_state.empty()) {
+        h5::h5d_read(state.id(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, checkpoint.ga_state.data(), "/checkpoint/ga_state");
+      }
+      if (checkpoint.completed_generations != contents.generations) {
+        throw StorageError("its checkpoint is at generation " + std::to_string(checkpoint.completed_generations) +
+                           " but it stores " + std::to_string(contents.generations) + " generations");
+      }
+    } else if (contents.generations != 0) {
+      throw StorageError("it stores " + std::to_string(contents.generations) + " generations but no checkpoint");
+    }
+    // No checkpoint and no generation: killed right after creation; the run restarts from its seed.
+  } catch (const StorageError& error) {
+    impl.reset();
+    std::error_code ignored;
+    std::filesystem::remove(working_copy_of(path), ignored);
+    const std::string message = error.what();
+    if (message.rfind("cannot resume", 0) == 0) throw;
+    throw failure(message);
+  }
+  return ResumedRun{RunStore(std::move(impl)), std::move(config), std::move(checkpoint)};
 }
 
 void RunStore::append_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results) {
@@ -629,9 +873,102 @@ void RunStore::flush() {
   if (!impl_) throw StorageError("RunStore::flush on a moved-from store");
   h5::ErrorPrintingSilencer silence;
   try {
-    h5::h5f_flush(impl_->file.id(), impl_->path.string());
+    impl_->publish();
   } catch (const StorageError& error) {
     throw StorageError(impl_->context() + ": flush: " + error.what());
+  }
+}
+
+std::int64_t RunStore::completed_generations() const { return static_cast<std::int64_t>(impl_->completed_generations); }
+const std::filesystem::path& RunStore::path() const { return impl_->path; }
+
+void RunStore::set_configured_generations(std::int64_t generations) {
+  h5::ErrorPrintingSilencer silence;
+  const h5::Group config_group = h5::h5g_open2(impl_->file.id(), config_group_name);
+  write_int64_attribute(config_group.id(), "generations", generations);
+}
+
+void RunStore::commit(const Checkpoint& checkpoint) {
+  if (!impl_) throw StorageError("RunStore::commit on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  try {
+    if (checkpoint.completed_generations != static_cast<std::int64_t>(store.completed_generations)) {
+      throw StorageError("checkpoint at generation " + std::to_string(checkpoint.completed_generations) + " but " +
+                         std::to_string(store.completed_generations) + " generations are stored");
+    }
+    const h5::Group group = store.open_or_create_group(checkpoint_group_name);
+    write_int64_attribute(group.id(), "completed_generations", checkpoint.completed_generations);
+    write_int64_attribute(group.id(), "submitted_evaluations", checkpoint.submitted_evaluations);
+    write_int64_attribute(group.id(), "session", checkpoint.session);
+    write_double_attribute(group.id(), "elapsed_seconds", checkpoint.elapsed_seconds);
+    write_string_attribute(group.id(), "written_utc", utc_timestamp());
+    write_string_attribute(group.id(), "ga_state_format", "boost binary archive (Boost 1.74), metaevo::GeneticAlgorithm");
+    // Resized and overwritten in place, uncompressed: HDF5 never reclaims a deleted dataset's space,
+    // and equal-sized chunks are rewritten where they are, so the file does not grow per checkpoint.
+    const std::string state_path = "/checkpoint/ga_state";
+    const hsize_t size = checkpoint.ga_state.size();
+    h5::Dataset state;
+    if (h5::h5l_exists(group.id(), "ga_state")) {
+      state = h5::h5d_open2(group.id(), "ga_state");
+    } else {
+      const h5::Dataspace space = h5::h5s_create_simple({0}, {H5S_UNLIMITED});
+      const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+      h5::h5p_set_chunk(create_plist.id(), {hsize_t{1} << 16}, state_path);
+      state = h5::h5d_create2(group.id(), "ga_state", H5T_STD_U8LE, space.id(), create_plist.id());
+    }
+    h5::h5d_set_extent(state.id(), {size}, state_path);
+    if (size > 0) {
+      h5::h5d_write(state.id(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, checkpoint.ga_state.data(), state_path);
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(store.context() + ": commit: " + error.what());
+  }
+  flush();
+}
+
+void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std::vector<EvaluationResult>& results,
+                                  std::int64_t session) {
+  if (!impl_) throw StorageError("RunStore::append_evaluations on a moved-from store");
+  if (genomes.size() != results.size()) {
+    throw StorageError(impl_->context() + ": append_evaluations: " + std::to_string(genomes.size()) + " genomes but " +
+                       std::to_string(results.size()) + " results");
+  }
+  h5::ErrorPrintingSilencer silence;
+  std::vector<std::int64_t> ids, generations, parents_a, parents_b, inner_steps, ranks, sessions;
+  std::vector<double> fitness, final_loss, wall, starts, ends;
+  std::vector<std::uint8_t> diverged, failed;
+  std::vector<const char*> reasons;
+  for (std::size_t i = 0; i < genomes.size(); ++i) {
+    const Genome& genome = genomes[i];
+    const EvaluationResult& result = results[i];
+    ids.push_back(genome.id);
+    generations.push_back(genome.generation);
+    parents_a.push_back(genome.parent_a);
+    parents_b.push_back(genome.parent_b);
+    fitness.push_back(result.fitness);
+    diverged.push_back(result.diverged ? 1 : 0);
+    failed.push_back(result.failed ? 1 : 0);
+    reasons.push_back(result.reason.c_str());
+    final_loss.push_back(result.mean_final_loss);
+    inner_steps.push_back(result.inner_steps);
+    wall.push_back(result.wall_seconds);
+    ranks.push_back(result.worker_rank);
+    starts.push_back(result.start_time);
+    ends.push_back(result.end_time);
+    sessions.push_back(session);
+  }
+  // Same order as Impl::evaluation_log_columns().
+  const std::vector<const void*> columns = {ids.data(),      generations.data(), parents_a.data(), parents_b.data(),
+                                            fitness.data(),  diverged.data(),    failed.data(),    reasons.data(),
+                                            final_loss.data(), inner_steps.data(), wall.data(),     ranks.data(),
+                                            starts.data(),   ends.data(),        sessions.data()};
+  try {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      append_log_rows(impl_->log_columns.at(c), genomes.size(), columns[c]);
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(impl_->context() + ": append_evaluations: " + error.what());
   }
 }
 
@@ -673,6 +1010,11 @@ RunFileContents read_run_file(const std::filesystem::path& path) {
 
     const h5::Group config_group = h5::h5g_open2(root, config_group_name);
     contents.config_toml = read_string_attribute(config_group.id(), "toml");
+    contents.configured_generations = read_int64_attribute(config_group.id(), "generations");
+    {
+      const h5::Attribute seed = h5::h5a_open(config_group.id(), "seed");
+      h5::h5a_read(seed.id(), H5T_NATIVE_UINT64, &contents.seed, "seed");
+    }
 
     const h5::Group space_group = h5::h5g_open2(root, search_space_group_name);
     contents.gene_names = read_string_vector_dataset(space_group.id(), "name");
@@ -728,7 +1070,27 @@ RunFileContents read_run_file(const std::filesystem::path& path) {
     if (h5::h5l_exists(root, best_group_name)) {
       const h5::Group best = h5::h5g_open2(root, best_group_name);
       contents.best_genome_id = read_int64_attribute(best.id(), "genome_id");
+      contents.best_generation = read_int64_attribute(best.id(), "generation");
       contents.best_fitness = read_double_attribute(best.id(), "fitness");
+      const std::string best_genes_path = "/" + best_group_name + "/genes";
+      const h5::Dataset best_genes = h5::h5d_open2(best.id(), "genes");
+      checked_dims(best_genes.id(), best_genes_path, {}, n);
+      contents.best_genes.resize(static_cast<Eigen::Index>(n));
+      if (n > 0) {
+        h5::h5d_read(best_genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, contents.best_genes.data(), best_genes_path);
+      }
+    }
+    if (h5::h5l_exists(root, checkpoint_group_name)) {
+      const h5::Group checkpoint = h5::h5g_open2(root, checkpoint_group_name);
+      contents.has_checkpoint = true;
+      contents.checkpoint_generation = read_int64_attribute(checkpoint.id(), "completed_generations");
+    }
+    if (h5::h5l_exists(root, evaluations_group_name)) {
+      const std::string ids_path = "/" + evaluations_group_name + "/genome_id";
+      const h5::Group evaluations = h5::h5g_open2(root, evaluations_group_name);
+      const h5::Dataset ids = h5::h5d_open2(evaluations.id(), "genome_id");
+      const h5::Dataspace ids_space = h5::h5d_get_space(ids.id(), ids_path);
+      contents.evaluations_logged = static_cast<std::int64_t>(h5::h5s_get_simple_extent_dims(ids_space.id(), ids_path).at(0));
     }
   } catch (const StorageError& read_error) {
     const std::string message = read_error.what();

@@ -225,12 +225,12 @@ sleep_tail = "pareto"
 // dispatching, stores the finished generations and exits with the interrupted status (75).
 TEST(MpiRun, SignalStopsDispatchingAndEndsWithTheInterruptedStatus) {
   TemporaryPath config("_config.toml");
-  // 0.1 s per evaluation, 3 workers, 6 per generation: about 0.2 s a generation, 50 generations.
-  write_file(config.path(), synthetic_config("generations = 50", "", R"(
+  // 20 ms per evaluation, 3 workers, 6 per generation: about 40 ms a generation, 30 generations.
+  write_file(config.path(), synthetic_config("generations = 30", "", R"(
 [[tasks]]
 family = "synthetic"
 dimension = 2
-step_sleep_seconds = 0.01
+step_sleep_seconds = 0.002
 )"));
   TemporaryPath output(".h5");
   TemporaryPath log("_log.txt");
@@ -257,7 +257,46 @@ step_sleep_seconds = 0.01
   EXPECT_NE(text.find("interrupted"), std::string::npos) << text;
   const RunFileContents contents = read_run_file(output.path());
   EXPECT_GE(contents.generations, 3);
-  EXPECT_LT(contents.generations, 50);
+  EXPECT_LT(contents.generations, 30);
+  EXPECT_EQ(contents.checkpoint_generation, contents.generations);
+
+  // The interrupted run continues, here on fewer ranks, to the uninterrupted run's result.
+  const auto resumed = run_command(mpirun(2) + " resume " + output.string() + " --quiet");
+  ASSERT_EQ(resumed.exit_status, 0) << resumed.output;
+  TemporaryPath reference("_reference.h5");
+  const auto single =
+      run_command(std::string(METAEVO_CLI_PATH) + " run " + config.string() + " --quiet --out " + reference.string());
+  ASSERT_EQ(single.exit_status, 0) << single.output;
+  expect_same_results(reference.path(), output.path());
+}
+
+}  // namespace
+}  // namespace metaevo
+
+namespace metaevo {
+namespace {
+
+// The run is split across sessions with different rank counts, and a --seed/--generations given at
+// the start are the run's own from then on.
+TEST(MpiRun, ResumedWithOtherRankCountsGivesTheSingleProcessRun) {
+  TemporaryPath config("_config.toml");
+  write_file(config.path(), determinism_config);
+  TemporaryPath reference("_reference.h5");
+  const auto single = run_command(std::string(METAEVO_CLI_PATH) + " run " + config.string() +
+                                  " --quiet --seed 99 --generations 5 --out " + reference.string());
+  ASSERT_EQ(single.exit_status, 0) << single.output;
+
+  TemporaryPath output(".h5");
+  const auto first = run_command(mpirun(3) + " run " + config.string() + " --quiet --seed 99 --generations 2 --out " +
+                                 output.string());
+  ASSERT_EQ(first.exit_status, 0) << first.output;
+  const auto second = run_command(mpirun(5) + " resume " + output.string() + " --generations 4");
+  ASSERT_EQ(second.exit_status, 0) << second.output;
+  EXPECT_NE(second.output.find("resuming"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("at generation 2 of 4"), std::string::npos) << second.output;
+  const auto third = run_command(mpirun(2) + " resume " + output.string() + " --quiet --generations 5");
+  ASSERT_EQ(third.exit_status, 0) << third.output;
+  expect_same_results(reference.path(), output.path());
 }
 
 }  // namespace

@@ -366,6 +366,24 @@ TEST(RunStore, CreateTruncatesAnExistingRun) {
   EXPECT_EQ(contents.best_genome_id, -1);
 }
 
+TEST(RunStore, OnlyFlushedWritesReachTheRunFile) {
+  const TempPath file("uncommitted");
+  const RunConfig config = make_config();
+  {
+    RunStore store = RunStore::create(file.path(), config);
+    const auto first = make_population(0, 3);
+    store.append_generation(first, make_results(first));
+    store.flush();
+    const auto second = make_population(1, 3);
+    store.append_generation(second, make_results(second));
+    // Before a flush the run file still holds one generation: a kill now loses only the second.
+    EXPECT_EQ(read_run_file(file.path()).generations, 1);
+    EXPECT_TRUE(std::filesystem::exists(file.path().string() + ".partial"));
+  }
+  EXPECT_EQ(read_run_file(file.path()).generations, 1);
+  EXPECT_FALSE(std::filesystem::exists(file.path().string() + ".partial"));  // closed cleanly: no leftover
+}
+
 TEST(RunStore, GlobalStepSizeIsStoredPerGene) {
   const TempPath file("global_step");
   const RunConfig config = make_config();
@@ -374,6 +392,7 @@ TEST(RunStore, GlobalStepSizeIsStoredPerGene) {
   {
     RunStore store = RunStore::create(file.path(), config);
     store.append_generation(population, make_results(population));
+    store.flush();
   }
   const RawFile raw(file.path());
   const auto step_sizes = read_all<double>(raw.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 12);
@@ -391,6 +410,7 @@ TEST(RunStore, EmptySearchSpaceIsStoredWithoutGenes) {
       store.append_generation(population, make_results(population));
     }
     store.write_best(make_population(1, 0)[0], -1.0);
+    store.flush();
   }
   const RunFileContents contents = read_run_file(file.path());
   EXPECT_TRUE(contents.gene_names.empty());

@@ -47,6 +47,13 @@ struct EvaluationOptions {
   double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, >= 0
 };
 
+/// [checkpoint]: when the run file is brought up to date with a resumable checkpoint. Whichever
+/// comes first; a checkpoint is also written at the end and when a stop signal arrives.
+struct CheckpointOptions {
+  int every_generations = 1;     // 0 = not by count, >= 0
+  double every_seconds = 0.0;    // 0 = not by time, >= 0
+};
+
 /// [update_rule]: the family, which hyperparameters are genes and which are fixed.
 struct UpdateRuleOptions {
   std::string family = "adam";
@@ -58,6 +65,7 @@ struct RunConfig {
   RunOptions run;
   GeneticAlgorithmOptions ga;
   EvaluationOptions evaluation;
+  CheckpointOptions checkpoint;
   UpdateRuleOptions update_rule;
   std::vector<TaskFamilySpec> tasks;  // [[tasks]], at least one
   std::string source_text;            // the TOML as given, stored in the run file

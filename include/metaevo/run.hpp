@@ -72,6 +72,22 @@ RunSummary run_search(const RunConfig& config, const std::filesystem::path& outp
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output,
                       const RunCallbacks& callbacks = {});
 
+/// A run file opened to be continued, with its stored config (generations possibly raised) and
+/// how many generations remain. plan_resume() checks everything before any work.
+struct ResumePlan {
+  ResumedRun run;
+  std::int64_t remaining_generations = 0;
+};
+
+/// Opens `run_file` for resuming; `generations` raises the configured total (ConfigError if it is
+/// below the generations already done). StorageError for a file that cannot be resumed. The run
+/// file is not modified.
+ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations = {});
+/// Continues the run from its last checkpoint: a generational run resumed gives the same file
+/// contents as one never interrupted, with any executor and rank count.
+RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks = {});
+RunSummary resume_search(ResumePlan& plan, const RunCallbacks& callbacks = {});
+
 /// "gen   3/20  best -1.234  median -0.567 ..." as the CLI prints it.
 std::string format_generation_line(const GenerationRecord& record, std::int64_t total_generations);
 

@@ -6,9 +6,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "inspect_export.hpp"
 #include "metaevo/config.hpp"
 #include "metaevo/error.hpp"
 #include "metaevo/executor.hpp"
@@ -68,8 +70,8 @@ struct RunArguments {
   std::optional<std::uint64_t> seed;
 };
 
-// Master (or the only process): validates, runs, reports. Returns the exit status.
-int run_master(const metaevo::MpiSession& session, const RunArguments& arguments) {
+// Master (or the only process): validates, runs or resumes, reports. Returns the exit status.
+int run_master(const metaevo::MpiSession& session, const RunArguments& arguments, bool resuming) {
   const bool distributed = session.size() > 1;
   // Workers wait for the config text; an empty text tells them to leave without work.
   auto release_workers = [&] {
@@ -77,21 +79,32 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
   };
   metaevo::RunConfig config;
   std::filesystem::path output;
+  std::optional<metaevo::ResumePlan> plan;
   try {
-    config = metaevo::load_config(arguments.config_path);
-    if (arguments.generations) config.run.generations = *arguments.generations;
-    if (arguments.seed) config.run.seed = *arguments.seed;
-    output = arguments.output_path.empty()
-                 ? std::filesystem::path(arguments.config_path).filename().replace_extension(".h5")
-                 : std::filesystem::path(arguments.output_path);
+    if (resuming) {
+      output = arguments.config_path;  // for resume the positional argument is the run file
+      plan.emplace(metaevo::plan_resume(output, arguments.generations));
+      config = plan->run.config;
+    } else {
+      config = metaevo::load_config(arguments.config_path);
+      if (arguments.generations) config.run.generations = *arguments.generations;
+      if (arguments.seed) config.run.seed = *arguments.seed;
+      output = arguments.output_path.empty()
+                   ? std::filesystem::path(arguments.config_path).filename().replace_extension(".h5")
+                   : std::filesystem::path(arguments.output_path);
+    }
   } catch (const metaevo::ConfigError& error) {
     std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
     release_workers();
     return exit_config_error;
+  } catch (const metaevo::StorageError& error) {
+    std::fprintf(stderr, "metaevo: %s\n", error.what());
+    release_workers();
+    return exit_storage_error;
   }
-  if (std::filesystem::exists(output) && !arguments.force) {
-    std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it.\n",
-                 output.string().c_str());
+  if (!resuming && std::filesystem::exists(output) && !arguments.force) {
+    std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it, or `metaevo resume %s`.\n",
+                 output.string().c_str(), output.string().c_str());
     release_workers();
     return exit_usage_error;
   }
@@ -104,6 +117,12 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
         std::printf("MPI: rank 0 is the master, %d worker ranks\n", session.size() - 1);
       } else {
         std::printf("single process (no MPI workers)\n");
+      }
+      if (plan) {
+        std::printf("resuming %s at generation %lld of %lld (session %lld)\n", output.string().c_str(),
+                    static_cast<long long>(plan->run.checkpoint.completed_generations),
+                    static_cast<long long>(config.run.generations),
+                    static_cast<long long>(plan->run.checkpoint.session + 1));
       }
     }
     metaevo::RunCallbacks callbacks;
@@ -123,22 +142,24 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
       return true;
     };
 
-    metaevo::RunSummary summary;
+    const metaevo::Evaluator evaluator(config);
+    std::unique_ptr<metaevo::Executor> executor;
     if (distributed) {
-      metaevo::MpiExecutor executor(session);
-      summary = metaevo::run_search(config, output, executor, callbacks);
-      executor.shutdown();
+      executor = std::make_unique<metaevo::MpiExecutor>(session);
     } else {
-      summary = metaevo::run_search(config, output, callbacks);
+      executor = std::make_unique<metaevo::InProcessExecutor>(evaluator);
     }
+    const metaevo::RunSummary summary = plan ? metaevo::resume_search(*plan, *executor, callbacks)
+                                             : metaevo::run_search(config, output, *executor, callbacks);
+    if (auto* mpi_executor = dynamic_cast<metaevo::MpiExecutor*>(executor.get())) mpi_executor->shutdown();
     std::printf("\n%s", summary.full_report().c_str());
     std::printf("run file: %s\n", output.string().c_str());
     if (summary.termination == metaevo::Termination::interrupted) {
       std::fprintf(stderr,
-                   "metaevo: interrupted: %lld complete generations are in %s (%lld finished evaluations of the "
-                   "incomplete one were not recorded)\n",
+                   "metaevo: interrupted: %lld complete generations are checkpointed in %s (%lld finished evaluations "
+                   "of the incomplete one are only in its evaluation log); continue with `metaevo resume %s`\n",
                    static_cast<long long>(summary.generations), output.string().c_str(),
-                   static_cast<long long>(summary.unrecorded_evaluations));
+                   static_cast<long long>(summary.unrecorded_evaluations), output.string().c_str());
       return exit_interrupted;
     }
     return exit_ok;
@@ -187,8 +208,20 @@ int main(int argc, char** argv) {
   run->add_option("--generations", arguments.generations, "override run.generations")->check(CLI::PositiveNumber);
   run->add_option("--seed", arguments.seed, "override run.seed");
 
+  CLI::App* resume = app.add_subcommand(
+      "resume", "continue a run from its last checkpoint (any number of MPI ranks; same results as uninterrupted)");
+  resume->add_option("run_file", arguments.config_path, "HDF5 run file written by `metaevo run`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  resume->add_option("--generations", arguments.generations, "raise the run's total number of generations")
+      ->check(CLI::PositiveNumber);
+  resume->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
+
   CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
   check->add_option("config", arguments.config_path, "TOML config")->required()->check(CLI::ExistingFile);
+
+  metaevo::cli::InspectExportArguments inspect_export_arguments;
+  metaevo::cli::add_inspect_export_commands(app, inspect_export_arguments);
 
   try {
     app.parse(argc, argv);
@@ -196,6 +229,10 @@ int main(int argc, char** argv) {
     // Every rank sees the same arguments and fails the same way; only rank 0 explains.
     if (session.is_master()) return app.exit(error);
     return error.get_exit_code();
+  }
+
+  if (inspect_export_arguments.inspect->parsed() || inspect_export_arguments.export_best->parsed()) {
+    return session.is_master() ? *metaevo::cli::run_inspect_export(inspect_export_arguments) : exit_ok;
   }
 
   if (check->parsed()) {
@@ -212,5 +249,6 @@ int main(int argc, char** argv) {
   }
 
   install_stop_handlers();
-  return session.is_master() ? run_master(session, arguments) : run_worker_rank(session, arguments);
+  const bool resuming = resume->parsed();
+  return session.is_master() ? run_master(session, arguments, resuming) : run_worker_rank(session, arguments);
 }

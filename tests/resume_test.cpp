@@ -1,0 +1,209 @@
+// Checkpoints and resume: a run interrupted anywhere and resumed gives the file an uninterrupted run
+// gives; unusable files are refused with a one-line reason and left untouched.
+#include <gtest/gtest.h>
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include "metaevo/error.hpp"
+#include "metaevo/run.hpp"
+#include "test_support.hpp"
+
+namespace metaevo {
+namespace {
+
+using testing_support::run_command;
+using testing_support::TemporaryPath;
+
+constexpr const char* resume_config = R"([run]
+seed = 77
+generations = 5
+
+[ga]
+population_size = 8
+elite_count = 2
+step_size_adaptation = "per_group"
+
+[evaluation]
+tasks_per_evaluation = 2
+inner_steps = 30
+holdout_tasks = 3
+
+[update_rule]
+family = "rmsprop"
+[update_rule.genes]
+learning_rate = { kind = "log_real", low = 1e-4, high = 0.5 }
+alpha = { kind = "real", low = 0.8, high = 0.999, group = "averages" }
+schedule = { kind = "categorical", choices = ["constant", "cosine"] }
+
+[[tasks]]
+family = "quadratic"
+dimension = 6
+condition_number = 30
+
+[[tasks]]
+family = "linear_regression"
+dimension = 3
+samples = 20
+)";
+
+// Everything a resumed generational run must reproduce exactly.
+const char* const resumable_datasets[] = {
+    "/generations/genes",     "/generations/step_size", "/generations/genome_id",       "/generations/parent_a",
+    "/generations/parent_b",  "/generations/fitness",   "/generations/mean_final_loss", "/generations/diverged",
+    "/generations/reason",    "/best/genes",
+};
+
+void expect_same_run(const std::filesystem::path& expected, const std::filesystem::path& actual) {
+  for (const char* dataset : resumable_datasets) {
+    const auto diff = run_command("h5diff " + expected.string() + " " + actual.string() + " " + dataset + " " + dataset);
+    EXPECT_EQ(diff.exit_status, 0) << dataset << " differs:\n" << diff.output;
+  }
+  const RunFileContents a = read_run_file(expected);
+  const RunFileContents b = read_run_file(actual);
+  EXPECT_EQ(a.generations, b.generations);
+  EXPECT_EQ(a.best_genome_id, b.best_genome_id);
+  EXPECT_EQ(a.best_fitness, b.best_fitness);
+}
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Resume, InterruptedAtAnyGenerationAndResumedGivesTheUninterruptedRun) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath reference("_reference.h5");
+  run_search(config, reference.path());
+  for (int stop_after = 0; stop_after < 5; ++stop_after) {
+    SCOPED_TRACE("stopped after " + std::to_string(stop_after) + " generations");
+    std::string suffix = "_stop";
+    suffix += std::to_string(stop_after);
+    suffix += ".h5";
+    TemporaryPath output(suffix);
+    RunCallbacks stop;
+    int generations_seen = 0;
+    stop.on_generation = [&](const GenerationRecord&) { ++generations_seen; };
+    stop.should_stop = [&] { return generations_seen >= stop_after; };
+    const RunSummary interrupted = run_search(config, output.path(), stop);
+    EXPECT_EQ(interrupted.termination, Termination::interrupted);
+    const RunFileContents partial = read_run_file(output.path());
+    EXPECT_EQ(partial.generations, stop_after);
+    EXPECT_TRUE(partial.has_checkpoint);
+    EXPECT_EQ(partial.checkpoint_generation, stop_after);
+
+    ResumePlan plan = plan_resume(output.path());
+    EXPECT_EQ(plan.remaining_generations, 5 - stop_after);
+    const RunSummary resumed = resume_search(plan);
+    EXPECT_EQ(resumed.termination, Termination::completed);
+    EXPECT_EQ(resumed.generations, 5);
+    ASSERT_TRUE(resumed.holdout.has_value());
+    expect_same_run(reference.path(), output.path());
+  }
+}
+
+TEST(Resume, MoreGenerationsContinueAFinishedRunAsIfItHadBeenLonger) {
+  RunConfig config = parse_config(resume_config);
+  TemporaryPath long_run("_long.h5");
+  run_search(config, long_run.path());
+  config.run.generations = 3;
+  TemporaryPath extended("_extended.h5");
+  run_search(config, extended.path());
+  ResumePlan plan = plan_resume(extended.path(), 5);
+  EXPECT_EQ(plan.remaining_generations, 2);
+  resume_search(plan);
+  expect_same_run(long_run.path(), extended.path());
+}
+
+TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath output(".h5");
+  RunCallbacks stop;
+  int polls = 0;
+  stop.should_stop = [&] { return ++polls > 12; };  // mid-generation 1: 8 + 4 evaluations dispatched
+  run_search(config, output.path(), stop);
+  const RunFileContents interrupted = read_run_file(output.path());
+  EXPECT_EQ(interrupted.generations, 1);
+  EXPECT_GT(interrupted.evaluations_logged, 8);  // the unfinished generation's finished evaluations too
+  ResumePlan plan = plan_resume(output.path());
+  resume_search(plan);
+  const RunFileContents resumed = read_run_file(output.path());
+  EXPECT_EQ(resumed.evaluations_logged, interrupted.evaluations_logged + 4 * 8);  // + the 4 remaining generations
+  const auto sessions = run_command("h5dump -d /evaluations/session " + output.string()).output;
+  EXPECT_NE(sessions.find(" 1"), std::string::npos) << sessions;
+}
+
+TEST(Resume, GenerationsBelowWhatIsDoneAreRefusedAndTheFileIsUntouched) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath output(".h5");
+  run_search(config, output.path());
+  const std::string before = file_bytes(output.path());
+  EXPECT_THROW(plan_resume(output.path(), 3), ConfigError);
+  const auto cli = run_command(std::string(METAEVO_CLI_PATH) + " resume " + output.string() + " --generations 2");
+  EXPECT_EQ(cli.exit_status, 3) << cli.output;
+  EXPECT_NE(cli.output.find("below the 5 generations"), std::string::npos) << cli.output;
+  EXPECT_EQ(file_bytes(output.path()), before);
+}
+
+TEST(Resume, UnusableFilesAreRefusedWithOneLineAndLeftUntouched) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath good(".h5");
+  run_search(config, good.path());
+  const std::string bytes = file_bytes(good.path());
+
+  TemporaryPath truncated("_truncated.h5");
+  std::ofstream(truncated.path(), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  TemporaryPath corrupted("_corrupted.h5");
+  std::string scrambled = bytes;
+  for (std::size_t i = 0; i < 4096 && i < scrambled.size(); ++i) scrambled[i] = static_cast<char>(i * 7 + 13);
+  std::ofstream(corrupted.path(), std::ios::binary) << scrambled;
+  TemporaryPath text("_text.h5");
+  std::ofstream(text.path()) << "not a run\n";
+  TemporaryPath other_version("_v99.h5");
+  std::filesystem::copy_file(good.path(), other_version.path());
+  {
+    const hid_t file = H5Fopen(other_version.string().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    const hid_t attribute = H5Aopen(file, "schema_version", H5P_DEFAULT);
+    const std::int64_t future_version = 99;
+    EXPECT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &future_version), 0);
+    H5Aclose(attribute);
+    H5Fclose(file);
+  }
+
+  struct Case {
+    const TemporaryPath* file;
+    const char* reason;
+  };
+  for (const Case& bad : {Case{&truncated, "truncated"}, Case{&corrupted, "not an HDF5 file"},
+                          Case{&text, "not an HDF5 file"}, Case{&other_version, "schema_version is 99"}}) {
+    SCOPED_TRACE(bad.file->string());
+    const std::string before = file_bytes(bad.file->path());
+    const auto result = run_command(std::string(METAEVO_CLI_PATH) + " resume " + bad.file->string());
+    EXPECT_EQ(result.exit_status, 4) << result.output;
+    EXPECT_NE(result.output.find(bad.reason), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(bad.file->string()), std::string::npos) << result.output;
+    EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+    EXPECT_EQ(file_bytes(bad.file->path()), before);
+    EXPECT_FALSE(std::filesystem::exists(bad.file->string() + ".partial"));
+  }
+}
+
+TEST(Resume, ResumingACompleteRunChangesNothingOfItsResults) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath reference("_reference.h5");
+  run_search(config, reference.path());
+  TemporaryPath again("_again.h5");
+  std::filesystem::copy_file(reference.path(), again.path());
+  ResumePlan plan = plan_resume(again.path());
+  EXPECT_EQ(plan.remaining_generations, 0);
+  const RunSummary summary = resume_search(plan);
+  EXPECT_EQ(summary.termination, Termination::completed);
+  expect_same_run(reference.path(), again.path());
+}
+
+}  // namespace
+}  // namespace metaevo
