@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include "metaevo/error.hpp"
 #include "test_support.hpp"
@@ -155,6 +156,29 @@ TEST(Cli, CheckValidatesWithoutRunning) {
   EXPECT_EQ(result.exit_status, 0) << result.output;
   EXPECT_NE(result.output.find("valid"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("learning_rate"), std::string::npos) << result.output;
+}
+
+TEST(Cli, InspectAndExportReadARunFile) {
+  TemporaryPath config("_config.toml");
+  TemporaryPath output(".h5");
+  TemporaryPath exported(".json");
+  write_file(config.path(), tiny_search_config);
+  ASSERT_EQ(run_command(std::string(METAEVO_CLI_PATH) + " run " + config.string() + " --quiet --out " + output.string())
+                .exit_status,
+            0);
+  const auto inspect = run_command(std::string(METAEVO_CLI_PATH) + " inspect " + output.string());
+  EXPECT_EQ(inspect.exit_status, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("momentum"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("3 of 3 configured generations"), std::string::npos) << inspect.output;
+  const auto exporting = run_command(std::string(METAEVO_CLI_PATH) + " export " + output.string() +
+                                     " --best --format json -o " + exported.string());
+  EXPECT_EQ(exporting.exit_status, 0) << exporting.output;
+  std::ifstream json(exported.path());
+  const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"family\": \"momentum\""), std::string::npos) << text;
+  const auto not_a_run = run_command(std::string(METAEVO_CLI_PATH) + " inspect " + config.string());
+  EXPECT_EQ(not_a_run.exit_status, 4) << not_a_run.output;
+  EXPECT_NE(not_a_run.output.find("not an HDF5 file"), std::string::npos) << not_a_run.output;
 }
 
 }  // namespace
