@@ -358,6 +358,31 @@ double numeric_value(const GeneValue& value) {
   throw StorageError("a numeric gene decoded to the string '" + std::get<std::string>(value) + "'");
 }
 
+/// The per-evaluation columns that /generations rows and /evaluations share, gathered once.
+struct EvaluationColumns {
+  std::vector<std::int64_t> genome_id, generation, parent_a, parent_b, inner_steps, worker_rank;
+  std::vector<double> fitness, mean_final_loss, wall_seconds, start_time, end_time;
+  std::vector<std::uint8_t> diverged, failed;
+  std::vector<const char*> reason;  // point into the results, which must outlive the columns
+
+  void add(const Genome& genome, const EvaluationResult& result) {
+    genome_id.push_back(genome.id);
+    generation.push_back(genome.generation);
+    parent_a.push_back(genome.parent_a);
+    parent_b.push_back(genome.parent_b);
+    fitness.push_back(result.fitness);
+    diverged.push_back(result.diverged ? 1 : 0);
+    failed.push_back(result.failed ? 1 : 0);
+    reason.push_back(result.reason.c_str());
+    mean_final_loss.push_back(result.mean_final_loss);
+    inner_steps.push_back(result.inner_steps);
+    wall_seconds.push_back(result.wall_seconds);
+    worker_rank.push_back(result.worker_rank);
+    start_time.push_back(result.start_time);
+    end_time.push_back(result.end_time);
+  }
+};
+
 }  // namespace
 
 struct RunStore::Impl {
@@ -731,10 +756,8 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     throw StorageError(context + "got " + std::to_string(results.size()) + " evaluation results, expected population_size " +
                        std::to_string(p));
   }
-  std::vector<double> genes, step_sizes, fitness, mean_final_loss, wall_seconds, start_times, end_times;
-  std::vector<std::int64_t> genome_ids, parents_a, parents_b, inner_steps, worker_ranks;
-  std::vector<std::uint8_t> diverged, failed;
-  std::vector<const char*> reasons;
+  std::vector<double> genes, step_sizes;
+  EvaluationColumns columns;
   std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
   std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(n));
   try {
@@ -753,19 +776,7 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
       for (Eigen::Index j = 0; j < n; ++j) genes.push_back(genome.x[j]);
       const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
       step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
-      genome_ids.push_back(genome.id);
-      parents_a.push_back(genome.parent_a);
-      parents_b.push_back(genome.parent_b);
-      fitness.push_back(result.fitness);
-      diverged.push_back(result.diverged ? 1 : 0);
-      failed.push_back(result.failed ? 1 : 0);
-      reasons.push_back(result.reason.c_str());
-      mean_final_loss.push_back(result.mean_final_loss);
-      inner_steps.push_back(result.inner_steps);
-      wall_seconds.push_back(result.wall_seconds);
-      worker_ranks.push_back(result.worker_rank);
-      start_times.push_back(result.start_time);
-      end_times.push_back(result.end_time);
+      columns.add(genome, result);
       for (Eigen::Index j = 0; j < n; ++j) {
         const GeneSpec& gene = store.space.gene(j);
         const GeneValue value = store.space.decode_gene(j, genome.x[j]);
@@ -784,19 +795,19 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
   try {
     write_generation_row(store.genes, generation, genes.data());
     write_generation_row(store.step_size, generation, step_sizes.data());
-    write_generation_row(store.genome_id, generation, genome_ids.data());
-    write_generation_row(store.parent_a, generation, parents_a.data());
-    write_generation_row(store.parent_b, generation, parents_b.data());
-    write_generation_row(store.fitness, generation, fitness.data());
-    write_generation_row(store.diverged, generation, diverged.data());
-    write_generation_row(store.failed, generation, failed.data());
-    write_generation_row(store.reason, generation, reasons.data());
-    write_generation_row(store.mean_final_loss, generation, mean_final_loss.data());
-    write_generation_row(store.inner_steps, generation, inner_steps.data());
-    write_generation_row(store.wall_seconds, generation, wall_seconds.data());
-    write_generation_row(store.worker_rank, generation, worker_ranks.data());
-    write_generation_row(store.start_time, generation, start_times.data());
-    write_generation_row(store.end_time, generation, end_times.data());
+    write_generation_row(store.genome_id, generation, columns.genome_id.data());
+    write_generation_row(store.parent_a, generation, columns.parent_a.data());
+    write_generation_row(store.parent_b, generation, columns.parent_b.data());
+    write_generation_row(store.fitness, generation, columns.fitness.data());
+    write_generation_row(store.diverged, generation, columns.diverged.data());
+    write_generation_row(store.failed, generation, columns.failed.data());
+    write_generation_row(store.reason, generation, columns.reason.data());
+    write_generation_row(store.mean_final_loss, generation, columns.mean_final_loss.data());
+    write_generation_row(store.inner_steps, generation, columns.inner_steps.data());
+    write_generation_row(store.wall_seconds, generation, columns.wall_seconds.data());
+    write_generation_row(store.worker_rank, generation, columns.worker_rank.data());
+    write_generation_row(store.start_time, generation, columns.start_time.data());
+    write_generation_row(store.end_time, generation, columns.end_time.data());
     for (Eigen::Index j = 0; j < n; ++j) {
       const auto column = static_cast<std::size_t>(j);
       const void* data = store.space.gene(j).kind == GeneKind::categorical
@@ -935,34 +946,16 @@ void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std:
                        std::to_string(results.size()) + " results");
   }
   h5::ErrorPrintingSilencer silence;
-  std::vector<std::int64_t> ids, generations, parents_a, parents_b, inner_steps, ranks, sessions;
-  std::vector<double> fitness, final_loss, wall, starts, ends;
-  std::vector<std::uint8_t> diverged, failed;
-  std::vector<const char*> reasons;
-  for (std::size_t i = 0; i < genomes.size(); ++i) {
-    const Genome& genome = genomes[i];
-    const EvaluationResult& result = results[i];
-    ids.push_back(genome.id);
-    generations.push_back(genome.generation);
-    parents_a.push_back(genome.parent_a);
-    parents_b.push_back(genome.parent_b);
-    fitness.push_back(result.fitness);
-    diverged.push_back(result.diverged ? 1 : 0);
-    failed.push_back(result.failed ? 1 : 0);
-    reasons.push_back(result.reason.c_str());
-    final_loss.push_back(result.mean_final_loss);
-    inner_steps.push_back(result.inner_steps);
-    wall.push_back(result.wall_seconds);
-    ranks.push_back(result.worker_rank);
-    starts.push_back(result.start_time);
-    ends.push_back(result.end_time);
-    sessions.push_back(session);
-  }
+  EvaluationColumns gathered;
+  for (std::size_t i = 0; i < genomes.size(); ++i) gathered.add(genomes[i], results[i]);
+  const std::vector<std::int64_t> sessions(genomes.size(), session);
   // Same order as Impl::evaluation_log_columns().
-  const std::vector<const void*> columns = {ids.data(),      generations.data(), parents_a.data(), parents_b.data(),
-                                            fitness.data(),  diverged.data(),    failed.data(),    reasons.data(),
-                                            final_loss.data(), inner_steps.data(), wall.data(),     ranks.data(),
-                                            starts.data(),   ends.data(),        sessions.data()};
+  const std::vector<const void*> columns = {
+      gathered.genome_id.data(),       gathered.generation.data(),  gathered.parent_a.data(),
+      gathered.parent_b.data(),        gathered.fitness.data(),     gathered.diverged.data(),
+      gathered.failed.data(),          gathered.reason.data(),      gathered.mean_final_loss.data(),
+      gathered.inner_steps.data(),     gathered.wall_seconds.data(), gathered.worker_rank.data(),
+      gathered.start_time.data(),      gathered.end_time.data(),    sessions.data()};
   try {
     for (std::size_t c = 0; c < columns.size(); ++c) {
       append_log_rows(impl_->log_columns.at(c), genomes.size(), columns[c]);
