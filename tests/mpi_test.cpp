@@ -13,6 +13,7 @@ namespace metaevo {
 namespace {
 
 using testing_support::run_command;
+using testing_support::expect_same_results;
 using testing_support::TemporaryPath;
 
 // As root mpirun needs --allow-run-as-root; --oversubscribe lets 5 ranks share 2 cores. `timeout`
@@ -56,21 +57,6 @@ dimension = 4
 samples = 24
 hidden_layers = [6]
 )";
-
-// The datasets that must not depend on where or when evaluations ran.
-const char* const deterministic_datasets[] = {
-    "/generations/genes",    "/generations/step_size", "/generations/genome_id", "/generations/parent_a",
-    "/generations/parent_b", "/generations/fitness",   "/generations/diverged",  "/generations/failed",
-    "/generations/reason",   "/generations/mean_final_loss", "/generations/inner_steps", "/best/genes",
-};
-
-void expect_same_results(const std::filesystem::path& expected, const std::filesystem::path& actual) {
-  for (const char* dataset : deterministic_datasets) {
-    // h5diff without tolerances compares values exactly; exit 0 = identical.
-    const auto diff = run_command("h5diff " + expected.string() + " " + actual.string() + " " + dataset + " " + dataset);
-    EXPECT_EQ(diff.exit_status, 0) << dataset << " differs:\n" << diff.output;
-  }
-}
 
 TEST(MpiRun, GenerationalResultsAreBitIdenticalAcrossRankCounts) {
   TemporaryPath config("_config.toml");

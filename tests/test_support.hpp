@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace metaevo::testing_support {
 
@@ -46,6 +47,27 @@ inline CommandResult run_command(const std::string& command) {
   const int status = pclose(pipe);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+/// The datasets of a generational run that must not depend on where, when or in how many sessions
+/// its evaluations ran (timing, worker ranks and the evaluation log do).
+inline const std::vector<std::string>& deterministic_datasets() {
+  static const std::vector<std::string> datasets = {
+      "/generations/genes",    "/generations/step_size", "/generations/genome_id",       "/generations/parent_a",
+      "/generations/parent_b", "/generations/fitness",   "/generations/mean_final_loss", "/generations/inner_steps",
+      "/generations/diverged", "/generations/failed",    "/generations/reason",          "/best/genes"};
+  return datasets;
+}
+
+/// Expects every deterministic dataset of two run files to be identical (h5diff without tolerance
+/// compares values exactly and exits 0 only when they are equal).
+inline void expect_same_results(const std::filesystem::path& expected, const std::filesystem::path& actual) {
+  for (const std::string& dataset : deterministic_datasets()) {
+    const CommandResult diff =
+        run_command("h5diff " + expected.string() + " " + actual.string() + " " + dataset + " " + dataset);
+    EXPECT_EQ(diff.exit_status, 0) << dataset << " differs between " << expected << " and " << actual << ":\n"
+                                   << diff.output;
+  }
 }
 
 }  // namespace metaevo::testing_support
