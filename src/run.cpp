@@ -104,7 +104,7 @@ class Session {
     record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
     record.median_fitness = median_of(fitness);
     record.best_so_far = ga_.best_fitness();
-    record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(start_);
+    record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
     const double generation_seconds = std::chrono::duration<double>(now - generation_start_).count();
     generation_start_ = now;
     record.evaluations_per_second =

@@ -40,6 +40,7 @@ const std::string completed_generations_attribute = "completed_generations";
 const std::string evaluations_group_name = "evaluations";
 const std::string checkpoint_group_name = "checkpoint";
 constexpr std::string_view working_copy_suffix = ".partial";
+constexpr std::string_view staging_copy_suffix = ".commit";
 constexpr hsize_t evaluation_log_chunk_rows = 1024;
 
 std::string utc_timestamp() {
@@ -326,6 +327,10 @@ std::filesystem::path working_copy_of(const std::filesystem::path& path) {
   return std::filesystem::path(path.string() + std::string(working_copy_suffix));
 }
 
+std::filesystem::path staging_copy_of(const std::filesystem::path& path) {
+  return std::filesystem::path(path.string() + std::string(staging_copy_suffix));
+}
+
 /// Gene names become HDF5 link names under /generations/decoded: no '/' and not "." .
 void check_gene_names_storable(const SearchSpace& space) {
   for (const GeneSpec& gene : space.genes()) {
@@ -403,11 +408,7 @@ struct RunStore::Impl {
   std::vector<LogColumn> log_columns;      // in evaluation_log_columns() order
 
   std::filesystem::path working_path() const { return working_copy_of(path); }
-
-  std::vector<GenerationDataset*> generation_datasets() {
-    return {&genes,           &step_size,   &genome_id,    &parent_a,    &parent_b,   &fitness, &diverged, &failed,
-            &reason,          &mean_final_loss, &inner_steps, &wall_seconds, &worker_rank, &start_time, &end_time};
-  }
+  std::filesystem::path staging_path() const { return staging_copy_of(path); }
 
   /// The columns of /evaluations: name, file type, memory type, compressed.
   struct LogColumnSpec {
@@ -481,26 +482,27 @@ struct RunStore::Impl {
     }
   }
 
-  /// Closes every handle, the file last, reporting a failed final close (which flushes).
-  void close_all() {
-    for (GenerationDataset* dataset : generation_datasets()) dataset->dataset = h5::Dataset{};
-    decoded.clear();
-    log_columns.clear();
-    evaluations_group = h5::Group{};
-    generations_group = h5::Group{};
-    file.close();
-  }
-
-  /// Replaces the run file with the working copy (atomic, durable), then starts a new working copy.
+  /// Makes the run file a copy of the working copy, atomically and durably: flush the open working
+  /// copy (after H5Fflush its bytes on disk are a complete HDF5 file), copy them to a staging file,
+  /// fsync it, rename it over the run file, fsync the directory. The working copy stays open, with
+  /// its metadata cache warm, for the next generation.
   void publish() {
-    close_all();
-    sync_path(working_path(), false);
+    h5::h5f_flush(file.id(), working_path().string());
     std::error_code error;
-    std::filesystem::rename(working_path(), path, error);
-    if (error) throw StorageError("cannot rename '" + working_path().string() + "' to '" + path.string() + "': " + error.message());
+    std::filesystem::copy_file(working_path(), staging_path(), std::filesystem::copy_options::overwrite_existing,
+                               error);
+    if (error) {
+      throw StorageError("cannot copy '" + working_path().string() + "' to '" + staging_path().string() +
+                         "': " + error.message());
+    }
+    sync_path(staging_path(), false);
+    std::filesystem::rename(staging_path(), path, error);
+    if (error) {
+      throw StorageError("cannot rename '" + staging_path().string() + "' to '" + path.string() + "': " +
+                         error.message());
+    }
     const std::filesystem::path directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
     sync_path(directory, true);
-    open_working_copy();
   }
 
   /// Copies the run file to the working copy and opens it for writing.
@@ -702,7 +704,8 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   Checkpoint checkpoint;
   try {
     std::error_code ignored;
-    std::filesystem::remove(impl->working_path(), ignored);  // left by a run killed between checkpoints
+    std::filesystem::remove(impl->working_path(), ignored);  // left by a run that was killed
+    std::filesystem::remove(impl->staging_path(), ignored);
     impl->string_type = h5::variable_length_string_type();
     impl->open_working_copy();
     impl->completed_generations = static_cast<hsize_t>(contents.generations);
@@ -731,6 +734,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
     impl.reset();
     std::error_code ignored;
     std::filesystem::remove(working_copy_of(path), ignored);
+    std::filesystem::remove(staging_copy_of(path), ignored);
     const std::string message = error.what();
     if (message.rfind("cannot resume", 0) == 0) throw;
     throw failure(message);
