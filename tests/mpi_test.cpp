@@ -287,3 +287,48 @@ TEST(MpiRun, ResumedWithOtherRankCountsGivesTheSingleProcessRun) {
 
 }  // namespace
 }  // namespace metaevo
+
+namespace metaevo {
+namespace {
+
+// SIGTERM (what Slurm sends before the time limit) to a single-process run: the same clean end.
+TEST(SignalHandling, SigtermEndsASingleProcessRunResumably) {
+  TemporaryPath config("_config.toml");
+  write_file(config.path(), synthetic_config("generations = 40", "", R"(
+[[tasks]]
+family = "synthetic"
+dimension = 2
+step_sleep_seconds = 0.001
+)"));
+  TemporaryPath output(".h5");
+  TemporaryPath status("_status.txt");
+  std::string background = "(";
+  background += std::string(METAEVO_CLI_PATH) + " run " + config.string() + " --quiet --out " + output.string() +
+                " > /dev/null 2>&1; echo $? > " + status.string() + ") > /dev/null 2>&1 &";
+  run_command(background);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto generations_stored = [&] {
+    try {
+      return std::filesystem::exists(output.path()) ? read_run_file(output.path()).generations : 0;
+    } catch (const std::exception&) {
+      return std::int64_t{0};
+    }
+  };
+  while (generations_stored() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  run_command("pkill -TERM -f '^" + std::string(METAEVO_CLI_PATH) + " run " + config.string() + "'");
+  while (!std::filesystem::exists(status.path()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(run_command("cat " + status.string()).output, "75\n");
+  const RunFileContents contents = read_run_file(output.path());
+  EXPECT_GE(contents.generations, 2);
+  EXPECT_LT(contents.generations, 40);
+  EXPECT_EQ(contents.checkpoint_generation, contents.generations);
+  EXPECT_EQ(run_command(std::string(METAEVO_CLI_PATH) + " resume " + output.string() + " --quiet").exit_status, 0);
+  EXPECT_EQ(read_run_file(output.path()).generations, 40);
+}
+
+}  // namespace
+}  // namespace metaevo
