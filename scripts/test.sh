@@ -10,4 +10,10 @@ echo "== building metaevo (Release) in $build"
 "$root/scripts/build.sh"
 echo "== running the test suite"
 cd "$build"
-ctest --output-on-failure --no-tests=error -j "${METAEVO_JOBS:-$(nproc)}" "$@"
+status=0
+ctest --output-on-failure --no-tests=error -j "${METAEVO_JOBS:-$(nproc)}" "$@" || status=$?
+# ctest shows no output of a skipped test: print the reason each one gave (its "SKIPPED: ..." line).
+if [[ -f Testing/Temporary/LastTest.log ]]; then
+  grep -h '^SKIPPED: ' Testing/Temporary/LastTest.log | sed 's/^/test.sh: /' || true
+fi
+exit "$status"

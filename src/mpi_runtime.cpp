@@ -4,6 +4,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/serialization/string.hpp>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 
@@ -42,6 +43,11 @@ struct ResultMessage {
   }
 };
 
+// hwloc's OpenGL component looks for X displays when MPI starts; where the host's own name does not
+// resolve (no /etc/hosts, as in a bare chroot) every start then waits 5 s for DNS. metaevo needs no
+// display topology, so the component is left out unless the user chose components themselves.
+void skip_display_topology_probe() { ::setenv("HWLOC_COMPONENTS", "-gl", /*overwrite=*/0); }
+
 }  // namespace
 
 struct MpiSession::Impl {
@@ -50,7 +56,8 @@ struct MpiSession::Impl {
   mpi::communicator world;
 };
 
-MpiSession::MpiSession(int& argc, char**& argv) : impl_(std::make_unique<Impl>(argc, argv)) {}
+MpiSession::MpiSession(int& argc, char**& argv)
+    : impl_((skip_display_topology_probe(), std::make_unique<Impl>(argc, argv))) {}
 MpiSession::~MpiSession() = default;
 
 int MpiSession::rank() const { return impl_->world.rank(); }

@@ -26,6 +26,7 @@
 #   METAEVO_GENERATIONS continue to this many generations (passed as --generations to run or resume)
 #   METAEVO_RUN_ARGS    extra arguments for a fresh `metaevo run` (word-split), e.g. "--seed 7"
 #   METAEVO_WALLTIME, METAEVO_STOP_MARGIN   seconds; see above (default: no timer)
+#   METAEVO_STOP_REPEAT repeat a stop request to the launcher every this many seconds (default 5)
 
 metaevo_job_log() { printf 'metaevo-job: %s\n' "$*" >&2; }
 
@@ -130,6 +131,7 @@ metaevo_job() {
 
   _metaevo_job_pid=
   _metaevo_job_stop_requested=0
+  _metaevo_job_repeater_pid=
   trap '_metaevo_job_forward TERM' TERM
   trap '_metaevo_job_forward INT' INT
   trap '_metaevo_job_forward USR1' USR1
@@ -160,6 +162,10 @@ metaevo_job() {
     break
   done
   if [[ -n $timer_pid ]]; then kill "$timer_pid" 2>/dev/null; wait "$timer_pid" 2>/dev/null; fi
+  if [[ -n ${_metaevo_job_repeater_pid:-} ]]; then
+    kill "$_metaevo_job_repeater_pid" 2>/dev/null
+    wait "$_metaevo_job_repeater_pid" 2>/dev/null
+  fi
   trap - TERM INT USR1 USR2
   # A launcher that fails to start the ranks can still exit 0 (seen with srun when the MPI plugin
   # fails to set up the step): without a run file nothing ran, whatever the status says.
@@ -176,13 +182,22 @@ metaevo_job() {
   return "$status"
 }
 
-# Trap handler: forwards a stop request to the launcher once as SIGUSR1 (mpirun forwards SIGUSR1
-# to the ranks and lets them finish; SIGTERM would make it kill them a second later).
+# Trap handler: forwards a stop request to the launcher as SIGUSR1 (mpirun forwards SIGUSR1 to the
+# ranks and lets them finish; SIGTERM would make it kill them a second later). The request is repeated
+# every METAEVO_STOP_REPEAT seconds (default 5) until the launcher ends: a launcher still starting its
+# ranks has nobody to forward to and drops the signal (seen with mpirun when the stop came early).
+# metaevo takes a repeated request as the same one.
 _metaevo_job_forward() {
   local signal=$1
   metaevo_job_log "received SIG$signal; asking metaevo to checkpoint and stop (SIGUSR1 to the launcher)"
   if [[ -n ${_metaevo_job_pid:-} && $_metaevo_job_stop_requested -eq 0 ]]; then
     _metaevo_job_stop_requested=1
     kill -USR1 "$_metaevo_job_pid" 2>/dev/null || true
+    local launcher_pid=$_metaevo_job_pid interval=${METAEVO_STOP_REPEAT:-5}
+    (
+      trap - TERM INT USR1 USR2
+      while sleep "$interval" </dev/null >/dev/null 2>&1 && kill -0 "$launcher_pid" 2>/dev/null; do kill -USR1 "$launcher_pid" 2>/dev/null; done
+    ) &
+    _metaevo_job_repeater_pid=$!
   fi
 }

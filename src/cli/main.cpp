@@ -190,6 +190,9 @@ int run_worker_rank(const metaevo::MpiSession& session, const RunArguments& argu
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: a stop request that arrives while MPI starts up (slow on some machines) must set
+  // the flag, not kill the rank with the signal's default action.
+  install_stop_handlers();
   metaevo::MpiSession session(argc, argv);
 
   CLI::App app{"metaevo: evolutionary meta-optimization of how to train"};
@@ -248,7 +251,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  install_stop_handlers();
   const bool resuming = resume->parsed();
   return session.is_master() ? run_master(session, arguments, resuming) : run_worker_rank(session, arguments);
 }

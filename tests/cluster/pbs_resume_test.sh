@@ -10,7 +10,8 @@
 #   4. run again on the finished file: nothing to do, exit 0, results unchanged;
 #   5. METAEVO_GENERATIONS=12: continues the finished run to 12 generations, bit-identical to an
 #      uninterrupted 12-generation run;
-#   6. bad inputs: no config and no run file (3), missing METAEVO_CONFIG (2).
+#   6. bad inputs: no config and no run file (3), missing METAEVO_CONFIG (2);
+#   7. a stop request that arrives while the ranks are still starting is repeated until it lands.
 # usage: pbs_resume_test.sh METAEVO_BINARY
 set -uo pipefail
 if [[ $# -ne 1 || ! -x $1 ]]; then
@@ -162,5 +163,23 @@ start_job METAEVO_LAUNCHER=bogus
 finish_job 2
 grep -q "METAEVO_LAUNCHER must be srun, mpirun or none, not 'bogus'" "$last_log" || fail "6: no message for a bad launcher"
 log "6. a missing config exits 3, missing settings and a bad launcher exit 2"
+
+# 7. A stop request that comes while the ranks are still starting is repeated until it lands. The
+#    ranks here start through a wrapper that ignores stop signals for its first 2 s, as mpirun drops a
+#    signal that arrives before it has started the ranks; the timer fires at 1 s, the repeats at 4 s, 7 s...
+cat > slow-start.sh <<WRAPPER
+#!/usr/bin/env bash
+trap '' TERM INT USR1 USR2
+sleep 2
+trap - TERM INT USR1 USR2
+exec "$metaevo" "\$@"
+WRAPPER
+chmod +x slow-start.sh
+start_job METAEVO="$work/slow-start.sh" METAEVO_RUN_FILE=early.h5 PBS_WALLTIME=2 METAEVO_STOP_MARGIN=1 \
+  METAEVO_STOP_REPEAT=3
+finish_job 75
+grep -q 'metaevo: interrupted' "$last_log" || fail "7: metaevo did not report the interruption"
+[[ -f submit/early.h5 ]] || fail "7: no run file"
+log "7. a stop request during the ranks' start-up is repeated until metaevo takes it: exit 75"
 last_log=
 log "PASS"

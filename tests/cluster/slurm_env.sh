@@ -1,9 +1,17 @@
 # A private single-node Slurm for tests: munged, slurmctld and slurmd started from a temporary
 # directory with their own config, sockets, ports, spool, state and logs, stopped by PID.
-# Source it, then: slurm_env_start WORKDIR (returns 77 with a reason when Slurm cannot run here)
+# Source it, then: slurm_env_start WORKDIR (returns 77 and sets slurm_env_skip_reason when Slurm cannot
+# run here, i.e. not as root; 1 when it should run but fails)
 # and slurm_env_stop (call it from an EXIT trap).
 
 slurm_env_pids=()
+slurm_env_skip_reason=
+
+# Records why the test cannot run here (printed by the test as its SKIPPED line).
+slurm_env_skip() {
+  slurm_env_skip_reason=$1
+  echo "slurm test: $1" >&2
+}
 
 slurm_env_install() {
   local missing=() tool
@@ -12,14 +20,14 @@ slurm_env_install() {
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   if [[ $(id -u) -ne 0 ]]; then
-    echo "slurm test: ${missing[*]} missing and not root: cannot apt-get install slurm-wlm munge" >&2
+    slurm_env_skip "${missing[*]} missing and not root: cannot apt-get install slurm-wlm munge"
     return 77
   fi
   echo "slurm test: installing slurm-wlm and munge (missing: ${missing[*]})" >&2
   export DEBIAN_FRONTEND=noninteractive
   if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; }; then
     echo "slurm test: apt-get install slurm-wlm munge failed" >&2
-    return 77
+    return 1
   fi
 }
 
@@ -58,7 +66,7 @@ slurm_env_start() {
   slurm_env_install || return $?
   PATH=$PATH:/usr/sbin
   if [[ $(id -u) -ne 0 ]]; then
-    echo "slurm test: slurmd must run as root to start jobs (uid $(id -u))" >&2
+    slurm_env_skip "slurmd must run as root to start jobs (uid $(id -u))"
     return 77
   fi
   local host cpus=${SLURM_ENV_CPUS:-8} ctld_port slurmd_port
@@ -74,13 +82,17 @@ slurm_env_start() {
     >"$work/log/munged.out" 2>&1
   if ! slurm_env_wait_for "test -s '$work/munge/munged.pid'" 10; then
     echo "slurm test: munged did not start: $(tail -n 3 "$work/log/munged.log" "$work/log/munged.out" 2>/dev/null)" >&2
-    return 77
+    return 1
   fi
   slurm_env_pids+=("$(cat "$work/munge/munged.pid")")
 
   cat > "$work/slurm.conf" <<CONF
 ClusterName=metaevotest
-SlurmctldHost=$host
+# Job ids from a number of our own: Open MPI names its shared-memory segments after the job, and two
+# private Slurms (two build directories, or a chroot sharing /dev/shm) must not both run a job 1.
+FirstJobId=$(( ($$ % 30000) * 1000 + 1 ))
+# Addresses given, not looked up: a machine (or chroot) without /etc/hosts cannot resolve its own name.
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$ctld_port
@@ -114,7 +126,7 @@ KillWait=30
 MinJobAge=600
 MailProg=/bin/true
 TmpFS=$work/tmp
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
   # The PMIx plugin's per-step directories (spmix_appdir_UID_JOB.STEP, /tmp by default) go to our
@@ -125,18 +137,18 @@ CONF
   slurmctld -f "$work/slurm.conf" -c -i >"$work/log/slurmctld.out" 2>&1
   if ! slurm_env_wait_for "test -s '$work/slurmctld.pid'" 20; then
     echo "slurm test: slurmctld did not start: $(tail -n 5 "$work/log/slurmctld.log" "$work/log/slurmctld.out" 2>/dev/null)" >&2
-    return 77
+    return 1
   fi
   slurm_env_pids+=("$(cat "$work/slurmctld.pid")")
   slurmd -f "$work/slurm.conf" >"$work/log/slurmd.out" 2>&1
   if ! slurm_env_wait_for "test -s '$work/slurmd.pid'" 20; then
     echo "slurm test: slurmd did not start: $(tail -n 5 "$work/log/slurmd.log" "$work/log/slurmd.out" 2>/dev/null)" >&2
-    return 77
+    return 1
   fi
   slurm_env_pids+=("$(cat "$work/slurmd.pid")")
   if ! slurm_env_wait_for "sinfo -h -N -o %t | grep -Eq '^(idle|mix|alloc)'" 30; then
     echo "slurm test: the node did not become idle: $(sinfo -N -l 2>&1 | tail -n 2); $(tail -n 5 "$work/log/slurmd.log")" >&2
-    return 77
+    return 1
   fi
   slurm_env_start_watchdog "$work"
   echo "slurm test: Slurm $(sinfo -V 2>&1) up on $host with $cpus CPUs, ports $ctld_port/$slurmd_port (pids ${slurm_env_pids[*]})" >&2

@@ -7,7 +7,8 @@
 #   B. time limit: a job with --time=1 gets SIGTERM from --signal=B:TERM@30, checkpoints and exits 75;
 #      a resubmission (with more ranks) completes it, bit-identical to an uninterrupted run.
 # Both cases run at the same time (a requeued job waits ~2 minutes before it is eligible again).
-# Exit status 77 (skipped) when Slurm cannot be installed or started here, with the reason.
+# Exit status 77 (skipped) with the reason when Slurm cannot run here (not root); a Slurm that should
+# start and does not is a failure.
 #
 # usage: slurm_requeue_test.sh METAEVO_BINARY
 set -uo pipefail
@@ -59,7 +60,7 @@ fail() {
 slurm_env_start "$work/slurm"
 status=$?
 if [[ $status -eq 77 ]]; then
-  echo "SKIPPED: cannot run a private Slurm here (reason above)"
+  echo "SKIPPED: cannot run a private Slurm here: $slurm_env_skip_reason"
   exit 77
 elif [[ $status -ne 0 ]]; then
   fail "starting Slurm failed ($status)"
