@@ -21,6 +21,8 @@ fi
 metaevo=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 source_root=$(cd "$(dirname "$0")/../.." && pwd)
 pbs_script=$source_root/cluster/pbs/metaevo.pbs
+# shellcheck source=SCRIPTDIR/run_file_checks.sh
+source "$source_root/tests/cluster/run_file_checks.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/metaevo-pbs-test.XXXXXX")
 started=$SECONDS
 log() { printf '[%3ds] %s\n' $((SECONDS - started)) "$*"; }
@@ -92,16 +94,10 @@ finish_job() {  # finish_job EXPECTED_STATUS
   local status=$?
   [[ $status -eq $1 ]] || fail "job $run_count exited $status, expected $1"
 }
-completed_generations() {
-  h5dump -H -d /generations/fitness "$work/submit/run.h5" 2>/dev/null | grep -o 'DATASPACE  SIMPLE { ( [0-9]*' | grep -o '[0-9]*$'
-}
+completed_generations() { run_file_generations "$work/submit/run.h5"; }
 same_results() {  # same_results REFERENCE.h5
-  local dataset
-  for dataset in /generations/genes /generations/fitness /generations/genome_id /generations/parent_a \
-    /generations/step_size /best/genes; do
-    h5diff "$work/submit/run.h5" "$1" "$dataset" "$dataset" >h5diff.log 2>&1 ||
-      fail "run.h5 differs from $(basename "$1") in $dataset: $(head -n 5 h5diff.log)"
-  done
+  local difference
+  difference=$(run_files_identical "$work/submit/run.h5" "$1") || fail "$difference"
 }
 
 # 1. First start with a 6 s walltime: the timer stops it 3 s in (margin 3 s).

@@ -21,6 +21,8 @@ source_root=$(cd "$(dirname "$0")/../.." && pwd)
 sbatch_script=$source_root/cluster/slurm/metaevo.sbatch
 # shellcheck source=SCRIPTDIR/slurm_env.sh
 source "$source_root/tests/cluster/slurm_env.sh"
+# shellcheck source=SCRIPTDIR/run_file_checks.sh
+source "$source_root/tests/cluster/run_file_checks.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/metaevo-slurm-test.XXXXXX")
 reference_pids=()
@@ -185,11 +187,7 @@ log "case A: requeued job completed, restart count $restarts, resumed at generat
 for pid in "${reference_pids[@]}"; do wait "$pid" || fail "a reference run failed: $(cat reference-*.log)"; done
 reference_pids=()
 for name in requeue timelimit; do
-  for dataset in /generations/genes /generations/fitness /generations/genome_id /generations/parent_a \
-    /generations/step_size /best/genes; do
-    h5diff "$name.h5" "reference-$name.h5" "$dataset" "$dataset" >"h5diff.log" 2>&1 ||
-      fail "$name.h5 differs from the uninterrupted run in $dataset: $(head -n 5 h5diff.log)"
-  done
+  difference=$(run_files_identical "$name.h5" "reference-$name.h5") || fail "not as uninterrupted: $difference"
   log "$name.h5 is bit-identical to the uninterrupted run (populations, fitness, best)"
 done
 log "PASS"
