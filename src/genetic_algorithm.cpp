@@ -398,10 +398,6 @@ void GeneticAlgorithm::check_loaded_state() const {
       throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint", genome, space_.size()));
     }
   }
-  if (pool_.size() != pool_fitness_.size()) {
-    throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) + " genomes but " +
-                std::to_string(pool_fitness_.size()) + " fitness values");
-  }
   if (pool_.size() > static_cast<std::size_t>(options_.population_size)) {
     throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) +
                 " genomes, at most ga.population_size = " + std::to_string(options_.population_size) + " allowed");

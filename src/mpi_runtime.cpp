@@ -79,8 +79,7 @@ struct MpiExecutor::State {
     for (int rank = 1; rank < world.size(); ++rank) idle_workers.push_back(rank);
   }
   mpi::communicator world;
-  std::deque<int> idle_workers;
-  int in_flight = 0;
+  std::deque<int> idle_workers;  // every worker not in here has one evaluation in flight
   bool shut_down = false;
 };
 
@@ -98,28 +97,26 @@ MpiExecutor::~MpiExecutor() {
 }
 
 int MpiExecutor::capacity() const { return state_->world.size() - 1; }
-int MpiExecutor::in_flight() const { return state_->in_flight; }
+int MpiExecutor::in_flight() const { return capacity() - static_cast<int>(state_->idle_workers.size()); }
 
 void MpiExecutor::submit(std::int64_t ticket, const EvaluationRequest& request) {
   if (state_->idle_workers.empty()) throw Error("MpiExecutor::submit with every worker busy");
   const int worker = state_->idle_workers.front();
   state_->idle_workers.pop_front();
   state_->world.send(worker, work_tag, WorkMessage{ticket, request});
-  ++state_->in_flight;
 }
 
 CompletedEvaluation MpiExecutor::wait_any() {
-  if (state_->in_flight == 0) throw Error("wait_any() with no evaluation in flight");
+  if (in_flight() == 0) throw Error("wait_any() with no evaluation in flight");
   ResultMessage message;
   const mpi::status status = state_->world.recv(mpi::any_source, result_tag, message);
   state_->idle_workers.push_back(status.source());
-  --state_->in_flight;
   return {message.ticket, std::move(message.result)};
 }
 
 void MpiExecutor::shutdown() {
   if (state_->shut_down) return;
-  while (state_->in_flight > 0) wait_any();
+  while (in_flight() > 0) wait_any();
   for (int rank = 1; rank < state_->world.size(); ++rank) state_->world.send(rank, stop_tag);
   state_->shut_down = true;
 }

@@ -363,14 +363,18 @@ double numeric_value(const GeneValue& value) {
   throw StorageError("a numeric gene decoded to the string '" + std::get<std::string>(value) + "'");
 }
 
-/// The per-evaluation columns that /generations rows and /evaluations share, gathered once.
+/// The per-evaluation values of a batch, one vector per EvaluationField, gathered once.
 struct EvaluationColumns {
-  std::vector<std::int64_t> genome_id, generation, parent_a, parent_b, inner_steps, worker_rank;
+  explicit EvaluationColumns(std::int64_t session_of_batch) : session_number(session_of_batch) {}
+
+  std::int64_t session_number;
+  std::vector<std::int64_t> genome_id, generation, parent_a, parent_b, inner_steps, worker_rank, session;
   std::vector<double> fitness, mean_final_loss, wall_seconds, start_time, end_time;
   std::vector<std::uint8_t> diverged, failed;
   std::vector<const char*> reason;  // point into the results, which must outlive the columns
 
   void add(const Genome& genome, const EvaluationResult& result) {
+    session.push_back(session_number);
     genome_id.push_back(genome.id);
     generation.push_back(genome.generation);
     parent_a.push_back(genome.parent_a);
@@ -388,6 +392,17 @@ struct EvaluationColumns {
   }
 };
 
+/// A per-evaluation field: a column of /evaluations and, unless `log_only`, a dataset of /generations
+/// with one row of population_size values per generation. One table for both, so they cannot drift.
+struct EvaluationField {
+  const char* name;
+  hid_t file_type;
+  hid_t memory_type;
+  bool compress;
+  bool log_only;
+  const void* (*data)(const EvaluationColumns&);
+};
+
 }  // namespace
 
 struct RunStore::Impl {
@@ -401,46 +416,45 @@ struct RunStore::Impl {
   h5::File file;
   h5::Datatype string_type;
   h5::Group generations_group;
-  GenerationDataset genes, step_size, genome_id, parent_a, parent_b, fitness, diverged, failed, reason,
-      mean_final_loss, inner_steps, wall_seconds, worker_rank, start_time, end_time;
-  std::vector<GenerationDataset> decoded;  // one per gene, in search-space order
+  GenerationDataset genes, step_size;
+  std::vector<GenerationDataset> evaluation_rows;  // the evaluation_fields() not log_only, in order
+  std::vector<GenerationDataset> decoded;          // one per gene, in search-space order
   h5::Group evaluations_group;
-  std::vector<LogColumn> log_columns;      // in evaluation_log_columns() order
+  std::vector<LogColumn> log_columns;  // in evaluation_fields() order
 
   std::filesystem::path working_path() const { return working_copy_of(path); }
   std::filesystem::path staging_path() const { return staging_copy_of(path); }
 
-  /// The columns of /evaluations: name, file type, memory type, compressed.
-  struct LogColumnSpec {
-    const char* name;
-    hid_t file_type;
-    hid_t memory_type;
-    bool compress;
-  };
-  std::vector<LogColumnSpec> evaluation_log_columns() const {
-    return {{"genome_id", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"generation", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"parent_a", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"parent_b", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"fitness", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
-            {"diverged", H5T_STD_U8LE, H5T_NATIVE_UINT8, true},
-            {"failed", H5T_STD_U8LE, H5T_NATIVE_UINT8, true},
-            {"reason", string_type.id(), string_type.id(), false},
-            {"mean_final_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
-            {"inner_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
-            {"worker_rank", H5T_STD_I64LE, H5T_NATIVE_INT64, true},
-            {"start_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
-            {"end_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true},
-            {"session", H5T_STD_I64LE, H5T_NATIVE_INT64, true}};
+  std::vector<EvaluationField> evaluation_fields() const {
+    using C = EvaluationColumns;
+    const hid_t i64 = H5T_STD_I64LE, f64 = H5T_IEEE_F64LE, u8 = H5T_STD_U8LE;
+    const hid_t int64 = H5T_NATIVE_INT64, dbl = H5T_NATIVE_DOUBLE, uint8 = H5T_NATIVE_UINT8;
+    const hid_t text = string_type.id();
+    // Deflate would only compress heap references for variable-length strings: "reason" is not.
+    return {{"genome_id", i64, int64, true, false, [](const C& c) -> const void* { return c.genome_id.data(); }},
+            {"generation", i64, int64, true, true, [](const C& c) -> const void* { return c.generation.data(); }},
+            {"parent_a", i64, int64, true, false, [](const C& c) -> const void* { return c.parent_a.data(); }},
+            {"parent_b", i64, int64, true, false, [](const C& c) -> const void* { return c.parent_b.data(); }},
+            {"fitness", f64, dbl, true, false, [](const C& c) -> const void* { return c.fitness.data(); }},
+            {"diverged", u8, uint8, true, false, [](const C& c) -> const void* { return c.diverged.data(); }},
+            {"failed", u8, uint8, true, false, [](const C& c) -> const void* { return c.failed.data(); }},
+            {"reason", text, text, false, false, [](const C& c) -> const void* { return c.reason.data(); }},
+            {"mean_final_loss", f64, dbl, true, false,
+             [](const C& c) -> const void* { return c.mean_final_loss.data(); }},
+            {"inner_steps", i64, int64, true, false, [](const C& c) -> const void* { return c.inner_steps.data(); }},
+            {"wall_seconds", f64, dbl, true, false, [](const C& c) -> const void* { return c.wall_seconds.data(); }},
+            {"worker_rank", i64, int64, true, false, [](const C& c) -> const void* { return c.worker_rank.data(); }},
+            {"start_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.start_time.data(); }},
+            {"end_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.end_time.data(); }},
+            {"session", i64, int64, true, true, [](const C& c) -> const void* { return c.session.data(); }}};
   }
 
   void create_evaluation_log() {
     const std::string group_path = "/" + evaluations_group_name;
     evaluations_group = h5::h5g_create2(file.id(), evaluations_group_name);
-    for (const LogColumnSpec& column : evaluation_log_columns()) {
-      log_columns.push_back(create_log_column(evaluations_group.id(), group_path, column.name, column.file_type,
-                                              column.memory_type, column.compress));
+    for (const EvaluationField& field : evaluation_fields()) {
+      log_columns.push_back(create_log_column(evaluations_group.id(), group_path, field.name, field.file_type,
+                                              field.memory_type, field.compress));
     }
   }
 
@@ -451,22 +465,14 @@ struct RunStore::Impl {
     const hid_t group = generations_group.id();
     const hsize_t p = population_size;
     const hsize_t n = gene_count();
-    const hid_t vlen = string_type.id();
     genes = open_generation_dataset(group, group_path, "genes", H5T_NATIVE_DOUBLE, {p, n});
     step_size = open_generation_dataset(group, group_path, "step_size", H5T_NATIVE_DOUBLE, {p, n});
-    genome_id = open_generation_dataset(group, group_path, "genome_id", H5T_NATIVE_INT64, {p});
-    parent_a = open_generation_dataset(group, group_path, "parent_a", H5T_NATIVE_INT64, {p});
-    parent_b = open_generation_dataset(group, group_path, "parent_b", H5T_NATIVE_INT64, {p});
-    fitness = open_generation_dataset(group, group_path, "fitness", H5T_NATIVE_DOUBLE, {p});
-    diverged = open_generation_dataset(group, group_path, "diverged", H5T_NATIVE_UINT8, {p});
-    failed = open_generation_dataset(group, group_path, "failed", H5T_NATIVE_UINT8, {p});
-    reason = open_generation_dataset(group, group_path, "reason", vlen, {p});
-    mean_final_loss = open_generation_dataset(group, group_path, "mean_final_loss", H5T_NATIVE_DOUBLE, {p});
-    inner_steps = open_generation_dataset(group, group_path, "inner_steps", H5T_NATIVE_INT64, {p});
-    wall_seconds = open_generation_dataset(group, group_path, "wall_seconds", H5T_NATIVE_DOUBLE, {p});
-    worker_rank = open_generation_dataset(group, group_path, "worker_rank", H5T_NATIVE_INT64, {p});
-    start_time = open_generation_dataset(group, group_path, "start_time", H5T_NATIVE_DOUBLE, {p});
-    end_time = open_generation_dataset(group, group_path, "end_time", H5T_NATIVE_DOUBLE, {p});
+    const std::vector<EvaluationField> fields = evaluation_fields();
+    for (const EvaluationField& field : fields) {
+      if (!field.log_only) {
+        evaluation_rows.push_back(open_generation_dataset(group, group_path, field.name, field.memory_type, {p}));
+      }
+    }
     const h5::Group decoded_group = h5::h5g_open2(group, decoded_group_name);
     const std::string decoded_path = group_path + "/" + decoded_group_name;
     for (const GeneSpec& gene : space.genes()) {
@@ -476,9 +482,9 @@ struct RunStore::Impl {
     }
     const std::string log_path = "/" + evaluations_group_name;
     evaluations_group = h5::h5g_open2(file.id(), evaluations_group_name);
-    for (const LogColumnSpec& column : evaluation_log_columns()) {
-      log_columns.push_back({log_path + "/" + column.name, h5::h5d_open2(evaluations_group.id(), column.name),
-                             column.memory_type});
+    for (const EvaluationField& field : fields) {
+      log_columns.push_back({log_path + "/" + field.name, h5::h5d_open2(evaluations_group.id(), field.name),
+                             field.memory_type});
     }
   }
 
@@ -583,31 +589,16 @@ struct RunStore::Impl {
     write_int64_attribute(group, completed_generations_attribute, 0);
     const hsize_t p = population_size;
     const hsize_t n = gene_count();
-    const hid_t vlen = string_type.id();
     genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
     step_size =
         create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
     write_string_attribute(step_size.dataset.id(), "step_size_adaptation",
                            std::string(to_string(step_size_adaptation)));
-    genome_id = create_generation_dataset(group, group_path, "genome_id", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
-    parent_a = create_generation_dataset(group, group_path, "parent_a", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
-    parent_b = create_generation_dataset(group, group_path, "parent_b", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
-    fitness = create_generation_dataset(group, group_path, "fitness", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
-    diverged = create_generation_dataset(group, group_path, "diverged", H5T_STD_U8LE, H5T_NATIVE_UINT8, {p}, true);
-    failed = create_generation_dataset(group, group_path, "failed", H5T_STD_U8LE, H5T_NATIVE_UINT8, {p}, true);
-    // Deflate would only compress heap references for variable-length strings: not worth it.
-    reason = create_generation_dataset(group, group_path, "reason", vlen, vlen, {p}, false);
-    mean_final_loss =
-        create_generation_dataset(group, group_path, "mean_final_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
-    inner_steps =
-        create_generation_dataset(group, group_path, "inner_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
-    wall_seconds =
-        create_generation_dataset(group, group_path, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
-    worker_rank =
-        create_generation_dataset(group, group_path, "worker_rank", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, true);
-    start_time =
-        create_generation_dataset(group, group_path, "start_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
-    end_time = create_generation_dataset(group, group_path, "end_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p}, true);
+    for (const EvaluationField& field : evaluation_fields()) {
+      if (field.log_only) continue;
+      evaluation_rows.push_back(
+          create_generation_dataset(group, group_path, field.name, field.file_type, field.memory_type, {p}, field.compress));
+    }
 
     const h5::Group decoded_group = h5::h5g_create2(group, decoded_group_name);
     const std::string decoded_path = group_path + "/" + decoded_group_name;
@@ -761,7 +752,7 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
                        std::to_string(p));
   }
   std::vector<double> genes, step_sizes;
-  EvaluationColumns columns;
+  EvaluationColumns columns(/*session_number=*/0);  // the session is a log_only field
   std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
   std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(n));
   try {
@@ -799,19 +790,10 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
   try {
     write_generation_row(store.genes, generation, genes.data());
     write_generation_row(store.step_size, generation, step_sizes.data());
-    write_generation_row(store.genome_id, generation, columns.genome_id.data());
-    write_generation_row(store.parent_a, generation, columns.parent_a.data());
-    write_generation_row(store.parent_b, generation, columns.parent_b.data());
-    write_generation_row(store.fitness, generation, columns.fitness.data());
-    write_generation_row(store.diverged, generation, columns.diverged.data());
-    write_generation_row(store.failed, generation, columns.failed.data());
-    write_generation_row(store.reason, generation, columns.reason.data());
-    write_generation_row(store.mean_final_loss, generation, columns.mean_final_loss.data());
-    write_generation_row(store.inner_steps, generation, columns.inner_steps.data());
-    write_generation_row(store.wall_seconds, generation, columns.wall_seconds.data());
-    write_generation_row(store.worker_rank, generation, columns.worker_rank.data());
-    write_generation_row(store.start_time, generation, columns.start_time.data());
-    write_generation_row(store.end_time, generation, columns.end_time.data());
+    std::size_t row = 0;
+    for (const EvaluationField& field : store.evaluation_fields()) {
+      if (!field.log_only) write_generation_row(store.evaluation_rows.at(row++), generation, field.data(columns));
+    }
     for (Eigen::Index j = 0; j < n; ++j) {
       const auto column = static_cast<std::size_t>(j);
       const void* data = store.space.gene(j).kind == GeneKind::categorical
@@ -950,19 +932,12 @@ void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std:
                        std::to_string(results.size()) + " results");
   }
   h5::ErrorPrintingSilencer silence;
-  EvaluationColumns gathered;
+  EvaluationColumns gathered(session);
   for (std::size_t i = 0; i < genomes.size(); ++i) gathered.add(genomes[i], results[i]);
-  const std::vector<std::int64_t> sessions(genomes.size(), session);
-  // Same order as Impl::evaluation_log_columns().
-  const std::vector<const void*> columns = {
-      gathered.genome_id.data(),       gathered.generation.data(),  gathered.parent_a.data(),
-      gathered.parent_b.data(),        gathered.fitness.data(),     gathered.diverged.data(),
-      gathered.failed.data(),          gathered.reason.data(),      gathered.mean_final_loss.data(),
-      gathered.inner_steps.data(),     gathered.wall_seconds.data(), gathered.worker_rank.data(),
-      gathered.start_time.data(),      gathered.end_time.data(),    sessions.data()};
   try {
-    for (std::size_t c = 0; c < columns.size(); ++c) {
-      append_log_rows(impl_->log_columns.at(c), genomes.size(), columns[c]);
+    const std::vector<EvaluationField> fields = impl_->evaluation_fields();
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      append_log_rows(impl_->log_columns.at(c), genomes.size(), fields[c].data(gathered));
     }
   } catch (const StorageError& error) {
     throw StorageError(impl_->context() + ": append_evaluations: " + error.what());

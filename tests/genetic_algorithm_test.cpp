@@ -1006,10 +1006,9 @@ TEST(GeneticAlgorithmSteadyStateTest, CheckpointRoundTripContinuesBitIdentically
 }  // namespace
 
 /// The checkpoint layout written field by field, to produce checkpoints the GA itself would never write
-/// (an older version, an inconsistent pool) and check how they load.
+/// (an inconsistent pool) and check how they load.
 namespace checkpoint_image {
 
-template <unsigned Version>
 struct Image {
   std::uint64_t seed = 0;
   GeneticAlgorithmOptions options;
@@ -1025,12 +1024,10 @@ struct Image {
     bool best_fitness_finite = false;
     double best_fitness = 0.0;
     archive & seed & options & generation & population & has_best & best_fitness_finite & best_fitness;
-    if constexpr (Version >= 1) {
-      archive & pool & pool_fitness_count;
-      for (double& fitness : pool_fitness) {
-        bool finite = true;
-        archive & finite & fitness;
-      }
+    archive & pool & pool_fitness_count;
+    for (double& fitness : pool_fitness) {
+      bool finite = true;
+      archive & finite & fitness;
     }
   }
 };
@@ -1038,14 +1035,13 @@ struct Image {
 }  // namespace checkpoint_image
 }  // namespace metaevo
 
-BOOST_CLASS_VERSION(metaevo::checkpoint_image::Image<1>, 1)
+BOOST_CLASS_VERSION(metaevo::checkpoint_image::Image, 1)  // the GA's class version
 
 namespace metaevo {
 namespace {
 
-template <unsigned Version>
-checkpoint_image::Image<Version> image_of(const GeneticAlgorithm& ga) {
-  checkpoint_image::Image<Version> image;
+checkpoint_image::Image image_of(const GeneticAlgorithm& ga) {
+  checkpoint_image::Image image;
   image.seed = 19;
   image.options = ga.options();
   image.population = ga.ask();
@@ -1057,8 +1053,7 @@ checkpoint_image::Image<Version> image_of(const GeneticAlgorithm& ga) {
   return image;
 }
 
-template <unsigned Version>
-void load_image(const checkpoint_image::Image<Version>& image, GeneticAlgorithm& ga) {
+void load_image(const checkpoint_image::Image& image, GeneticAlgorithm& ga) {
   std::stringstream buffer;
   {
     boost::archive::text_oarchive output(buffer);
@@ -1073,32 +1068,21 @@ TEST(GeneticAlgorithmSteadyStateTest, CheckpointImagesMatchTheLayout) {
   options.population_size = 4;
   GeneticAlgorithm source(sphere_space(2), options, 19);
 
-  // Version 1 with a consistent pool loads and is what the GA itself writes.
+  // A consistent pool loads, and the layout is what the GA itself writes.
   GeneticAlgorithm loaded(sphere_space(2), options, 1);
-  load_image(image_of<1>(source), loaded);
+  load_image(image_of(source), loaded);
   EXPECT_EQ(loaded.pool().size(), 4u);
   EXPECT_EQ(loaded.pool_fitness(), (std::vector<double>(4, 1.0)));
   GeneticAlgorithm told(sphere_space(2), options, 19);
   for (const Genome& genome : told.ask()) told.tell_offspring(genome, 1.0);
   expect_same_genome(loaded.breed_offspring(3), told.breed_offspring(3));
-
-  // Version 0 (generational checkpoints from before the pool existed) loads with an empty pool.
-  told.tell({1.0, 2.0, 3.0, 4.0});
-  GeneticAlgorithm old(sphere_space(2), options, 1);
-  old.tell_offspring(old.ask()[0], 1.0);
-  load_image(image_of<0>(source), old);
-  EXPECT_TRUE(old.pool().empty());
-  EXPECT_TRUE(old.pool_fitness().empty());
-  EXPECT_FALSE(old.best().has_value());
-  old.tell({1.0, 2.0, 3.0, 4.0});
-  expect_same_population(old.ask(), told.ask());
 }
 
 TEST(GeneticAlgorithmSteadyStateTest, CheckpointWithABadPoolIsRefused) {
   GeneticAlgorithmOptions options;
   options.population_size = 4;
   const GeneticAlgorithm source(sphere_space(2), options, 19);
-  const auto expect_refused = [&](const checkpoint_image::Image<1>& image, const std::string& words) {
+  const auto expect_refused = [&](const checkpoint_image::Image& image, const std::string& words) {
     GeneticAlgorithm target(sphere_space(2), options, 1);
     try {
       load_image(image, target);
@@ -1108,18 +1092,18 @@ TEST(GeneticAlgorithmSteadyStateTest, CheckpointWithABadPoolIsRefused) {
     }
   };
 
-  auto too_large = image_of<1>(source);
+  auto too_large = image_of(source);
   too_large.pool.push_back(too_large.pool.front());
   too_large.pool_fitness.push_back(1.0);
   too_large.pool_fitness_count = 5;
   expect_refused(too_large, "at most ga.population_size = 4");
 
-  auto mismatched = image_of<1>(source);
+  auto mismatched = image_of(source);
   mismatched.pool_fitness.pop_back();
   mismatched.pool_fitness_count = 3;
   expect_refused(mismatched, "4 genomes but 3 fitness values");
 
-  auto wrong_length = image_of<1>(source);
+  auto wrong_length = image_of(source);
   wrong_length.pool[2].id = 77;
   wrong_length.pool[2].x = Eigen::VectorXd::Constant(3, 0.5);
   wrong_length.pool[2].step_size = Eigen::VectorXd::Constant(3, 0.1);

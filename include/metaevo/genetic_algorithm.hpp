@@ -124,10 +124,10 @@ class GeneticAlgorithm {
   const std::optional<Genome>& best() const { return best_; }
   double best_fitness() const { return best_fitness_; }
 
-  /// Version 0: no pool (generational checkpoints written before steady-state mode); version 1 adds
-  /// the pool after the best fitness, so version-0 checkpoints still load (with an empty pool).
+  /// The class version (1) is the one every stored checkpoint has: bump it and branch on it when the
+  /// layout changes.
   template <class Archive>
-  void serialize(Archive& archive, unsigned version) {
+  void serialize(Archive& archive, unsigned /*version*/) {
     archive & seed_ & options_ & generation_ & population_;
     // std::optional has no Boost adapter in 1.74: a presence flag, then the genome.
     bool has_best = best_.has_value();
@@ -149,19 +149,14 @@ class GeneticAlgorithm {
     if constexpr (Archive::is_loading::value) {
       best_fitness_ = best_fitness_finite ? stored_best_fitness : std::numeric_limits<double>::infinity();
     }
-    if (version >= 1) {
-      serialize_pool(archive);
-    } else if constexpr (Archive::is_loading::value) {
-      pool_.clear();
-      pool_fitness_.clear();
-    }
+    serialize_pool(archive);
     if constexpr (Archive::is_loading::value) check_loaded_state();
   }
 
  private:
   Genome make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness, int child_index) const;
   /// After loading a checkpoint: options valid, population size and genome lengths match; else Error.
-  /// The pool too: as many fitness values as genomes, at most population_size, genome lengths.
+  /// The pool too (serialize_pool has matched its fitness count): at most population_size, genome lengths.
   void check_loaded_state() const;
 
   /// The pool's genomes, then per member a finite flag and the fitness (+inf, the value of failed or
