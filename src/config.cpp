@@ -463,7 +463,7 @@ RunOptions read_run(const Section& root) {
   const auto seed = section->integer("seed", {0, int64_max});
   if (!seed) section->fail_here("run.seed is required: " + how);
   run.seed = static_cast<std::uint64_t>(*seed);
-  section->read("generations", {1, int64_max}, run.generations);
+  section->read("generations", {1, max_generations}, run.generations);
   section->read_enum("mode", {RunMode::generational, RunMode::steady_state}, run.mode);
   return run;
 }
@@ -511,7 +511,7 @@ EvaluationOptions read_evaluation(const Section& root) {
                 options.divergence_factor);
   section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
   section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
-  section->read("time_limit_seconds", RealRange{.low = 0.0}, options.time_limit_seconds);
+  section->read("time_limit_seconds", RealRange{.low = 0.0, .high = max_time_limit_seconds}, options.time_limit_seconds);
   return options;
 }
 

@@ -72,9 +72,7 @@ ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
 }
 
 EvaluationResult Evaluator::evaluate(const Genome& genome, const EvaluationKey& key) const {
-  EvaluationResult result = evaluate_parameters(hyperparameters_of(genome), key, config_.evaluation.tasks_per_evaluation);
-  result.genome_id = genome.id;
-  return result;
+  return evaluate(EvaluationRequest{genome, key});
 }
 
 EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
@@ -100,14 +98,15 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
           start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       std::chrono::duration<double>(options.time_limit_seconds)));
     }
+    // One rule for all K tasks: run_inner_loop resets its state for each.
+    const std::unique_ptr<UpdateRule> rule =
+        make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
     for (int task_index = 0; task_index < task_count; ++task_index) {
       const TaskFamily& family = family_for_slot(key, task_index, task_count);
       const std::uint64_t task_seed =
           stream_key(key.run_seed, key.purpose,
                      {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
       const std::unique_ptr<Task> task = family.sample(task_seed);
-      const std::unique_ptr<UpdateRule> rule =
-          make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
       const LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
       result.inner_steps += curve.steps();
       if (curve.timed_out) {

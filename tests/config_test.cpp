@@ -247,6 +247,9 @@ TEST(ConfigTest, UnknownTopLevelTableIsRejected) {
   const std::string text = std::string(full_config) + "\n[trainer]\nsteps = 3\n";
   expect_rejected(text, "[trainer]", {"trainer", "[run]", "[[tasks]]"});
   expect_rejected(replaced(minimal_config, "[run]", "rn = 3\n[run]"), "rn = 3", {"unknown key rn", "did you mean run?"});
+  // generations * population_size (the steady-state evaluation count) must fit in an int64.
+  expect_rejected(replaced(full_config, "generations = 7", "generations = 4000000000"), "generations = 4",
+                  {"run.generations must be in [1, 1000000000]", "got 4000000000"});
 }
 
 TEST(ConfigTest, UnknownKeyInGaNamesTheAllowedKeys) {
@@ -524,9 +527,12 @@ TEST(ConfigTest, BadRunModeAndTimeLimitNameKeyAndLine) {
                   {"run.mode must be a string", "integer 1"});
   expect_rejected(replaced(synthetic_config, "mode = ", "mod = "), "mod =", {"unknown key run.mod", "did you mean mode"});
   expect_rejected(replaced(synthetic_config, "= 2.5", "= -1"), "time_limit_seconds",
-                  {"evaluation.time_limit_seconds must be >= 0", "got -1"});
+                  {"evaluation.time_limit_seconds must be in [0, 1e+07]", "got -1"});
   expect_rejected(replaced(synthetic_config, "= 2.5", "= inf"), "time_limit_seconds",
                   {"evaluation.time_limit_seconds must be finite", "got inf"});
+  // A deadline past steady_clock's range would wrap into the past and fail every evaluation.
+  expect_rejected(replaced(synthetic_config, "= 2.5", "= 1e10"), "time_limit_seconds",
+                  {"evaluation.time_limit_seconds must be in [0, 1e+07]", "got 1e+10"});
   expect_rejected(replaced(synthetic_config, "= 2.5", "= \"10s\""), "time_limit_seconds",
                   {"evaluation.time_limit_seconds must be a number", "string \"10s\""});
   expect_rejected(replaced(synthetic_config, "time_limit_seconds", "time_limit"), "time_limit",

@@ -139,6 +139,20 @@ TEST(Cli, RefusesToOverwriteARunWithoutForce) {
   EXPECT_EQ(read_run_file(output.path()).generations, 1);
 }
 
+TEST(Cli, BadCommandLinesExitWithTheUsageStatus) {
+  const std::string metaevo = METAEVO_CLI_PATH;
+  const std::string config = std::string(METAEVO_SOURCE_DIR) + "/experiments/quickstart.toml";
+  const std::vector<std::string> bad_arguments = {"", "run", "run /nonexistent/config.toml", "run " + config + " --bogus",
+                                      "run " + config + " --generations 0", "resume /nonexistent/run.h5",
+                                      "export /nonexistent/run.h5", "frobnicate"};
+  for (const std::string& arguments : bad_arguments) {
+    const auto result = run_command(metaevo + " " + arguments);
+    EXPECT_EQ(result.exit_status, 2) << "metaevo " << arguments << ":\n" << result.output;
+  }
+  EXPECT_EQ(run_command(metaevo + " --help").exit_status, 0);
+  EXPECT_EQ(run_command(metaevo + " --version").exit_status, 0);
+}
+
 TEST(Cli, ConfigErrorNamesKeyAndLineAndExitsBeforeWork) {
   TemporaryPath config("_config.toml");
   TemporaryPath output(".h5");

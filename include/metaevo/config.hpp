@@ -22,9 +22,14 @@ std::string_view to_string(RunMode mode);
 std::optional<RunMode> run_mode_from_string(std::string_view text);
 
 /// [run]
+/// Bounds that keep derived quantities representable: generations * population_size evaluations in
+/// an int64, and an evaluation deadline in steady_clock's nanoseconds.
+inline constexpr std::int64_t max_generations = 1'000'000'000;
+inline constexpr double max_time_limit_seconds = 1e7;  // about 115 days
+
 struct RunOptions {
   std::uint64_t seed = 0;          // required: no default seed, so a run's randomness is always chosen
-  std::int64_t generations = 20;   // >= 1; steady_state: generations * population_size evaluations
+  std::int64_t generations = 20;   // in [1, max_generations]; steady_state: generations * population_size evaluations
   RunMode mode = RunMode::generational;
 };
 
@@ -44,7 +49,7 @@ struct EvaluationOptions {
   double divergence_factor = 1e3;     // loss above factor * L_0 (or NaN/inf) = diverged, > 1
   double penalty_fitness = 10.0;      // per-task score of a diverged inner loop; above any normal score
   int holdout_tasks = 32;             // fresh tasks of the final report (best vs defaults), >= 0
-  double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, >= 0
+  double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, <= max_time_limit_seconds
 };
 
 /// [checkpoint]: when the run file is brought up to date with a resumable checkpoint. Whichever

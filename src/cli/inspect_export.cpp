@@ -6,16 +6,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "exit_status.hpp"
 #include "metaevo/error.hpp"
 #include "metaevo/run_report.hpp"
 
 namespace metaevo::cli {
 namespace {
-
-// The exit statuses of main.cpp (README.md documents them).
-constexpr int exit_ok = 0;
-constexpr int exit_internal_error = 1;
-constexpr int exit_storage_error = 4;
 
 void write_text_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);

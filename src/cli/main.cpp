@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "exit_status.hpp"
 #include "inspect_export.hpp"
 #include "metaevo/config.hpp"
 #include "metaevo/error.hpp"
@@ -19,15 +20,7 @@
 
 namespace {
 
-// Exit statuses (documented in README.md): scripts and job files branch on them.
-enum ExitStatus : int {
-  exit_ok = 0,
-  exit_internal_error = 1,
-  exit_usage_error = 2,     // bad command line, or the output exists without --force
-  exit_config_error = 3,    // the config was rejected before any work
-  exit_storage_error = 4,   // the run file could not be written or read
-  exit_interrupted = 75,    // stopped by SIGTERM/SIGINT/SIGUSR1: every completed generation is in the file
-};
+using namespace metaevo::cli;  // the exit statuses
 
 volatile std::sig_atomic_t stop_signal = 0;
 
@@ -102,7 +95,8 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     release_workers();
     return exit_storage_error;
   }
-  if (!resuming && std::filesystem::exists(output) && !arguments.force) {
+  std::error_code unreadable;  // an output we cannot even stat is left for RunStore::create to report
+  if (!resuming && std::filesystem::exists(output, unreadable) && !arguments.force) {
     std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it, or `metaevo resume %s`.\n",
                  output.string().c_str(), output.string().c_str());
     release_workers();
@@ -110,6 +104,10 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
   }
   if (distributed) session.broadcast(config.source_text);
 
+  // Outside the try: on an error the catch aborts the job, without the MPI executor's destructor
+  // first waiting for the evaluations in flight. (The in-process executor outlives the evaluator it
+  // refers to, but its destructor does not use it.)
+  std::unique_ptr<metaevo::Executor> executor;
   try {
     if (!arguments.quiet) {
       print_search_space(config);
@@ -143,7 +141,6 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     };
 
     const metaevo::Evaluator evaluator(config);
-    std::unique_ptr<metaevo::Executor> executor;
     if (distributed) {
       executor = std::make_unique<metaevo::MpiExecutor>(session);
     } else {
@@ -208,7 +205,9 @@ int main(int argc, char** argv) {
   run->add_option("-o,--out", arguments.output_path, "HDF5 run file to write (default: the config's name with .h5)");
   run->add_flag("-f,--force", arguments.force, "overwrite the run file if it exists");
   run->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
-  run->add_option("--generations", arguments.generations, "override run.generations")->check(CLI::PositiveNumber);
+  // Same bounds as run.generations in the config.
+  const CLI::Range generations_range(std::int64_t{1}, metaevo::max_generations);
+  run->add_option("--generations", arguments.generations, "override run.generations")->check(generations_range);
   run->add_option("--seed", arguments.seed, "override run.seed");
 
   CLI::App* resume = app.add_subcommand(
@@ -217,7 +216,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   resume->add_option("--generations", arguments.generations, "raise the run's total number of generations")
-      ->check(CLI::PositiveNumber);
+      ->check(generations_range);
   resume->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
 
   CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
@@ -229,9 +228,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    // Every rank sees the same arguments and fails the same way; only rank 0 explains.
-    if (session.is_master()) return app.exit(error);
-    return error.get_exit_code();
+    // Every rank sees the same arguments and fails the same way; only rank 0 explains. --help and
+    // --version end here too, with CLI11's status 0; every other parse error is a usage error.
+    const int status = session.is_master() ? app.exit(error) : error.get_exit_code();
+    return status == 0 ? exit_ok : exit_usage_error;
   }
 
   if (inspect_export_arguments.inspect->parsed() || inspect_export_arguments.export_best->parsed()) {
