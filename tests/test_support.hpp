@@ -1,8 +1,10 @@
 #pragma once
 // Small helpers shared by the tests: temporary files and running the metaevo command.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -57,6 +59,49 @@ inline const std::vector<std::string>& deterministic_datasets() {
       "/generations/parent_b", "/generations/fitness",   "/generations/mean_final_loss", "/generations/inner_steps",
       "/generations/diverged", "/generations/failed",    "/generations/reason",          "/best/genes"};
   return datasets;
+}
+
+/// All values of an integer dataset of a run file, read with the HDF5 library (h5dump output is too
+/// easy to match by accident). Fails the test and returns {} when it cannot be read.
+inline std::vector<std::int64_t> read_int64_dataset(const std::filesystem::path& file, const std::string& dataset) {
+  std::vector<std::int64_t> values;
+  const hid_t file_id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_id < 0) {
+    ADD_FAILURE() << "cannot open " << file;
+    return values;
+  }
+  const hid_t dataset_id = H5Dopen2(file_id, dataset.c_str(), H5P_DEFAULT);
+  if (dataset_id >= 0) {
+    const hid_t space = H5Dget_space(dataset_id);
+    values.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
+    if (H5Dread(dataset_id, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+      ADD_FAILURE() << "cannot read " << dataset << " of " << file;
+      values.clear();
+    }
+    H5Sclose(space);
+    H5Dclose(dataset_id);
+  } else {
+    ADD_FAILURE() << "no dataset " << dataset << " in " << file;
+  }
+  H5Fclose(file_id);
+  return values;
+}
+
+/// An int64 attribute of an object (group or dataset) of a run file; fails the test and returns -1
+/// when it cannot be read.
+inline std::int64_t read_int64_attribute(const std::filesystem::path& file, const std::string& object,
+                                         const std::string& name) {
+  std::int64_t value = -1;
+  const hid_t file_id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t attribute = file_id >= 0 ? H5Aopen_by_name(file_id, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT)
+                                       : H5I_INVALID_HID;
+  if (attribute < 0 || H5Aread(attribute, H5T_NATIVE_INT64, &value) < 0) {
+    ADD_FAILURE() << "cannot read " << object << "@" << name << " of " << file;
+    value = -1;
+  }
+  if (attribute >= 0) H5Aclose(attribute);
+  if (file_id >= 0) H5Fclose(file_id);
+  return value;
 }
 
 /// Expects every deterministic dataset of two run files to be identical (h5diff without tolerance

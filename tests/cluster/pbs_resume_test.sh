@@ -110,7 +110,7 @@ grep -q 'metaevo: interrupted' "$last_log" || fail "1: metaevo did not report th
 [[ -f submit/run.h5 ]] || fail "1: no run file"
 first=$(completed_generations)
 log "1. first start stopped by the walltime timer: exit 75, $first generations checkpointed"
-[[ $first -lt 10 ]] || fail "1: the run was not interrupted ($first generations)"
+[[ -n $first && $first -lt 10 ]] || fail "1: the run was not interrupted ('$first' generations)"
 
 # 2. Rerun by the server; SIGTERM to the job shell 2.5 s in.
 start_job PBS_RUN_COUNT=2
@@ -122,7 +122,7 @@ grep -q "resuming run.h5 at generation $first of 10" "$last_log" || fail "2: did
 grep -q 'received SIGTERM; asking metaevo to checkpoint and stop' "$last_log" || fail "2: SIGTERM not forwarded"
 second=$(completed_generations)
 log "2. rerun resumed at generation $first; SIGTERM: exit 75, $second generations checkpointed"
-[[ $second -ge $first && $second -lt 10 ]] || fail "2: unexpected generation count $second"
+[[ -n $second && $second -ge $first && $second -lt 10 ]] || fail "2: unexpected generation count '$second'"
 
 # 3. Resubmitted without a walltime: completes.
 start_job

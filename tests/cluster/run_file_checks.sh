@@ -1,8 +1,12 @@
 # Checks on run files shared by the cluster tests. Source it.
 
-# The deterministic datasets of a run: populations, fitness, lineage, mutation state, best genome.
-run_file_deterministic_datasets=(/generations/genes /generations/fitness /generations/genome_id /generations/parent_a
-  /generations/step_size /best/genes)
+# The datasets of a generational run that must not depend on where, when or in how many sessions it
+# ran: the same list as deterministic_datasets() in tests/test_support.hpp (a unit test checks).
+run_file_deterministic_datasets=(
+  /generations/genes /generations/step_size /generations/genome_id /generations/parent_a
+  /generations/parent_b /generations/fitness /generations/mean_final_loss /generations/inner_steps
+  /generations/diverged /generations/failed /generations/reason /best/genes
+)
 
 # run_file_generations RUN.h5: prints the number of generations stored in RUN.h5.
 run_file_generations() {
