@@ -19,6 +19,7 @@
 
 #include "metaevo/error.hpp"
 #include "metaevo/update_rule.hpp"
+#include "text_format.hpp"
 
 // Reading order: the TOML syntax, then the top-level tables, then each section in the order of the
 // file layout ([run], [ga], [evaluation], [update_rule], [[tasks]]). The first problem found is
@@ -57,6 +58,9 @@ std::optional<RunMode> run_mode_from_string(std::string_view text) {
 }
 
 namespace {
+
+using text::format_number;
+using text::joined;
 
 constexpr std::int64_t max_inner_steps = 10'000'000;
 constexpr std::int64_t int_max = std::numeric_limits<int>::max();
@@ -107,25 +111,7 @@ bool contains(const std::vector<std::string>& items, std::string_view item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) {
-    if (!text.empty()) text += ", ";
-    text += item;
-  }
-  return text;
-}
-
 std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-/// Shortest text that reads back as the same double ("0.001", "1e-08").
-std::string format_double(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
 
 template <class Enum>
 std::vector<std::string> names_of(std::initializer_list<Enum> values) {
@@ -155,7 +141,7 @@ std::string describe_value(const toml::node& node) {
   std::string text(type_name(node));
   if (const auto* string = node.as_string()) return text + " " + in_quotes(string->get());
   if (const auto* integer = node.as_integer()) return text + " " + std::to_string(integer->get());
-  if (const auto* real = node.as_floating_point()) return text + " " + format_double(real->get());
+  if (const auto* real = node.as_floating_point()) return text + " " + format_number(real->get());
   if (const auto* boolean = node.as_boolean()) return text + (boolean->get() ? " true" : " false");
   return text;
 }
@@ -268,12 +254,12 @@ struct RealRange {
     const bool has_low = low > -infinity;
     const bool has_high = high < infinity;
     if (has_low && has_high) {
-      return std::string("in ") + (low_open ? "(" : "[") + format_double(low) + ", " + format_double(high) +
+      return std::string("in ") + (low_open ? "(" : "[") + format_number(low) + ", " + format_number(high) +
              (high_open ? ")" : "]");
     }
     const std::string finite = allow_infinite ? "" : " and finite";
-    if (has_low) return (low_open ? "> " : ">= ") + format_double(low) + finite;
-    if (has_high) return (high_open ? "< " : "<= ") + format_double(high) + finite;
+    if (has_low) return (low_open ? "> " : ">= ") + format_number(low) + finite;
+    if (has_high) return (high_open ? "< " : "<= ") + format_number(high) + finite;
     return "finite";
   }
 };
@@ -407,7 +393,7 @@ class Section {
     }
     if (!range.contains(number)) {
       const std::string requirement = std::isinf(number) && !range.allow_infinite ? "finite" : range.describe();
-      reporter_->fail(node, name + " must be " + requirement + ", got " + format_double(number));
+      reporter_->fail(node, name + " must be " + requirement + ", got " + format_number(number));
     }
     return number;
   }
@@ -539,7 +525,7 @@ const HyperparameterInfo* find_hyperparameter(const std::vector<HyperparameterIn
 
 std::string range_text(const HyperparameterInfo& info) {
   if (!info.range.empty()) return info.range;
-  return "[" + format_double(info.min_value) + ", " + format_double(info.max_value) + "]";
+  return "[" + format_number(info.min_value) + ", " + format_number(info.max_value) + "]";
 }
 
 /// Names the hyperparameter a [update_rule.genes] or [update_rule.fixed] key refers to, or fails.
@@ -629,17 +615,17 @@ GeneSpec read_gene(const Section& gene, const HyperparameterInfo& info, const st
                     : gene.real_value(*node, name, RealRange{});
     if (!allowed.contains(bounds[b])) {
       gene.fail(key, name + " must lie in " + info.name + "'s range " + range_text(info) + ", got " +
-                         format_double(bounds[b]));
+                         format_number(bounds[b]));
     }
   }
   spec.low = bounds[0];
   spec.high = bounds[1];
   if (!(spec.low < spec.high)) {
-    gene.fail("low", gene.key_path("low") + " must be < high (" + format_double(spec.high) + "), got " +
-                         format_double(spec.low));
+    gene.fail("low", gene.key_path("low") + " must be < high (" + format_number(spec.high) + "), got " +
+                         format_number(spec.low));
   }
   if (spec.kind == GeneKind::log_real && !(spec.low > 0.0)) {
-    gene.fail("low", gene.key_path("low") + " must be > 0 for a log_real gene, got " + format_double(spec.low));
+    gene.fail("low", gene.key_path("low") + " must be > 0 for a log_real gene, got " + format_number(spec.low));
   }
   return spec;
 }
@@ -691,7 +677,7 @@ UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps
         const double value = fixed->real_value(*entry.node, name, RealRange{});
         if (!RealRange{.low = info.min_value, .high = info.max_value}.contains(value)) {
           fixed->reporter().fail(entry.line, name + " must be in " + range_text(info) + ", got " +
-                                                 format_double(value));
+                                                 format_number(value));
         }
         options.fixed[entry.key] = value;
       }

@@ -7,16 +7,14 @@
 #include <string>
 
 #include "metaevo/error.hpp"
+#include "text_format.hpp"
 
 namespace metaevo {
 
 namespace {
 
-std::string format_number(double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.6g", value);
-  return buffer;
-}
+using text::format_number;
+using text::joined;
 
 // Range checks written once, so every message has the same shape:
 // "ga.<field> must be <range>, got <value>". Negated comparisons also reject NaN.

@@ -17,9 +17,13 @@
 #include "metaevo/evaluator.hpp"
 #include "metaevo/genome.hpp"
 #include "metaevo/run_store.hpp"
+#include "text_format.hpp"
 
 namespace metaevo {
 namespace {
+
+using text::format_number;
+using text::joined;
 
 using Json = nlohmann::ordered_json;  // keeps the documented key order in the output
 
@@ -75,26 +79,10 @@ Genome best_genome(const RunFileContents& contents) {
 // Text formatting
 // ---------------------------------------------------------------------------------------------
 
-/// Shortest text that reads back as the same double.
-std::string exact_number(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return result.ec == std::errc{} ? std::string(buffer, result.ptr) : std::to_string(value);
-}
-
 std::string fixed_number(double value, int width) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%*.4f", width, value);
   return buffer;
-}
-
-std::string joined(const std::vector<std::string>& items, std::string_view separator) {
-  std::string text;
-  for (const std::string& item : items) {
-    if (!text.empty()) text += separator;
-    text += item;
-  }
-  return text;
 }
 
 std::string padded(std::string text, std::size_t width) {
@@ -103,11 +91,11 @@ std::string padded(std::string text, std::size_t width) {
 }
 
 std::string describe_task_family(const TaskFamilySpec& spec) {
-  std::vector<std::string> details{"weight " + exact_number(spec.weight)};
+  std::vector<std::string> details{"weight " + format_number(spec.weight)};
   switch (spec.kind) {
     case TaskKind::quadratic:
       details.push_back("dimension " + std::to_string(spec.dimension));
-      details.push_back("condition number " + exact_number(spec.condition_number));
+      details.push_back("condition number " + format_number(spec.condition_number));
       break;
     case TaskKind::rosenbrock:
     case TaskKind::synthetic:
@@ -138,7 +126,7 @@ std::string describe_gene(const GeneSpec& gene) {
     return text + "[" + std::to_string(static_cast<long long>(gene.low)) + ", " +
            std::to_string(static_cast<long long>(gene.high)) + "]";
   }
-  return text + "[" + exact_number(gene.low) + ", " + exact_number(gene.high) + "]";
+  return text + "[" + format_number(gene.low) + ", " + format_number(gene.high) + "]";
 }
 
 /// Where a hyperparameter of the best genome comes from (Evaluator::hyperparameters_of's order).
@@ -344,7 +332,7 @@ std::string inspect_run(const std::filesystem::path& run_file) {
     out << "best genome  : none yet (no generation completed)\n";
   } else {
     out << "best genome  : id " << contents.best_genome_id << ", generation " << contents.best_generation
-        << ", fitness " << exact_number(contents.best_fitness) << "\n";
+        << ", fitness " << format_number(contents.best_fitness) << "\n";
     const Evaluator evaluator(config);
     const ParameterSet hyperparameters = evaluator.hyperparameters_of(best_genome(contents));
     out << "  hyperparameters:\n";

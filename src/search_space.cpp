@@ -11,7 +11,8 @@ namespace metaevo {
 
 namespace {
 
-std::string format_number(double value) {
+/// Six significant digits, for people (the text of a gene value in reports and messages).
+std::string readable_number(double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.6g", value);
   return buffer;
@@ -33,19 +34,19 @@ void validate_gene(const GeneSpec& gene) {
     case GeneKind::integer:
       if (!std::isfinite(gene.low) || !std::isfinite(gene.high) || !(gene.low < gene.high)) {
         throw ConfigError(label + ": low must be < high (both finite), got low = " +
-                          format_number(gene.low) + ", high = " + format_number(gene.high));
+                          readable_number(gene.low) + ", high = " + readable_number(gene.high));
       }
       break;
     case GeneKind::categorical:
       break;
   }
   if (gene.kind == GeneKind::log_real && !(gene.low > 0.0)) {
-    throw ConfigError(label + ": log_real needs low > 0, got low = " + format_number(gene.low));
+    throw ConfigError(label + ": log_real needs low > 0, got low = " + readable_number(gene.low));
   }
   if (gene.kind == GeneKind::integer &&
       (std::trunc(gene.low) != gene.low || std::trunc(gene.high) != gene.high)) {
-    throw ConfigError(label + ": integer bounds must be integral, got low = " + format_number(gene.low) +
-                      ", high = " + format_number(gene.high));
+    throw ConfigError(label + ": integer bounds must be integral, got low = " + readable_number(gene.low) +
+                      ", high = " + readable_number(gene.high));
   }
   if (gene.kind == GeneKind::categorical) {
     if (gene.choices.size() < 2) {
@@ -109,7 +110,7 @@ const std::string& choice_parameter(const ParameterSet& parameters, std::string_
 }
 
 std::string format_gene_value(const GeneValue& value) {
-  if (const auto* real = std::get_if<double>(&value)) return format_number(*real);
+  if (const auto* real = std::get_if<double>(&value)) return readable_number(*real);
   if (const auto* integer = std::get_if<std::int64_t>(&value)) return std::to_string(*integer);
   return std::get<std::string>(value);
 }
@@ -192,8 +193,8 @@ double SearchSpace::encode_gene(Eigen::Index i, const GeneValue& value) const {
     throw ConfigError(label + ": expected a number, got \"" + std::get<std::string>(value) + "\"");
   }
   if (!(number >= spec.low && number <= spec.high)) {
-    throw ConfigError(label + ": value must be in [" + format_number(spec.low) + ", " +
-                      format_number(spec.high) + "], got " + format_gene_value(value));
+    throw ConfigError(label + ": value must be in [" + readable_number(spec.low) + ", " +
+                      readable_number(spec.high) + "], got " + format_gene_value(value));
   }
   if (spec.kind == GeneKind::integer && std::trunc(number) != number) {
     throw ConfigError(label + ": integer gene needs an integral value, got " + format_gene_value(value));

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "metaevo/error.hpp"
+#include "text_format.hpp"
 
 // Every rule keeps its state in Eigen arrays sized by reset(n); step() is made only of coefficient-wise
 // array expressions assigned into existing storage, so it never allocates (this is the inner loop's
@@ -21,6 +22,9 @@
 namespace metaevo {
 
 namespace {
+
+using text::format_number;
+using text::joined;
 
 // ---------------------------------------------------------------------------------------------
 // The rules
@@ -352,22 +356,6 @@ const std::vector<FamilyEntry>& family_table() {
 // ---------------------------------------------------------------------------------------------
 // Validation
 // ---------------------------------------------------------------------------------------------
-
-/// Shortest text that reads back as the same double: "0.001", "1e-300", "0.9999999999999999".
-std::string format_number(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return result.ec == std::errc{} ? std::string(buffer, result.ptr) : std::to_string(value);
-}
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) {
-    if (!text.empty()) text += ", ";
-    text += item;
-  }
-  return text;
-}
 
 std::string describe_value(const GeneValue& value) {
   return std::visit(
