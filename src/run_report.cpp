@@ -418,7 +418,6 @@ ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
   if (rule.inner_steps < 1) {
     throw json_error("field \"inner_steps\" must be >= 1, got " + std::to_string(rule.inner_steps));
   }
-  rule.fitness = std::numeric_limits<double>::quiet_NaN();
   if (const auto source = document.find("source"); source != document.end()) read_source(*source, rule);
 
   // Ranges are the update rule's to check: building it once validates every value.

@@ -198,6 +198,7 @@ Repetition run_round(metaevo::MpiExecutor& executor, const std::vector<metaevo::
   std::vector<metaevo::EvaluationRequest> batch_requests;
   for (std::size_t first = 0; first < requests.size(); first += static_cast<std::size_t>(options.batch_size)) {
     const std::size_t last = std::min(requests.size(), first + static_cast<std::size_t>(options.batch_size));
+    // Timed on purpose: the generational loop copies each genome into its request the same way.
     batch_requests.assign(requests.begin() + static_cast<std::ptrdiff_t>(first),
                           requests.begin() + static_cast<std::ptrdiff_t>(last));
     const metaevo::Executor::Batch batch = executor.evaluate(batch_requests);

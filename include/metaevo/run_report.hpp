@@ -3,6 +3,7 @@
 // best genome as a self-contained JSON update rule for `metaevo export` that the library loads again.
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ struct ExportedUpdateRule {
   std::string run_file;
   std::int64_t genome_id = -1;
   std::int64_t generation = -1;
-  double fitness = 0.0;
+  double fitness = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The best genome of a run file, decoded with Evaluator::hyperparameters_of. Throws StorageError
