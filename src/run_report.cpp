@@ -42,7 +42,7 @@ StorageError run_file_error(const std::filesystem::path& run_file, const std::st
 
 LoadedRun load_run(const std::filesystem::path& run_file) {
   LoadedRun run;
-  run.contents = read_run_file(run_file);
+  run.contents = read_run_file(run_file, /*with_population_genes=*/false);  // neither report needs them
   try {
     run.config = parse_config(run.contents.config_toml, run_file.string() + ":/config/toml");
   } catch (const ConfigError& error) {

@@ -944,7 +944,7 @@ void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std:
   }
 }
 
-RunFileContents read_run_file(const std::filesystem::path& path) {
+RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes) {
   h5::ErrorPrintingSilencer silence;
   const auto failure = [&path](const std::string& reason) {
     return StorageError("cannot read run file '" + path.string() + "': " + reason);
@@ -1027,12 +1027,14 @@ RunFileContents read_run_file(const std::filesystem::path& path) {
     const h5::Dataset genes = h5::h5d_open2(generations.id(), "genes");
     const std::vector<hsize_t> genes_dims = checked_dims(genes.id(), genes_path, {population_size, n}, generation_count);
     const std::size_t gene_count = static_cast<std::size_t>(n);
-    std::vector<double> gene_values(static_cast<std::size_t>(genes_dims[0]) * p * gene_count);
+    std::vector<double> gene_values(with_population_genes ? static_cast<std::size_t>(genes_dims[0]) * p * gene_count : 0);
     if (!gene_values.empty()) {
       h5::h5d_read(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, gene_values.data(), genes_path);
     }
-    contents.genes.assign(g, std::vector<Eigen::VectorXd>(p, Eigen::VectorXd(static_cast<Eigen::Index>(gene_count))));
-    for (std::size_t k = 0; k < g; ++k) {
+    if (with_population_genes) {
+      contents.genes.assign(g, std::vector<Eigen::VectorXd>(p, Eigen::VectorXd(static_cast<Eigen::Index>(gene_count))));
+    }
+    for (std::size_t k = 0; k < g && with_population_genes; ++k) {
       for (std::size_t i = 0; i < p; ++i) {
         const double* row = gene_values.data() + (k * p + i) * gene_count;
         for (std::size_t j = 0; j < gene_count; ++j) contents.genes[k][i][static_cast<Eigen::Index>(j)] = row[j];

@@ -232,6 +232,13 @@ TEST(RunStore, RoundTripGivesExactlyTheStoredValues) {
   }
   EXPECT_EQ(contents.best_genome_id, written[2][1].id);
   EXPECT_TRUE(bit_equal(contents.best_fitness, -2.5));
+
+  // Without the population genes (what inspect and export read): everything else the same.
+  const RunFileContents summary = read_run_file(file.path(), /*with_population_genes=*/false);
+  EXPECT_TRUE(summary.genes.empty());
+  EXPECT_EQ(summary.generations, contents.generations);
+  EXPECT_EQ(summary.fitness, contents.fitness);
+  EXPECT_EQ(summary.best_genes, contents.best_genes);
 }
 
 TEST(RunStore, FileLayoutMatchesTheSchema) {

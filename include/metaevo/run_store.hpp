@@ -99,7 +99,7 @@ struct RunFileContents {
   std::int64_t generations = 0;        // generations stored
   std::int64_t population_size = 0;
   std::vector<std::vector<double>> fitness;  // [generation][individual]
-  std::vector<std::vector<Eigen::VectorXd>> genes;  // [generation][individual] normalized
+  std::vector<std::vector<Eigen::VectorXd>> genes;  // [generation][individual] normalized (if asked for)
   std::int64_t best_genome_id = -1;
   std::int64_t best_generation = -1;
   double best_fitness = 0.0;
@@ -110,7 +110,8 @@ struct RunFileContents {
 };
 
 /// Opens read-only and reads the file; throws StorageError with a one-line reason for a missing,
-/// non-HDF5, truncated or wrong-schema file.
-RunFileContents read_run_file(const std::filesystem::path& path);
+/// non-HDF5, truncated or wrong-schema file. Without `with_population_genes` the per-generation genes
+/// (G x P x n doubles, the bulk of a large run) are checked for shape but not loaded.
+RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes = true);
 
 }  // namespace metaevo
