@@ -108,6 +108,37 @@ TEST(Resume, MoreGenerationsContinueAFinishedRunAsIfItHadBeenLonger) {
   expect_same_run(long_run.path(), extended.path());
 }
 
+// What a kill -9 in the middle of a commit leaves (docs/hdf5-schema.md): the last committed RUN.h5,
+// the newer working copy RUN.h5.partial, and a half-copied staging file RUN.h5.commit. The crash test
+// kills at random moments and only sometimes inside a commit; this builds that state on purpose.
+TEST(Resume, AKillDuringACommitLeavesTheLastCheckpointToResumeFrom) {
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath reference("_reference.h5");
+  run_search(config, reference.path());
+  TemporaryPath output(".h5");
+  RunCallbacks stop;
+  int generations_seen = 0;
+  stop.on_generation = [&](const GenerationRecord&) { ++generations_seen; };
+  stop.should_stop = [&] { return generations_seen >= 2; };
+  run_search(config, output.path(), stop);
+  const std::string committed = file_bytes(output.path());
+  const std::string working_copy = output.string() + ".partial";
+  const std::string staging = output.string() + ".commit";
+  // The working copy ran ahead (here: garbage, as a kill mid-write could leave), and the staging copy
+  // stopped halfway.
+  std::ofstream(working_copy, std::ios::binary) << committed.substr(0, committed.size() / 3) << "torn write";
+  std::ofstream(staging, std::ios::binary) << committed.substr(0, committed.size() / 2);
+
+  {
+    ResumePlan plan = plan_resume(output.path());
+    EXPECT_EQ(plan.run.checkpoint.completed_generations, 2);
+    resume_search(plan);
+  }  // the store closes its own working copy
+  expect_same_run(reference.path(), output.path());
+  EXPECT_FALSE(std::filesystem::exists(working_copy));
+  EXPECT_FALSE(std::filesystem::exists(staging));
+}
+
 TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
   const RunConfig config = parse_config(resume_config);
   TemporaryPath output(".h5");
