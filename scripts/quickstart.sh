@@ -14,7 +14,7 @@ mkdir -p "$root/runs"
 run_file=$root/runs/quickstart.h5
 # An MPI job: rank 0 is the master (GA, HDF5), the other ranks run the evaluations.
 ranks=${METAEVO_RANKS:-3}
-# mpirun itself: no X display probe at start-up (see src/mpi_runtime.cpp).
+# mpirun itself: no X display probe at start-up (see src/runtime/mpi_runtime.cpp).
 export HWLOC_COMPONENTS=${HWLOC_COMPONENTS:--gl}
 mpirun_flags=(--oversubscribe -np "$ranks")
 [[ $(id -u) -eq 0 ]] && mpirun_flags=(--allow-run-as-root "${mpirun_flags[@]}")

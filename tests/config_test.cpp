@@ -1,6 +1,6 @@
 // The TOML configuration: values land in the right fields, defaults fill the gaps, and every class
 // of mistake is rejected with the key and the line it is on.
-#include "metaevo/config.hpp"
+#include "metaevo/config/config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <variant>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <thread>
 
-#include "metaevo/error.hpp"
-#include "metaevo/random.hpp"
-#include "metaevo/run_store.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/store/run_store.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

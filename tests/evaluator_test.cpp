@@ -1,12 +1,12 @@
-#include "metaevo/evaluator.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
-#include "metaevo/genetic_algorithm.hpp"
-#include "metaevo/update_rule.hpp"
+#include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/rules/update_rule.hpp"
 
 namespace metaevo {
 namespace {

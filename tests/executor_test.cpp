@@ -1,9 +1,9 @@
-#include "metaevo/executor.hpp"
+#include "metaevo/runtime/executor.hpp"
 
 #include <gtest/gtest.h>
 
-#include "metaevo/error.hpp"
-#include "metaevo/run.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/runtime/run.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

@@ -1,4 +1,4 @@
-#include "metaevo/genetic_algorithm.hpp"
+#include "metaevo/search/genetic_algorithm.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 namespace {

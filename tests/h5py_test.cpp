@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "metaevo/config.hpp"
-#include "metaevo/run.hpp"
-#include "metaevo/run_store.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/runtime/run.hpp"
+#include "metaevo/store/run_store.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

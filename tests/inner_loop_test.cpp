@@ -1,4 +1,4 @@
-#include "metaevo/inner_loop.hpp"
+#include "metaevo/evaluation/inner_loop.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "metaevo/learning_rate_schedule.hpp"
+#include "metaevo/rules/learning_rate_schedule.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "metaevo/run_store.hpp"
+#include "metaevo/store/run_store.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

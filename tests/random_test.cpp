@@ -1,4 +1,4 @@
-#include "metaevo/random.hpp"
+#include "metaevo/core/random.hpp"
 
 #include <gtest/gtest.h>
 

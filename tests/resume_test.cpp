@@ -8,8 +8,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "metaevo/error.hpp"
-#include "metaevo/run.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/runtime/run.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

@@ -1,6 +1,6 @@
 // `inspect` and `export` through the library: a real (tiny) run file read back as text and as a
 // JSON update rule that rebuilds the very rule the search evaluated.
-#include "metaevo/run_report.hpp"
+#include "metaevo/store/run_report.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,11 +12,11 @@
 #include <limits>
 #include <unistd.h>
 
-#include "metaevo/config.hpp"
-#include "metaevo/error.hpp"
-#include "metaevo/evaluator.hpp"
-#include "metaevo/run.hpp"
-#include "metaevo/run_store.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/runtime/run.hpp"
+#include "metaevo/store/run_store.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

@@ -1,4 +1,4 @@
-#include "metaevo/run_store.hpp"
+#include "metaevo/store/run_store.hpp"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 namespace {

@@ -1,5 +1,5 @@
 // End-to-end: the whole single-process search, through the library and through the metaevo command.
-#include "metaevo/run.hpp"
+#include "metaevo/runtime/run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {

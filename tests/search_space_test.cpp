@@ -1,11 +1,11 @@
-#include "metaevo/search_space.hpp"
+#include "metaevo/search/search_space.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 namespace {

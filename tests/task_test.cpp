@@ -7,7 +7,7 @@
 #include <Eigen/Eigenvalues>
 #pragma GCC diagnostic pop
 
-#include "metaevo/task.hpp"
+#include "metaevo/tasks/task.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,8 +18,8 @@
 #include <set>
 #include <string>
 
-#include "metaevo/error.hpp"
-#include "metaevo/random.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/core/random.hpp"
 
 namespace metaevo {
 namespace {

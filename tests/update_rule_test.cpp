@@ -1,4 +1,4 @@
-#include "metaevo/update_rule.hpp"
+#include "metaevo/rules/update_rule.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "metaevo/error.hpp"
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 namespace {

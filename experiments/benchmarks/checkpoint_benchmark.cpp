@@ -25,13 +25,13 @@
 
 #include <boost/archive/binary_oarchive.hpp>
 
-#include "metaevo/config.hpp"
-#include "metaevo/error.hpp"
-#include "metaevo/evaluator.hpp"
-#include "metaevo/executor.hpp"
-#include "metaevo/genetic_algorithm.hpp"
-#include "metaevo/run.hpp"
-#include "metaevo/run_store.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/runtime/executor.hpp"
+#include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/runtime/run.hpp"
+#include "metaevo/store/run_store.hpp"
 
 namespace {
 
@@ -48,7 +48,7 @@ double median_of(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// The same three lines as save_ga_state in src/run.cpp.
+// The same three lines as save_ga_state in src/runtime/run.cpp.
 std::string serialize_ga(const metaevo::GeneticAlgorithm& ga) {
   std::ostringstream bytes(std::ios::binary);
   {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "metaevo/random.hpp"
-#include "metaevo/task.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/tasks/task.hpp"
 
 namespace {
 

@@ -29,11 +29,11 @@
 #include <string_view>
 #include <vector>
 
-#include "metaevo/config.hpp"
-#include "metaevo/error.hpp"
-#include "metaevo/evaluator.hpp"
-#include "metaevo/executor.hpp"
-#include "metaevo/mpi_runtime.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/runtime/executor.hpp"
+#include "metaevo/runtime/mpi_runtime.hpp"
 
 namespace {
 

@@ -1,14 +1,14 @@
 // The read-only subcommands on a run file: a readable summary, and the best genome as JSON.
-#include "inspect_export.hpp"
+#include "cli/inspect_export.hpp"
 
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 
-#include "exit_status.hpp"
-#include "metaevo/error.hpp"
-#include "metaevo/run_report.hpp"
+#include "cli/exit_status.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/store/run_report.hpp"
 
 namespace metaevo::cli {
 namespace {

@@ -10,13 +10,13 @@
 #include <optional>
 #include <string>
 
-#include "exit_status.hpp"
-#include "inspect_export.hpp"
-#include "metaevo/config.hpp"
-#include "metaevo/error.hpp"
-#include "metaevo/executor.hpp"
-#include "metaevo/mpi_runtime.hpp"
-#include "metaevo/run.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/inspect_export.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/runtime/executor.hpp"
+#include "metaevo/runtime/mpi_runtime.hpp"
+#include "metaevo/runtime/run.hpp"
 
 namespace {
 

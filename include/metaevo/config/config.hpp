@@ -1,0 +1,88 @@
+#pragma once
+// The run configuration: one TOML file, parsed and validated once, before any work starts.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/search/search_space.hpp"
+#include "metaevo/tasks/task.hpp"
+
+namespace metaevo {
+
+/// How the master drives the GA.
+enum class RunMode {
+  generational,   // evaluate a whole generation, then breed the next: deterministic
+  steady_state,   // asynchronous: a new offspring as soon as any result arrives (no idle workers)
+};
+std::string_view to_string(RunMode mode);
+std::optional<RunMode> run_mode_from_string(std::string_view text);
+
+/// [run]
+/// Bounds that keep derived quantities representable: generations * population_size evaluations in
+/// an int64, and an evaluation deadline in steady_clock's nanoseconds.
+inline constexpr std::int64_t max_generations = 1'000'000'000;
+inline constexpr double max_time_limit_seconds = 1e7;  // about 115 days
+
+struct RunOptions {
+  std::uint64_t seed = 0;          // required: no default seed, so a run's randomness is always chosen
+  std::int64_t generations = 20;   // in [1, max_generations]; steady_state: generations * population_size evaluations
+  RunMode mode = RunMode::generational;
+};
+
+/// How a genome's inner loops are turned into a fitness (lower is better).
+enum class FitnessMeasure {
+  final_loss,  // per task: log10(L_T / L_0)
+  auc,         // per task: log10(mean(L_1..L_T) / L_0), rewards fast progress too
+};
+std::string_view to_string(FitnessMeasure measure);
+std::optional<FitnessMeasure> fitness_measure_from_string(std::string_view text);
+
+/// [evaluation]
+struct EvaluationOptions {
+  int tasks_per_evaluation = 8;       // K tasks sampled per genome per generation, >= 1
+  std::int64_t inner_steps = 100;     // T steps of the update rule per task, >= 1
+  FitnessMeasure fitness = FitnessMeasure::final_loss;
+  double divergence_factor = 1e3;     // loss above factor * L_0 (or NaN/inf) = diverged, > 1
+  double penalty_fitness = 10.0;      // per-task score of a diverged inner loop; above any normal score
+  int holdout_tasks = 32;             // fresh tasks of the final report (best vs defaults), >= 0
+  double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, <= max_time_limit_seconds
+};
+
+/// [checkpoint]: when the run file is brought up to date with a resumable checkpoint. Whichever
+/// comes first; a checkpoint is also written at the end and when a stop signal arrives.
+struct CheckpointOptions {
+  int every_generations = 1;     // 0 = not by count, >= 0
+  double every_seconds = 0.0;    // 0 = not by time, >= 0
+};
+
+/// [update_rule]: the family, which hyperparameters are genes and which are fixed.
+struct UpdateRuleOptions {
+  std::string family = "adam";
+  std::vector<GeneSpec> genes;   // [update_rule.genes]: each names a hyperparameter of the family
+  ParameterSet fixed;            // [update_rule.fixed]: the rest; omitted ones keep the family default
+};
+
+struct RunConfig {
+  RunOptions run;
+  GeneticAlgorithmOptions ga;
+  EvaluationOptions evaluation;
+  CheckpointOptions checkpoint;
+  UpdateRuleOptions update_rule;
+  std::vector<TaskFamilySpec> tasks;  // [[tasks]], at least one
+  std::string source_text;            // the TOML as given, stored in the run file
+  std::string source_name;            // file name (or "<string>") for messages
+
+  SearchSpace search_space() const { return SearchSpace(update_rule.genes); }
+};
+
+/// Parses and validates TOML text. Throws ConfigError whose message names the file, line, key, the
+/// allowed values and the value seen, e.g.
+///   "quickstart.toml:12: ga.population_size must be >= 2, got 1".
+RunConfig parse_config(std::string_view toml_text, std::string_view source_name = "<string>");
+RunConfig load_config(const std::filesystem::path& path);
+
+}  // namespace metaevo

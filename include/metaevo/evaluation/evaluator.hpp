@@ -1,0 +1,96 @@
+#pragma once
+// Genome + evaluation key -> fitness and metrics. The only place inner loops are run.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metaevo/config/config.hpp"
+#include "metaevo/search/genome.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/tasks/task.hpp"
+
+namespace metaevo {
+
+/// What identifies an evaluation's randomness: the tasks of generation g are the same for every
+/// genome of g (common random numbers make comparisons within a generation fair).
+struct EvaluationKey {
+  std::uint64_t run_seed = 0;
+  std::int64_t generation = 0;
+  StreamPurpose purpose = StreamPurpose::task_sample;  // holdout_task for the final report
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & run_seed & generation & purpose;
+  }
+};
+
+struct EvaluationResult {
+  std::int64_t genome_id = -1;
+  double fitness = 0.0;            // mean per-task score; lower is better
+  bool diverged = false;           // at least one inner loop diverged (its score is the penalty)
+  bool failed = false;             // an exception ended the evaluation; fitness is the penalty
+  std::string reason;              // why diverged/failed, empty otherwise
+  double mean_final_loss = 0.0;    // mean over tasks of the final inner-loop loss (NaN if diverged)
+  std::int64_t inner_steps = 0;    // total inner steps actually run over all tasks
+  double wall_seconds = 0.0;
+  // Where and when it ran (set by the executor): rank 0 in process, else the worker's rank; Unix
+  // times in seconds, comparable across the nodes of a job as far as their clocks agree.
+  int worker_rank = 0;
+  double start_time = 0.0;
+  double end_time = 0.0;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & genome_id & fitness & diverged & failed & reason & mean_final_loss & inner_steps & wall_seconds;
+    archive & worker_rank & start_time & end_time;
+  }
+};
+
+/// What the master sends a worker: the genome and the key of its tasks. `baseline` evaluates the
+/// family defaults (with the config's fixed values) instead of the genome's genes, and a positive
+/// `task_count` replaces tasks_per_evaluation: both are used for the final holdout report.
+struct EvaluationRequest {
+  Genome genome;
+  EvaluationKey key;
+  int task_count = 0;
+  bool baseline = false;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & genome & key & task_count & baseline;
+  }
+};
+
+class Evaluator {
+ public:
+  /// Builds the task families and the search space from the config (already validated).
+  explicit Evaluator(const RunConfig& config);
+
+  /// Scores a genome on K tasks keyed by (key, task index). Never throws for a bad rule or task:
+  /// exceptions become failed results with the penalty fitness.
+  EvaluationResult evaluate(const Genome& genome, const EvaluationKey& key) const;
+  EvaluationResult evaluate(const EvaluationRequest& request) const;
+  /// Family defaults with the config's fixed values applied: the baseline of the holdout report.
+  ParameterSet baseline_hyperparameters() const;
+  /// Same, for explicit hyperparameters (e.g. the family defaults in the final report).
+  EvaluationResult evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
+                                       int task_count) const;
+
+  /// The full hyperparameter set a genome encodes: family defaults, then fixed values, then genes.
+  ParameterSet hyperparameters_of(const Genome& genome) const;
+  const SearchSpace& space() const { return space_; }
+  const RunConfig& config() const { return config_; }
+
+  /// The family task slot `task_index` of `task_count` draws from under `key` (stratified by weight).
+  const TaskFamily& family_for_slot(const EvaluationKey& key, int task_index, int task_count) const;
+
+ private:
+
+  RunConfig config_;
+  SearchSpace space_;
+  std::vector<std::unique_ptr<TaskFamily>> families_;
+  std::vector<double> cumulative_weights_;
+};
+
+}  // namespace metaevo

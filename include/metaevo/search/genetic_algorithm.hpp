@@ -1,0 +1,200 @@
+#pragma once
+// The outer loop: a generational genetic algorithm over normalized genomes, driven by ask()/tell().
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "metaevo/search/genome.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/search/search_space.hpp"
+
+namespace metaevo {
+
+enum class CrossoverKind { uniform, blend };
+std::string_view to_string(CrossoverKind kind);
+std::optional<CrossoverKind> crossover_kind_from_string(std::string_view text);
+
+/// How many self-adaptive step sizes a genome carries: one per gene, one per gene group
+/// (SearchSpace::group_of_gene), or a single one for the whole genome.
+enum class StepSizeAdaptation { per_gene, per_group, global };
+std::string_view to_string(StepSizeAdaptation adaptation);
+std::optional<StepSizeAdaptation> step_size_adaptation_from_string(std::string_view text);
+
+struct GeneticAlgorithmOptions {
+  int population_size = 24;      // >= 2
+  int elite_count = 2;           // best genomes copied unchanged into the next generation, < population
+  int tournament_size = 3;       // >= 1; larger = stronger selection pressure
+  CrossoverKind crossover = CrossoverKind::blend;
+  double crossover_rate = 0.9;   // probability a child comes from two parents, else from one (mutated)
+  double blend_alpha = 0.5;      // BLX-alpha: children spread alpha * |a - b| beyond the parents
+  double initial_step_size = 0.1;  // initial mutation std dev in normalized units, (0, 1]
+  double min_step_size = 1e-3;   // self-adaptation keeps step sizes in [min, max]
+  double max_step_size = 0.5;
+  StepSizeAdaptation step_size_adaptation = StepSizeAdaptation::per_gene;
+  double categorical_mutation_rate = 0.1;  // probability a categorical gene jumps to another choice
+};
+
+/// Validates the options; throws ConfigError naming the field, its allowed range and the value.
+void validate(const GeneticAlgorithmOptions& options);
+
+template <class Archive>
+void serialize(Archive& archive, GeneticAlgorithmOptions& options, unsigned /*version*/) {
+  archive & options.population_size & options.elite_count & options.tournament_size & options.crossover &
+      options.crossover_rate & options.blend_alpha & options.initial_step_size & options.min_step_size &
+      options.max_step_size & options.step_size_adaptation & options.categorical_mutation_rate;
+}
+
+/// The GA's operators, exposed so tests can check each one on its own.
+namespace detail {
+
+/// Folds x into [0, 1] by reflecting at the bounds (period 2); non-finite values are clamped.
+double reflect_into_unit(double x);
+
+/// Index of the tournament winner: tournament_size candidates drawn uniformly with replacement,
+/// lowest fitness wins, ties go to the lower index.
+int tournament_select(const std::vector<double>& fitness, int tournament_size, RandomStream& stream);
+
+/// Child x and step_size from parents a and b by options.crossover (ids are left to the caller).
+/// Categorical genes always come from one parent chosen uniformly.
+Genome crossover(const SearchSpace& space, const GeneticAlgorithmOptions& options, const Genome& parent_a,
+                 const Genome& parent_b, RandomStream& stream);
+
+/// Self-adaptive log-normal mutation of step sizes (per options.step_size_adaptation), then of x;
+/// categorical genes jump to another choice with probability options.categorical_mutation_rate.
+void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Genome& genome,
+            RandomStream& stream);
+
+}  // namespace detail
+
+/// Generational GA. ask() returns the whole population of the current generation (elites copied from
+/// the previous one, with fresh ids, are evaluated again: each generation is scored on its own tasks);
+/// tell() takes one fitness per genome in the same order (lower is better) and breeds the next one.
+/// Every draw comes from a stream keyed by (seed, generation, child index, purpose), so the result
+/// does not depend on the order evaluations finish in: child i of generation g + 1 uses
+/// RandomStream(seed, selection / crossover / mutation, {g + 1, i}).
+///
+/// A checkpoint (serialize) holds the seed, the options, the generation, the population and the best
+/// genome, so a loaded GA continues exactly as the saved one did. The search space is not stored: it
+/// comes from the constructor (the run's config) and must have the genomes' length (checked on load).
+class GeneticAlgorithm {
+ public:
+  GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions options, std::uint64_t seed);
+
+  /// The genomes to evaluate for generation(). Calling it twice without tell() returns the same.
+  const std::vector<Genome>& ask() const { return population_; }
+  /// Fitness of ask()'s genomes, in order; non-finite values are treated as worst.
+  void tell(const std::vector<double>& fitness);
+
+  // ---- Steady-state (asynchronous) use: no generations, one offspring at a time. ----
+  // The caller evaluates ask()'s initial genomes and then offspring, in whatever order results
+  // arrive, telling each with tell_offspring(). The pool holds the evaluated genomes (at most
+  // population_size). Do not mix with tell() on the same object.
+
+  /// First counter of every steady-state stream path, {steady_state_stream_marker, offspring_index}
+  /// ("STEADY" in ASCII). Generational children use {generation, index} with generation far below
+  /// 2^62, so the two modes never share a stream key.
+  static constexpr std::uint64_t steady_state_stream_marker = 0x5354454144590000;
+
+  /// A new genome bred from the pool by the same operators as tell() uses (tournament, crossover,
+  /// mutation), with streams keyed by (seed, purpose, steady-state marker, offspring_index), so the
+  /// offspring depends only on the pool's content and the index. id = population_size +
+  /// offspring_index; generation = id / population_size (so task sets rotate every population_size
+  /// evaluations). Throws Error when the pool is empty.
+  Genome breed_offspring(std::int64_t offspring_index) const;
+  /// Adds an evaluated genome to the pool: appended while the pool is smaller than population_size,
+  /// else it replaces the worst member if strictly better (ties keep the member). Updates best().
+  /// Non-finite fitness counts as worst (+inf). The pool keeps insertion order and a replacement
+  /// takes the replaced member's slot; among equally worst members the one with the highest index is
+  /// replaced (the one every tournament tie-break ranks last). Throws Error on a genome whose
+  /// length differs from the search space.
+  void tell_offspring(const Genome& genome, double fitness);
+  const std::vector<Genome>& pool() const { return pool_; }
+  const std::vector<double>& pool_fitness() const { return pool_fitness_; }
+
+  std::int64_t generation() const { return generation_; }
+  const SearchSpace& space() const { return space_; }
+  const GeneticAlgorithmOptions& options() const { return options_; }
+
+  /// Best genome seen over all told generations, with its fitness (nullopt and +inf before the first tell).
+  const std::optional<Genome>& best() const { return best_; }
+  double best_fitness() const { return best_fitness_; }
+
+  /// The class version (1) is the one every stored checkpoint has: bump it and branch on it when the
+  /// layout changes.
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & seed_ & options_ & generation_ & population_;
+    // std::optional has no Boost adapter in 1.74: a presence flag, then the genome.
+    bool has_best = best_.has_value();
+    archive & has_best;
+    if constexpr (Archive::is_loading::value) {
+      best_.reset();
+      if (has_best) {
+        Genome genome;
+        archive & genome;
+        best_ = std::move(genome);
+      }
+    } else {
+      if (has_best) archive & *best_;
+    }
+    // +inf (no finite fitness yet) does not survive a text archive: a flag stands in for it.
+    bool best_fitness_finite = std::isfinite(best_fitness_);
+    double stored_best_fitness = best_fitness_finite ? best_fitness_ : 0.0;
+    archive & best_fitness_finite & stored_best_fitness;
+    if constexpr (Archive::is_loading::value) {
+      best_fitness_ = best_fitness_finite ? stored_best_fitness : std::numeric_limits<double>::infinity();
+    }
+    serialize_pool(archive);
+    if constexpr (Archive::is_loading::value) check_loaded_state();
+  }
+
+ private:
+  Genome make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness, int child_index) const;
+  /// After loading a checkpoint: options valid, population size and genome lengths match; else Error.
+  /// The pool too (serialize_pool has matched its fitness count): at most population_size, genome lengths.
+  void check_loaded_state() const;
+
+  /// The pool's genomes, then per member a finite flag and the fitness (+inf, the value of failed or
+  /// diverged evaluations, does not survive a text archive).
+  template <class Archive>
+  void serialize_pool(Archive& archive) {
+    archive & pool_;
+    std::uint64_t fitness_count = pool_fitness_.size();
+    archive & fitness_count;
+    if constexpr (Archive::is_loading::value) {
+      // Checked before allocating: a corrupt count must not reserve gigabytes.
+      if (fitness_count != pool_.size()) {
+        throw_bad_pool_fitness_count(fitness_count);
+      }
+      pool_fitness_.assign(static_cast<std::size_t>(fitness_count), 0.0);
+    }
+    for (double& fitness : pool_fitness_) {
+      bool finite = std::isfinite(fitness);
+      double stored = finite ? fitness : 0.0;
+      archive & finite & stored;
+      if constexpr (Archive::is_loading::value) {
+        fitness = finite ? stored : std::numeric_limits<double>::infinity();
+      }
+    }
+  }
+  [[noreturn]] void throw_bad_pool_fitness_count(std::uint64_t fitness_count) const;
+
+  SearchSpace space_;
+  GeneticAlgorithmOptions options_;
+  std::uint64_t seed_;
+  std::int64_t generation_ = 0;
+  std::vector<Genome> population_;
+  std::optional<Genome> best_;
+  std::vector<Genome> pool_;          // steady-state only
+  std::vector<double> pool_fitness_;  // steady-state only
+  double best_fitness_ = std::numeric_limits<double>::infinity();
+};
+
+}  // namespace metaevo
+
+BOOST_CLASS_VERSION(metaevo::GeneticAlgorithm, 1)

@@ -1,0 +1,117 @@
+#pragma once
+// The HDF5 run file: config, search space, every generation's population and fitness, the best
+// genome and the final report. Schema in docs/hdf5-schema.md. Only the master writes it.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metaevo/config/config.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/search/genome.hpp"
+
+namespace metaevo {
+
+/// The schema version written to the root attribute "schema_version".
+inline constexpr std::int64_t run_store_schema_version = 1;
+
+/// Final comparison on holdout tasks, written once at the end of a run.
+struct HoldoutReport {
+  int task_count = 0;
+  double best_fitness = 0.0;      // best genome's mean score on the holdout tasks
+  double default_fitness = 0.0;   // the family defaults on the same tasks
+  double best_mean_final_loss = 0.0;
+  double default_mean_final_loss = 0.0;
+};
+
+/// The state a run resumes from, beyond the stored datasets: the GA with its random streams, as an
+/// opaque Boost.Serialization binary archive, and the run's counters.
+struct Checkpoint {
+  std::int64_t completed_generations = 0;  // generations (steady state: batches) stored with it
+  std::int64_t submitted_evaluations = 0;  // steady state: genomes handed out so far (the next offspring index)
+  std::int64_t session = 0;                // 0 for the first run, +1 for every resume
+  double elapsed_seconds = 0.0;            // run time summed over sessions
+  std::string ga_state;                    // GeneticAlgorithm archive
+};
+
+/// A run file opened to continue it.
+struct ResumedRun;
+
+/// Crash safety: the run file on disk is only ever replaced whole. Everything is written into a
+/// working copy next to it (RUN.h5.partial); flush()/commit() close that copy, fsync it and rename
+/// it over RUN.h5 (atomic on POSIX file systems), then open a new working copy. A kill at any
+/// moment leaves RUN.h5 as of the last commit; a stale working copy is removed on resume.
+class RunStore {
+ public:
+  /// Creates the run file (replacing an existing one) with the config, search space and schema
+  /// version and no generation yet, committed at once. Throws StorageError naming the path when the
+  /// file cannot be created.
+  static RunStore create(const std::filesystem::path& path, const RunConfig& config);
+  /// Opens an existing run to continue it: checks it (StorageError with a one-line reason for a
+  /// missing, non-HDF5, truncated, foreign or wrong-version file, or one without a checkpoint),
+  /// removes a stale working copy, and returns the store with the stored config and checkpoint.
+  /// Nothing in the run file changes until the first commit.
+  static ResumedRun resume(const std::filesystem::path& path);
+
+  RunStore(RunStore&&) noexcept;
+  RunStore& operator=(RunStore&&) noexcept;
+  ~RunStore();
+
+  /// Appends one generation: population (genes, step sizes, ids, parents), results and decoded
+  /// gene values. population.size() == results.size() == config population size.
+  void append_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results);
+  /// Replaces the best-so-far genome (normalized and decoded) and its fitness.
+  void write_best(const Genome& best, double fitness);
+  void write_holdout_report(const HoldoutReport& report);
+  /// Appends rows to the evaluation log (/evaluations): one per result, with `session`. Unlike
+  /// /generations it also takes the finished evaluations of a generation that was interrupted.
+  void append_evaluations(const std::vector<Genome>& genomes, const std::vector<EvaluationResult>& results,
+                          std::int64_t session);
+  /// Records a changed total of generations (a resume with --generations) in /config.
+  void set_configured_generations(std::int64_t generations);
+  /// Writes the checkpoint, then publishes atomically (as flush()).
+  void commit(const Checkpoint& checkpoint);
+  /// Publishes everything written so far as the run file, atomically and durably.
+  void flush();
+  std::int64_t completed_generations() const;
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  explicit RunStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ResumedRun {
+  RunStore store;
+  RunConfig config;   // parsed from the stored TOML text
+  Checkpoint checkpoint;
+};
+
+/// What tests, `inspect` and analysis read back.
+struct RunFileContents {
+  std::int64_t schema_version = 0;
+  std::string config_toml;
+  std::uint64_t seed = 0;                  // /config@seed: the run's effective seed (after --seed)
+  std::int64_t configured_generations = 0; // /config@generations: the effective total (after --generations)
+  std::vector<std::string> gene_names;
+  std::int64_t generations = 0;        // generations stored
+  std::int64_t population_size = 0;
+  std::vector<std::vector<double>> fitness;  // [generation][individual]
+  std::vector<std::vector<Eigen::VectorXd>> genes;  // [generation][individual] normalized (if asked for)
+  std::int64_t best_genome_id = -1;
+  std::int64_t best_generation = -1;
+  double best_fitness = 0.0;
+  Eigen::VectorXd best_genes;              // /best/genes, normalized (empty before the first generation)
+  bool has_checkpoint = false;
+  std::int64_t checkpoint_generation = 0;  // completed generations at the last checkpoint
+  std::int64_t evaluations_logged = 0;     // rows of /evaluations
+};
+
+/// Opens read-only and reads the file; throws StorageError with a one-line reason for a missing,
+/// non-HDF5, truncated or wrong-schema file. Without `with_population_genes` the per-generation genes
+/// (G x P x n doubles, the bulk of a large run) are checked for shape but not loaded.
+RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes = true);
+
+}  // namespace metaevo

@@ -1,0 +1,820 @@
+#include "metaevo/config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "metaevo/core/error.hpp"
+#include "metaevo/rules/update_rule.hpp"
+#include "core/text_format.hpp"
+
+// Reading order: the TOML syntax, then the top-level tables, then each section in the order of the
+// file layout ([run], [ga], [evaluation], [update_rule], [[tasks]]). The first problem found is
+// thrown as "FILE:LINE: KEY ..."; nothing is returned unless every key has been checked.
+
+namespace metaevo {
+
+std::string_view to_string(FitnessMeasure measure) {
+  switch (measure) {
+    case FitnessMeasure::final_loss: return "final_loss";
+    case FitnessMeasure::auc: return "auc";
+  }
+  return "unknown";
+}
+
+std::optional<FitnessMeasure> fitness_measure_from_string(std::string_view text) {
+  for (FitnessMeasure measure : {FitnessMeasure::final_loss, FitnessMeasure::auc}) {
+    if (to_string(measure) == text) return measure;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(RunMode mode) {
+  switch (mode) {
+    case RunMode::generational: return "generational";
+    case RunMode::steady_state: return "steady_state";
+  }
+  return "unknown";
+}
+
+std::optional<RunMode> run_mode_from_string(std::string_view text) {
+  for (RunMode mode : {RunMode::generational, RunMode::steady_state}) {
+    if (to_string(mode) == text) return mode;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+using text::format_number;
+using text::joined;
+
+constexpr std::int64_t max_inner_steps = 10'000'000;
+constexpr std::int64_t int_max = std::numeric_limits<int>::max();
+constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+const std::vector<std::string> top_level_keys = {"run", "ga", "evaluation", "checkpoint", "update_rule", "tasks"};
+const std::vector<std::string> checkpoint_keys = {"every_generations", "every_seconds"};
+const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
+const std::vector<std::string> ga_keys = {
+    "population_size", "elite_count",   "tournament_size",      "crossover",
+    "crossover_rate",  "blend_alpha",   "initial_step_size",    "min_step_size",
+    "max_step_size",   "step_size_adaptation", "categorical_mutation_rate"};
+const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
+                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks",
+                                                  "time_limit_seconds"};
+const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed"};
+const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
+// Grouped as the task table of docs/configuration.md: common, model, then synthetic keys.
+const std::vector<std::string> all_task_keys = {
+    "family", "weight", "dimension", "condition_number", "samples", "noise", "hidden_layers", "activation",
+    "classes", "initial_scale", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
+    "fault_step"};
+
+/// The keys a [[tasks]] table of this kind may hold (TaskFamilySpec fields the kind reads).
+std::vector<std::string> task_keys(TaskKind kind) {
+  std::vector<std::string> keys = {"family", "weight"};
+  auto add = [&keys](std::initializer_list<const char*> more) { keys.insert(keys.end(), more.begin(), more.end()); };
+  switch (kind) {
+    case TaskKind::quadratic: add({"dimension", "condition_number"}); break;
+    case TaskKind::rosenbrock: add({"dimension"}); break;
+    case TaskKind::linear_regression:
+    case TaskKind::logistic_regression: add({"dimension", "samples", "noise"}); break;
+    case TaskKind::mlp_regression: add({"dimension", "samples", "noise", "hidden_layers", "activation"}); break;
+    case TaskKind::mlp_classification:
+      add({"dimension", "samples", "noise", "hidden_layers", "activation", "classes"});
+      break;
+    case TaskKind::synthetic:
+      add({"dimension", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
+           "fault_step"});
+      break;
+  }
+  keys.emplace_back("initial_scale");
+  return keys;
+}
+
+bool contains(const std::vector<std::string>& items, std::string_view item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+template <class Enum>
+std::vector<std::string> names_of(std::initializer_list<Enum> values) {
+  std::vector<std::string> names;
+  for (Enum value : values) names.emplace_back(to_string(value));
+  return names;
+}
+
+std::string_view type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+/// What the user wrote, for the "got ..." of a wrong-type message: `string "abc"`, `float 2.5`, `table`.
+std::string describe_value(const toml::node& node) {
+  std::string text(type_name(node));
+  if (const auto* string = node.as_string()) return text + " " + in_quotes(string->get());
+  if (const auto* integer = node.as_integer()) return text + " " + std::to_string(integer->get());
+  if (const auto* real = node.as_floating_point()) return text + " " + format_number(real->get());
+  if (const auto* boolean = node.as_boolean()) return text + (boolean->get() ? " true" : " false");
+  return text;
+}
+
+/// The line a node starts on. Tables toml++ creates implicitly (e.g. [update_rule] when only
+/// [update_rule.genes] is written) carry no position: use their first child's. 0 when unknown.
+std::uint32_t line_of(const toml::node& node) {
+  if (node.source().begin.line > 0) return node.source().begin.line;
+  std::uint32_t line = 0;
+  auto consider = [&line](const toml::node& child) {
+    const std::uint32_t child_line = line_of(child);
+    if (child_line > 0 && (line == 0 || child_line < line)) line = child_line;
+  };
+  if (const auto* table = node.as_table()) {
+    for (auto&& [key, child] : *table) consider(child);
+  } else if (const auto* array = node.as_array()) {
+    for (const toml::node& child : *array) consider(child);
+  }
+  return line;
+}
+
+struct Entry {
+  std::string key;
+  const toml::node* node;
+  std::uint32_t line;
+  std::uint32_t column;
+};
+
+/// toml++ keeps a table's keys sorted by name; messages and gene order follow the file instead.
+std::vector<Entry> entries_in_file_order(const toml::table& table) {
+  std::vector<Entry> entries;
+  for (auto&& [key, node] : table) {
+    entries.push_back({std::string(key.str()), &node, line_of(node), node.source().begin.column});
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  return entries;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> previous(b.size() + 1);
+  std::vector<std::size_t> current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+    }
+    std::swap(previous, current);
+  }
+  return previous[b.size()];
+}
+
+/// " (did you mean population_size?)" for a near miss, else "".
+std::string suggestion(std::string_view key, const std::vector<std::string>& allowed) {
+  std::size_t best_distance = 3;  // more than two edits away is not a typo
+  std::string best;
+  for (const std::string& candidate : allowed) {
+    const std::size_t distance = edit_distance(key, candidate);
+    if (distance < best_distance && distance < key.size()) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean " + best + "?)";
+}
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+
+/// Position of `word` in `text` at or after `from` as a whole word (not part of a longer name), or npos.
+std::size_t find_word(std::string_view text, std::string_view word, std::size_t from = 0) {
+  for (std::size_t at = text.find(word, from); at != std::string_view::npos; at = text.find(word, at + 1)) {
+    const bool starts = at == 0 || !is_word_char(text[at - 1]);
+    const bool ends = at + word.size() == text.size() || !is_word_char(text[at + word.size()]);
+    if (starts && ends) return at;
+  }
+  return std::string_view::npos;
+}
+
+struct IntegerRange {
+  std::int64_t min;
+  std::int64_t max;
+
+  /// ">= 2" when the upper bound is only the type's limit and the value is below; else "in [a, b]".
+  std::string describe(std::int64_t value) const {
+    const bool type_limit = max == int_max || max == int64_max;
+    if (type_limit && value < min) return ">= " + std::to_string(min);
+    if (type_limit) return "<= " + std::to_string(max);
+    return "in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  }
+};
+
+struct RealRange {
+  double low = -infinity;
+  bool low_open = false;
+  double high = infinity;
+  bool high_open = false;
+  bool allow_infinite = false;
+
+  bool contains(double value) const {
+    if (std::isnan(value) || (!allow_infinite && std::isinf(value))) return false;
+    const bool above = low_open ? value > low : value >= low;
+    const bool below = high_open ? value < high : value <= high;
+    return above && below;
+  }
+
+  std::string describe() const {
+    const bool has_low = low > -infinity;
+    const bool has_high = high < infinity;
+    if (has_low && has_high) {
+      return std::string("in ") + (low_open ? "(" : "[") + format_number(low) + ", " + format_number(high) +
+             (high_open ? ")" : "]");
+    }
+    const std::string finite = allow_infinite ? "" : " and finite";
+    if (has_low) return (low_open ? "> " : ">= ") + format_number(low) + finite;
+    if (has_high) return (high_open ? "< " : "<= ") + format_number(high) + finite;
+    return "finite";
+  }
+};
+
+/// Turns problems into ConfigError "FILE:LINE: message".
+class Reporter {
+ public:
+  explicit Reporter(std::string_view source_name) : source_name_(source_name) {}
+
+  [[noreturn]] void fail(std::uint32_t line, const std::string& message) const {
+    throw ConfigError(source_name_ + ":" + std::to_string(std::max<std::uint32_t>(line, 1)) + ": " + message);
+  }
+  [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
+    fail(line_of(node), message);
+  }
+
+ private:
+  std::string source_name_;
+};
+
+/// One table of the config with its dotted path ("ga", "tasks[1]", "update_rule.genes.beta1"):
+/// typed, range-checked reads whose errors name the key and its line.
+class Section {
+ public:
+  Section(const Reporter& reporter, const toml::table& table, std::string path)
+      : reporter_(&reporter), table_(&table), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  const toml::table& table() const { return *table_; }
+  const Reporter& reporter() const { return *reporter_; }
+  std::string key_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  /// The table's own line (its header); the root counts as line 1.
+  std::uint32_t line() const { return path_.empty() ? 1 : line_of(*table_); }
+  const toml::node* find(std::string_view key) const { return table_->get(key); }
+
+  /// At the key's line when it is present, else at the table's.
+  [[noreturn]] void fail(std::string_view key, const std::string& message) const {
+    const toml::node* node = find(key);
+    reporter_->fail(node != nullptr ? line_of(*node) : line(), message);
+  }
+  [[noreturn]] void fail_here(const std::string& message) const { reporter_->fail(line(), message); }
+
+  [[noreturn]] void fail_unknown(const Entry& entry, const std::vector<std::string>& allowed,
+                                 std::string_view table_label) const {
+    reporter_->fail(entry.line, "unknown key " + key_path(entry.key) + suggestion(entry.key, allowed) +
+                                    "; allowed keys of " + std::string(table_label) + ": " + joined(allowed));
+  }
+
+  void reject_unknown_keys(const std::vector<std::string>& allowed) const {
+    for (const Entry& entry : entries_in_file_order(*table_)) {
+      if (!contains(allowed, entry.key)) fail_unknown(entry, allowed, "[" + path_ + "]");
+    }
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key, IntegerRange range) const {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    return integer_value(*node, key_path(key), range);
+  }
+
+  std::optional<double> real(std::string_view key, RealRange range) const {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    return real_value(*node, key_path(key), range);
+  }
+
+  std::optional<std::string> string(std::string_view key) const {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    const auto* value = node->as_string();
+    if (value == nullptr) reporter_->fail(*node, key_path(key) + " must be a string, got " + describe_value(*node));
+    return value->get();
+  }
+
+  /// A string that must be one of `choices`.
+  std::optional<std::string> choice(std::string_view key, const std::vector<std::string>& choices) const {
+    std::optional<std::string> value = string(key);
+    if (value && !contains(choices, *value)) {
+      fail(key, key_path(key) + " must be one of " + joined(choices) + ", got " + in_quotes(*value) +
+                    suggestion(*value, choices));
+    }
+    return value;
+  }
+
+  std::optional<Section> subtable(std::string_view key) const {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    const auto* table = node->as_table();
+    if (table == nullptr) reporter_->fail(*node, key_path(key) + " must be a table, got " + describe_value(*node));
+    return Section(*reporter_, *table, key_path(key));
+  }
+
+  void read(std::string_view key, IntegerRange range, int& out) const {
+    if (const auto value = integer(key, range)) out = static_cast<int>(*value);
+  }
+  void read(std::string_view key, IntegerRange range, std::int64_t& out) const {
+    if (const auto value = integer(key, range)) out = *value;
+  }
+  void read(std::string_view key, RealRange range, double& out) const {
+    if (const auto value = real(key, range)) out = *value;
+  }
+  template <class Enum>
+  void read_enum(std::string_view key, std::initializer_list<Enum> values, Enum& out) const {
+    const std::vector<std::string> names = names_of(values);
+    if (const auto value = choice(key, names)) {
+      out = *(values.begin() + (std::find(names.begin(), names.end(), *value) - names.begin()));
+    }
+  }
+
+  std::int64_t integer_value(const toml::node& node, const std::string& name, IntegerRange range) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) reporter_->fail(node, name + " must be an integer, got " + describe_value(node));
+    const std::int64_t number = value->get();
+    if (number < range.min || number > range.max) {
+      reporter_->fail(node, name + " must be " + range.describe(number) + ", got " + std::to_string(number));
+    }
+    return number;
+  }
+
+  /// Integers are accepted where a real is expected (`condition_number = 100`).
+  double real_value(const toml::node& node, const std::string& name, RealRange range) const {
+    double number = 0.0;
+    if (const auto* real = node.as_floating_point()) {
+      number = real->get();
+    } else if (const auto* integer = node.as_integer()) {
+      number = static_cast<double>(integer->get());
+    } else {
+      reporter_->fail(node, name + " must be a number, got " + describe_value(node));
+    }
+    if (!range.contains(number)) {
+      const std::string requirement = std::isinf(number) && !range.allow_infinite ? "finite" : range.describe();
+      reporter_->fail(node, name + " must be " + requirement + ", got " + format_number(number));
+    }
+    return number;
+  }
+
+  /// Runs another module's validation and re-throws its ConfigError at the line of the first of
+  /// `keys` it names that this table sets (else at the table's line), under the key's dotted path.
+  template <class Check>
+  void check_with_lines(const std::vector<std::string>& keys, Check&& check) const {
+    try {
+      check();
+    } catch (const ConfigError& error) {
+      const std::string message = error.what();
+      // The key the message is about: preferably one followed by "must", else the first named.
+      std::optional<std::string> named;
+      std::size_t named_at = std::string::npos;
+      bool named_must = false;
+      for (const std::string& key : keys) {
+        if (find(key) == nullptr) continue;
+        for (std::size_t at = find_word(message, key); at != std::string::npos;
+             at = find_word(message, key, at + 1)) {
+          const bool must = std::string_view(message).substr(at + key.size()).starts_with(" must ");
+          if (!named || (must && !named_must) || (must == named_must && at < named_at)) {
+            named = key;
+            named_at = at;
+            named_must = must;
+          }
+        }
+      }
+      if (!named) fail_here(path_ + ": " + message);
+      // "ga.x must be ..." and "...: x must be ..." both become "<path>.x must be ...".
+      if (named_must) fail(*named, key_path(*named) + message.substr(named_at + named->size()));
+      fail(*named, key_path(*named) + ": " + message);
+    }
+  }
+
+ private:
+  const Reporter* reporter_;
+  const toml::table* table_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------
+
+RunOptions read_run(const Section& root) {
+  const std::string how = "add seed = <integer >= 0> to [run]; there is no default seed, so every run's "
+                          "randomness is chosen";
+  const std::optional<Section> section = root.subtable("run");
+  if (!section) root.fail_here("run.seed is required: " + how);
+  section->reject_unknown_keys(run_keys);
+  RunOptions run;
+  const auto seed = section->integer("seed", {0, int64_max});
+  if (!seed) section->fail_here("run.seed is required: " + how);
+  run.seed = static_cast<std::uint64_t>(*seed);
+  section->read("generations", {1, max_generations}, run.generations);
+  section->read_enum("mode", {RunMode::generational, RunMode::steady_state}, run.mode);
+  return run;
+}
+
+GeneticAlgorithmOptions read_ga(const Section& root) {
+  GeneticAlgorithmOptions options;
+  const std::optional<Section> found = root.subtable("ga");
+  const toml::table empty;
+  const Section section = found ? *found : Section(root.reporter(), empty, "ga");
+  section.reject_unknown_keys(ga_keys);
+  // Types and the int range here; the ranges themselves are validate()'s, mapped back to lines.
+  const IntegerRange any_int{std::numeric_limits<int>::min(), int_max};
+  const RealRange any_real;
+  section.read("population_size", any_int, options.population_size);
+  section.read("elite_count", any_int, options.elite_count);
+  section.read("tournament_size", any_int, options.tournament_size);
+  section.read_enum("crossover", {CrossoverKind::uniform, CrossoverKind::blend}, options.crossover);
+  section.read("crossover_rate", any_real, options.crossover_rate);
+  section.read("blend_alpha", any_real, options.blend_alpha);
+  section.read("initial_step_size", any_real, options.initial_step_size);
+  section.read("min_step_size", any_real, options.min_step_size);
+  section.read("max_step_size", any_real, options.max_step_size);
+  section.read_enum("step_size_adaptation",
+                    {StepSizeAdaptation::per_gene, StepSizeAdaptation::per_group, StepSizeAdaptation::global},
+                    options.step_size_adaptation);
+  section.read("categorical_mutation_rate", any_real, options.categorical_mutation_rate);
+  if (found) {
+    section.check_with_lines(ga_keys, [&options] { validate(options); });
+  } else {
+    validate(options);  // the defaults are valid
+  }
+  return options;
+}
+
+EvaluationOptions read_evaluation(const Section& root) {
+  EvaluationOptions options;
+  const std::optional<Section> section = root.subtable("evaluation");
+  if (!section) return options;
+  section->reject_unknown_keys(evaluation_keys);
+  section->read("tasks_per_evaluation", {1, int_max}, options.tasks_per_evaluation);
+  section->read("inner_steps", {1, max_inner_steps}, options.inner_steps);
+  section->read_enum("fitness", {FitnessMeasure::final_loss, FitnessMeasure::auc}, options.fitness);
+  // inf is allowed: only NaN/inf losses then count as divergence.
+  section->read("divergence_factor", RealRange{.low = 1.0, .low_open = true, .allow_infinite = true},
+                options.divergence_factor);
+  section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
+  section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
+  section->read("time_limit_seconds", RealRange{.low = 0.0, .high = max_time_limit_seconds}, options.time_limit_seconds);
+  return options;
+}
+
+CheckpointOptions read_checkpoint(const Section& root) {
+  CheckpointOptions options;
+  const std::optional<Section> section = root.subtable("checkpoint");
+  if (!section) return options;
+  section->reject_unknown_keys(checkpoint_keys);
+  section->read("every_generations", {0, int_max}, options.every_generations);
+  section->read("every_seconds", RealRange{.low = 0.0}, options.every_seconds);
+  return options;
+}
+
+std::vector<std::string> hyperparameter_names(const std::vector<HyperparameterInfo>& infos) {
+  std::vector<std::string> names;
+  for (const HyperparameterInfo& info : infos) names.push_back(info.name);
+  return names;
+}
+
+const HyperparameterInfo* find_hyperparameter(const std::vector<HyperparameterInfo>& infos, std::string_view name) {
+  const auto found =
+      std::find_if(infos.begin(), infos.end(), [name](const HyperparameterInfo& info) { return info.name == name; });
+  return found == infos.end() ? nullptr : &*found;
+}
+
+std::string range_text(const HyperparameterInfo& info) {
+  if (!info.range.empty()) return info.range;
+  return "[" + format_number(info.min_value) + ", " + format_number(info.max_value) + "]";
+}
+
+/// Names the hyperparameter a [update_rule.genes] or [update_rule.fixed] key refers to, or fails.
+const HyperparameterInfo& hyperparameter_of_key(const Section& section, const Entry& entry, const std::string& family,
+                                                const std::vector<HyperparameterInfo>& infos) {
+  const HyperparameterInfo* info = find_hyperparameter(infos, entry.key);
+  if (info == nullptr) {
+    const std::vector<std::string> names = hyperparameter_names(infos);
+    section.reporter().fail(entry.line, section.key_path(entry.key) + ": " + in_quotes(entry.key) +
+                                            " is not a hyperparameter of " + family + suggestion(entry.key, names) +
+                                            "; its hyperparameters: " + joined(names));
+  }
+  return *info;
+}
+
+GeneSpec read_gene(const Section& gene, const HyperparameterInfo& info, const std::string& family) {
+  gene.reject_unknown_keys(gene_keys);
+  GeneSpec spec;
+  spec.name = info.name;
+  const std::vector<std::string> kinds =
+      names_of({GeneKind::real, GeneKind::log_real, GeneKind::integer, GeneKind::categorical});
+  const std::optional<std::string> kind = gene.choice("kind", kinds);
+  if (!kind) gene.fail_here(gene.key_path("kind") + " is required: one of " + joined(kinds));
+  spec.kind = *gene_kind_from_string(*kind);
+  if (const auto group = gene.string("group")) spec.group = *group;
+
+  const bool has_choices = !info.choices.empty();
+  if (spec.kind == GeneKind::categorical) {
+    if (!has_choices) {
+      gene.fail("kind", gene.key_path("kind") + " cannot be \"categorical\": " + family + "'s " + info.name +
+                            " is a number in " + range_text(info) + "; use real, log_real or integer");
+    }
+    for (const char* bound : {"low", "high"}) {
+      if (gene.find(bound) != nullptr) {
+        gene.fail(bound, gene.key_path(bound) + " does not apply to a categorical gene (it lists choices)");
+      }
+    }
+    const toml::node* node = gene.find("choices");
+    if (node == nullptr) {
+      gene.fail_here(gene.key_path("choices") + " is required for a categorical gene: some of " +
+                     joined(info.choices));
+    }
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+      gene.reporter().fail(*node, gene.key_path("choices") + " must be an array of strings, got " +
+                                      describe_value(*node));
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const std::string name = gene.key_path("choices") + "[" + std::to_string(i) + "]";
+      const auto* choice = element.as_string();
+      if (choice == nullptr) gene.reporter().fail(element, name + " must be a string, got " + describe_value(element));
+      if (!contains(info.choices, choice->get())) {
+        gene.reporter().fail(element, name + " must be one of " + joined(info.choices) + " (the choices of " +
+                                          info.name + "), got " + in_quotes(choice->get()));
+      }
+      if (contains(spec.choices, choice->get())) {
+        gene.reporter().fail(element, name + ": " + in_quotes(choice->get()) + " is listed twice");
+      }
+      spec.choices.push_back(choice->get());
+    }
+    if (spec.choices.size() < 2) {
+      gene.reporter().fail(*node, gene.key_path("choices") + " must list at least 2 choices, got " +
+                                      std::to_string(spec.choices.size()));
+    }
+    return spec;
+  }
+
+  if (has_choices) {
+    gene.fail("kind", gene.key_path("kind") + " must be \"categorical\": " + info.name + " takes one of " +
+                          joined(info.choices) + ", got " + in_quotes(*kind));
+  }
+  if (gene.find("choices") != nullptr) {
+    gene.fail("choices", gene.key_path("choices") + " does not apply to a " + *kind +
+                             " gene (only categorical genes take choices)");
+  }
+  const RealRange allowed{.low = info.min_value, .high = info.max_value};
+  std::array<double, 2> bounds{};
+  const std::array<const char*, 2> bound_keys{"low", "high"};
+  for (std::size_t b = 0; b < 2; ++b) {
+    const char* key = bound_keys[b];
+    const toml::node* node = gene.find(key);
+    if (node == nullptr) gene.fail_here(gene.key_path(key) + " is required for a " + *kind + " gene");
+    const std::string name = gene.key_path(key);
+    bounds[b] = spec.kind == GeneKind::integer
+                    ? static_cast<double>(gene.integer_value(*node, name, {-int64_max, int64_max}))
+                    : gene.real_value(*node, name, RealRange{});
+    if (!allowed.contains(bounds[b])) {
+      gene.fail(key, name + " must lie in " + info.name + "'s range " + range_text(info) + ", got " +
+                         format_number(bounds[b]));
+    }
+  }
+  spec.low = bounds[0];
+  spec.high = bounds[1];
+  if (!(spec.low < spec.high)) {
+    gene.fail("low", gene.key_path("low") + " must be < high (" + format_number(spec.high) + "), got " +
+                         format_number(spec.low));
+  }
+  if (spec.kind == GeneKind::log_real && !(spec.low > 0.0)) {
+    gene.fail("low", gene.key_path("low") + " must be > 0 for a log_real gene, got " + format_number(spec.low));
+  }
+  return spec;
+}
+
+UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps) {
+  const std::optional<Section> section = root.subtable("update_rule");
+  if (!section) root.fail_here("[update_rule] is required: its [update_rule.genes] name what the search tunes");
+  section->reject_unknown_keys(update_rule_keys);
+  UpdateRuleOptions options;
+  if (const auto family = section->choice("family", update_rule_families())) options.family = *family;
+  const std::vector<HyperparameterInfo>& infos = update_rule_hyperparameters(options.family);
+
+  const std::optional<Section> genes = section->subtable("genes");
+  if (!genes || genes->table().empty()) {
+    section->fail_here("update_rule.genes must name at least one hyperparameter of " + options.family +
+                       " to search over; its hyperparameters: " + joined(hyperparameter_names(infos)));
+  }
+  std::map<std::string, std::uint32_t, std::less<>> gene_lines;
+  for (const Entry& entry : entries_in_file_order(genes->table())) {
+    const HyperparameterInfo& info = hyperparameter_of_key(*genes, entry, options.family, infos);
+    const auto* table = entry.node->as_table();
+    if (table == nullptr) {
+      genes->reporter().fail(entry.line, genes->key_path(entry.key) +
+                                             " must be a table like { kind = \"real\", low = 0.5, high = 0.99 }, got " +
+                                             describe_value(*entry.node));
+    }
+    options.genes.push_back(read_gene(Section(genes->reporter(), *table, genes->key_path(entry.key)), info,
+                                      options.family));
+    gene_lines[entry.key] = entry.line;
+  }
+
+  if (const std::optional<Section> fixed = section->subtable("fixed")) {
+    for (const Entry& entry : entries_in_file_order(fixed->table())) {
+      const HyperparameterInfo& info = hyperparameter_of_key(*fixed, entry, options.family, infos);
+      const std::string name = fixed->key_path(entry.key);
+      if (const auto gene_line = gene_lines.find(entry.key); gene_line != gene_lines.end()) {
+        fixed->reporter().fail(entry.line, name + ": " + entry.key + " is also a gene (update_rule.genes." +
+                                               entry.key + ", line " + std::to_string(gene_line->second) +
+                                               "); a hyperparameter is either searched or fixed");
+      }
+      if (!info.choices.empty()) {
+        const auto* choice = entry.node->as_string();
+        if (choice == nullptr || !contains(info.choices, choice->get())) {
+          fixed->reporter().fail(entry.line, name + " must be one of " + joined(info.choices) + ", got " +
+                                                 describe_value(*entry.node));
+        }
+        options.fixed[entry.key] = choice->get();
+      } else {
+        const double value = fixed->real_value(*entry.node, name, RealRange{});
+        if (!RealRange{.low = info.min_value, .high = info.max_value}.contains(value)) {
+          fixed->reporter().fail(entry.line, name + " must be in " + range_text(info) + ", got " +
+                                                 format_number(value));
+        }
+        options.fixed[entry.key] = value;
+      }
+    }
+    fixed->check_with_lines(hyperparameter_names(infos),
+                            [&] { make_update_rule(options.family, options.fixed, inner_steps); });
+  }
+
+  std::vector<std::string> gene_names;
+  for (const GeneSpec& gene : options.genes) gene_names.push_back(gene.name);
+  genes->check_with_lines(gene_names, [&options] { SearchSpace space(options.genes); });
+  return options;
+}
+
+TaskFamilySpec read_task(const Section& task) {
+  TaskFamilySpec spec;
+  std::vector<std::string> kinds;
+  for (TaskKind kind : all_task_kinds()) kinds.emplace_back(to_string(kind));
+  const std::optional<std::string> family = task.choice("family", kinds);
+  if (!family) task.fail_here(task.key_path("family") + " is required: one of " + joined(kinds));
+  spec.kind = *task_kind_from_string(*family);
+
+  const std::vector<std::string> allowed = task_keys(spec.kind);
+  for (const Entry& entry : entries_in_file_order(task.table())) {
+    if (contains(allowed, entry.key)) continue;
+    if (!contains(all_task_keys, entry.key)) task.fail_unknown(entry, allowed, *family + " tasks");
+    std::vector<std::string> owners;
+    for (TaskKind kind : all_task_kinds()) {
+      if (contains(task_keys(kind), entry.key)) owners.emplace_back(to_string(kind));
+    }
+    task.reporter().fail(entry.line, task.key_path(entry.key) + " does not apply to family " + *family +
+                                         " (only to " + joined(owners) + "); keys of " + *family +
+                                         " tasks: " + joined(allowed));
+  }
+
+  // Obvious bounds here; the family's own limits come from make_task_family below.
+  task.read("weight", RealRange{.low = 0.0, .low_open = true}, spec.weight);
+  task.read("dimension", {1, int_max}, spec.dimension);
+  task.read("condition_number", RealRange{.low = 1.0}, spec.condition_number);
+  task.read("samples", {1, int_max}, spec.samples);
+  task.read("noise", RealRange{.low = 0.0}, spec.noise);
+  if (const toml::node* node = task.find("hidden_layers")) {
+    const std::string name = task.key_path("hidden_layers");
+    const auto* array = node->as_array();
+    if (array == nullptr || array->empty() || array->size() > 2) {
+      task.reporter().fail(*node, name + " must be an array of 1 or 2 layer widths like [16] or [32, 16], got " +
+                                      (array == nullptr ? describe_value(*node)
+                                                        : std::to_string(array->size()) + " widths"));
+    }
+    spec.hidden_layers.clear();
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const std::string element_name = name + "[" + std::to_string(i) + "]";
+      spec.hidden_layers.push_back(
+          static_cast<int>(task.integer_value(*array->get(i), element_name, {1, int_max})));
+    }
+  }
+  task.read_enum("activation", {Activation::tanh, Activation::relu}, spec.activation);
+  task.read("classes", {2, int_max}, spec.classes);
+  task.read("initial_scale", RealRange{.low = 0.0, .low_open = true}, spec.initial_scale);
+  task.read("step_sleep_seconds", RealRange{.low = 0.0}, spec.step_sleep_seconds);
+  task.read_enum("sleep_tail", {SleepTail::fixed, SleepTail::pareto}, spec.sleep_tail);
+  task.read("pareto_shape", RealRange{.low = 0.0, .low_open = true}, spec.pareto_shape);
+  task.read_enum("fault", {TaskFault::none, TaskFault::throw_exception, TaskFault::nan_loss}, spec.fault);
+  task.read("fault_probability", RealRange{.low = 0.0, .high = 1.0}, spec.fault_probability);
+  task.read("fault_step", {1, int64_max}, spec.fault_step);
+
+  // "family" is left out: every message of make_task_family says "task family '...'".
+  std::vector<std::string> value_keys(allowed.begin() + 1, allowed.end());
+  task.check_with_lines(value_keys, [&spec] { make_task_family(spec); });
+  return spec;
+}
+
+std::vector<TaskFamilySpec> read_tasks(const Section& root) {
+  const std::string example = "add one [[tasks]] table per task family, e.g. [[tasks]] family = \"quadratic\"";
+  const toml::node* node = root.find("tasks");
+  if (node == nullptr) root.fail_here("at least one [[tasks]] table is required: " + example);
+  const auto* array = node->as_array();
+  if (array != nullptr && array->empty()) root.reporter().fail(*node, "tasks must hold at least one table: " + example);
+  if (array == nullptr || !array->is_array_of_tables()) {
+    root.reporter().fail(*node, "tasks must be an array of tables ([[tasks]]), got " + describe_value(*node));
+  }
+  std::vector<TaskFamilySpec> specs;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const Section task(root.reporter(), *array->get(i)->as_table(), "tasks[" + std::to_string(i) + "]");
+    specs.push_back(read_task(task));
+  }
+  return specs;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw ConfigError("cannot read config " + path.string() + ": it is a directory");
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw ConfigError("cannot read config " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) throw ConfigError("cannot read config " + path.string() + ": read failed");
+  return text.str();
+}
+
+}  // namespace
+
+RunConfig parse_config(std::string_view toml_text, std::string_view source_name) {
+  const Reporter reporter(source_name);
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    reporter.fail(error.source().begin.line, std::string(error.description()));
+  }
+
+  const Section root(reporter, document, "");
+  for (const Entry& entry : entries_in_file_order(document)) {
+    if (contains(top_level_keys, entry.key)) continue;
+    const std::string what = entry.node->is_table() || entry.node->is_array_of_tables() ? "table [" + entry.key + "]"
+                                                                                          : "key " + entry.key;
+    reporter.fail(entry.line, "unknown " + what + suggestion(entry.key, top_level_keys) +
+                                  "; allowed top-level tables: [run], [ga], [evaluation], [checkpoint], [update_rule], [[tasks]]");
+  }
+
+  RunConfig config;
+  config.run = read_run(root);
+  config.ga = read_ga(root);
+  config.evaluation = read_evaluation(root);
+  config.checkpoint = read_checkpoint(root);
+  config.update_rule = read_update_rule(root, config.evaluation.inner_steps);
+  config.tasks = read_tasks(root);
+  config.source_text = std::string(toml_text);
+  config.source_name = std::string(source_name);
+  return config;
+}
+
+RunConfig load_config(const std::filesystem::path& path) {
+  const std::string text = read_file(path);
+  return parse_config(text, path.string());
+}
+
+}  // namespace metaevo

@@ -1,0 +1,149 @@
+#include "metaevo/evaluation/evaluator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <sstream>
+
+#include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/inner_loop.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/rules/update_rule.hpp"
+
+namespace metaevo {
+
+namespace {
+
+// A loss reduced 10^8-fold counts as solved: without a floor, tasks that converge to machine zero
+// would dominate the mean and the search would chase digits instead of robustness.
+constexpr double min_log10_ratio = -8.0;
+
+double task_score(const LearningCurve& curve, FitnessMeasure measure) {
+  const double initial = curve.losses.front();
+  double reached = curve.losses.back();
+  if (measure == FitnessMeasure::auc && curve.losses.size() > 1) {
+    double sum = 0.0;
+    for (std::size_t t = 1; t < curve.losses.size(); ++t) sum += curve.losses[t];
+    reached = sum / static_cast<double>(curve.losses.size() - 1);
+  }
+  if (initial <= 0.0) return reached <= 0.0 ? min_log10_ratio : 0.0;
+  if (reached <= 0.0) return min_log10_ratio;
+  return std::max(min_log10_ratio, std::log10(reached / initial));
+}
+
+}  // namespace
+
+Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.search_space()) {
+  double total = 0.0;
+  for (const TaskFamilySpec& spec : config_.tasks) {
+    families_.push_back(make_task_family(spec));
+    total += spec.weight;
+    cumulative_weights_.push_back(total);
+  }
+  if (families_.empty()) throw ConfigError("the config needs at least one [[tasks]] table");
+}
+
+const TaskFamily& Evaluator::family_for_slot(const EvaluationKey& key, int task_index, int task_count) const {
+  // Systematic sampling: slot k sits at (k + offset) / K along the cumulative weights, with one offset
+  // per generation. Each family then gets its weight's share of the K slots to within one, so the mix
+  // (and with it the fitness scale) does not swing from generation to generation.
+  RandomStream stream(key.run_seed, StreamPurpose::task_choice,
+                      {static_cast<std::uint64_t>(key.purpose), static_cast<std::uint64_t>(key.generation)});
+  const double offset = stream.uniform();
+  const double position = (task_index + offset) / task_count * cumulative_weights_.back();
+  const auto slot = std::upper_bound(cumulative_weights_.begin(), cumulative_weights_.end(), position);
+  const auto index = std::min<std::ptrdiff_t>(slot - cumulative_weights_.begin(),
+                                              static_cast<std::ptrdiff_t>(families_.size()) - 1);
+  return *families_[static_cast<std::size_t>(index)];
+}
+
+ParameterSet Evaluator::baseline_hyperparameters() const {
+  ParameterSet parameters = default_hyperparameters(config_.update_rule.family);
+  for (const auto& [name, value] : config_.update_rule.fixed) parameters[name] = value;
+  return parameters;
+}
+
+ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
+  ParameterSet parameters = baseline_hyperparameters();
+  for (auto& [name, value] : space_.decode(genome.x)) parameters[name] = std::move(value);
+  return parameters;
+}
+
+EvaluationResult Evaluator::evaluate(const Genome& genome, const EvaluationKey& key) const {
+  return evaluate(EvaluationRequest{genome, key});
+}
+
+EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
+  const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
+  const ParameterSet parameters = request.baseline ? baseline_hyperparameters() : hyperparameters_of(request.genome);
+  EvaluationResult result = evaluate_parameters(parameters, request.key, task_count);
+  result.genome_id = request.genome.id;
+  return result;
+}
+
+EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
+                                                int task_count) const {
+  const auto start = std::chrono::steady_clock::now();
+  const EvaluationOptions& options = config_.evaluation;
+  EvaluationResult result;
+  double score_sum = 0.0;
+  double final_loss_sum = 0.0;
+  int finished_tasks = 0;
+  try {
+    InnerLoopOptions loop_options{options.inner_steps, options.divergence_factor};
+    if (options.time_limit_seconds > 0.0) {
+      loop_options.deadline = std::chrono::steady_clock::time_point(
+          start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(options.time_limit_seconds)));
+    }
+    // One rule for all K tasks: run_inner_loop resets its state for each.
+    const std::unique_ptr<UpdateRule> rule =
+        make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
+    for (int task_index = 0; task_index < task_count; ++task_index) {
+      const TaskFamily& family = family_for_slot(key, task_index, task_count);
+      const std::uint64_t task_seed =
+          stream_key(key.run_seed, key.purpose,
+                     {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
+      const std::unique_ptr<Task> task = family.sample(task_seed);
+      const LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
+      result.inner_steps += curve.steps();
+      if (curve.timed_out) {
+        std::ostringstream reason;
+        reason << "time limit of " << options.time_limit_seconds << " s exceeded in task " << task_index << " ("
+               << to_string(family.kind()) << ") at step " << curve.steps();
+        throw EvaluationError(reason.str());
+      }
+      if (curve.diverged) {
+        score_sum += options.penalty_fitness;
+        if (!result.diverged) {
+          std::ostringstream reason;
+          reason << "task " << task_index << " (" << to_string(family.kind()) << ") diverged at step "
+                 << curve.steps() << ": loss " << curve.losses.back() << " from " << curve.losses.front();
+          result.reason = reason.str();
+        }
+        result.diverged = true;
+        continue;
+      }
+      score_sum += task_score(curve, options.fitness);
+      final_loss_sum += curve.losses.back();
+      ++finished_tasks;
+    }
+    result.fitness = score_sum / task_count;
+    result.mean_final_loss =
+        finished_tasks > 0 ? final_loss_sum / finished_tasks : std::numeric_limits<double>::quiet_NaN();
+  } catch (const std::exception& error) {
+    // A rule or task that throws (or runs out of time) costs this genome its evaluation, never the run.
+    result.failed = true;
+    result.fitness = options.penalty_fitness;
+    result.mean_final_loss = std::numeric_limits<double>::quiet_NaN();
+    result.reason = dynamic_cast<const EvaluationError*>(&error) != nullptr
+                        ? std::string(error.what())
+                        : std::string("evaluation failed: ") + error.what();
+  }
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace metaevo

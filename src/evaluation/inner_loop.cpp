@@ -1,0 +1,39 @@
+#include "metaevo/evaluation/inner_loop.hpp"
+
+#include <cmath>
+
+namespace metaevo {
+
+LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoopOptions& options) {
+  LearningCurve curve;
+  curve.losses.reserve(static_cast<std::size_t>(options.steps) + 1);
+  Eigen::VectorXd parameters = task.initial_parameters();
+  Eigen::VectorXd gradient(parameters.size());
+  rule.reset(parameters.size());
+
+  double loss = task.loss_and_gradient(parameters, gradient);
+  curve.losses.push_back(loss);
+  if (!std::isfinite(loss)) {
+    curve.diverged = true;
+    return curve;
+  }
+  const bool has_deadline = options.deadline != std::chrono::steady_clock::time_point::max();
+  const double explosion_threshold = options.divergence_factor * std::abs(loss);
+  for (std::int64_t t = 1; t <= options.steps; ++t) {
+    rule.step(parameters, gradient, t);
+    // The gradient for the next step comes with this step's loss: one task evaluation per step.
+    loss = t < options.steps ? task.loss_and_gradient(parameters, gradient) : task.loss(parameters);
+    curve.losses.push_back(loss);
+    if (!std::isfinite(loss) || loss > explosion_threshold) {
+      curve.diverged = true;
+      break;
+    }
+    if (has_deadline && std::chrono::steady_clock::now() > options.deadline) {
+      curve.timed_out = true;
+      break;
+    }
+  }
+  return curve;
+}
+
+}  // namespace metaevo

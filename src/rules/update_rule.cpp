@@ -1,0 +1,465 @@
+#include "metaevo/rules/update_rule.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "metaevo/core/error.hpp"
+#include "core/text_format.hpp"
+
+// Every rule keeps its state in Eigen arrays sized by reset(n); step() is made only of coefficient-wise
+// array expressions assigned into existing storage, so it never allocates (this is the inner loop's
+// hot path). The effective learning rate at step t is lr_t = learning_rate * schedule.factor(t).
+
+namespace metaevo {
+
+namespace {
+
+using text::format_number;
+using text::joined;
+
+// ---------------------------------------------------------------------------------------------
+// The rules
+// ---------------------------------------------------------------------------------------------
+
+/// What every family shares: the base learning rate, its schedule and the size check.
+class ScheduledRule : public UpdateRule {
+ public:
+  ScheduledRule(double learning_rate, LearningRateSchedule schedule)
+      : learning_rate_(learning_rate), schedule_(schedule) {}
+
+  void reset(Eigen::Index parameter_count) override {
+    parameter_count_ = parameter_count;
+    reset_state(parameter_count);
+  }
+
+ protected:
+  virtual void reset_state(Eigen::Index parameter_count) = 0;
+
+  double learning_rate_at(std::int64_t t) const { return learning_rate_ * schedule_.factor(t); }
+
+  /// A size mismatch is a bug in the caller (a task or the inner loop), never a tuning problem.
+  void check_sizes(const Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient) const {
+    if (parameters.size() != parameter_count_ || gradient.size() != parameter_count_) {
+      throw Error("update rule \"" + std::string(family()) + "\": step() got " +
+                  std::to_string(parameters.size()) + " parameters and " + std::to_string(gradient.size()) +
+                  " gradient entries after reset(" + std::to_string(parameter_count_) + ")");
+    }
+  }
+
+ private:
+  double learning_rate_;
+  LearningRateSchedule schedule_;
+  Eigen::Index parameter_count_ = 0;
+};
+
+/// sgd:  p <- p - lr_t g
+class SgdRule final : public ScheduledRule {
+ public:
+  using ScheduledRule::ScheduledRule;
+  std::string_view family() const override { return "sgd"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    parameters.array() -= learning_rate_at(t) * gradient.array();
+  }
+
+ private:
+  void reset_state(Eigen::Index) override {}
+};
+
+/// momentum (heavy ball), v_0 = 0:
+///   v <- mu v + g
+///   p <- p - lr_t v
+class MomentumRule final : public ScheduledRule {
+ public:
+  MomentumRule(double learning_rate, LearningRateSchedule schedule, double momentum)
+      : ScheduledRule(learning_rate, schedule), momentum_(momentum) {}
+  std::string_view family() const override { return "momentum"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    velocity_ = momentum_ * velocity_ + gradient.array();
+    parameters.array() -= learning_rate_at(t) * velocity_;
+  }
+
+ private:
+  void reset_state(Eigen::Index n) override { velocity_.setZero(n); }
+  double momentum_;
+  Eigen::ArrayXd velocity_;
+};
+
+/// nesterov (PyTorch form: look-ahead on the velocity, not on the parameters), v_0 = 0:
+///   v <- mu v + g
+///   p <- p - lr_t (g + mu v)
+class NesterovRule final : public ScheduledRule {
+ public:
+  NesterovRule(double learning_rate, LearningRateSchedule schedule, double momentum)
+      : ScheduledRule(learning_rate, schedule), momentum_(momentum) {}
+  std::string_view family() const override { return "nesterov"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    velocity_ = momentum_ * velocity_ + gradient.array();
+    parameters.array() -= learning_rate_at(t) * (gradient.array() + momentum_ * velocity_);
+  }
+
+ private:
+  void reset_state(Eigen::Index n) override { velocity_.setZero(n); }
+  double momentum_;
+  Eigen::ArrayXd velocity_;
+};
+
+/// adam (bias-corrected, epsilon outside the square root), m_0 = v_0 = 0:
+///   m <- b1 m + (1 - b1) g
+///   v <- b2 v + (1 - b2) g^2
+///   p <- p - lr_t (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+class AdamRule : public ScheduledRule {
+ public:
+  AdamRule(double learning_rate, LearningRateSchedule schedule, double beta1, double beta2, double epsilon)
+      : ScheduledRule(learning_rate, schedule), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
+  std::string_view family() const override { return "adam"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    adam_step(parameters, gradient, t, learning_rate_at(t));
+  }
+
+ protected:
+  void adam_step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t,
+                 double learning_rate) {
+    const auto power = static_cast<double>(std::max<std::int64_t>(t, 1));
+    const double first_correction = 1.0 - std::pow(beta1_, power);   // > 0 since b1 < 1, t >= 1
+    const double second_correction = 1.0 - std::pow(beta2_, power);
+    first_moment_ = beta1_ * first_moment_ + (1.0 - beta1_) * gradient.array();
+    second_moment_ = beta2_ * second_moment_ + (1.0 - beta2_) * gradient.array().square();
+    parameters.array() -= (learning_rate / first_correction) * first_moment_ /
+                          ((second_moment_ * (1.0 / second_correction)).sqrt() + epsilon_);
+  }
+
+ private:
+  void reset_state(Eigen::Index n) override {
+    first_moment_.setZero(n);
+    second_moment_.setZero(n);
+  }
+  double beta1_;
+  double beta2_;
+  double epsilon_;
+  Eigen::ArrayXd first_moment_;
+  Eigen::ArrayXd second_moment_;
+};
+
+/// adamw (decoupled weight decay, as PyTorch: the decay uses the scheduled rate and the parameters
+/// before this step's Adam update):
+///   p <- p - lr_t wd p
+///   then the adam step above (its moments only see g, never the decay)
+class AdamWRule final : public AdamRule {
+ public:
+  AdamWRule(double learning_rate, LearningRateSchedule schedule, double beta1, double beta2, double epsilon,
+            double weight_decay)
+      : AdamRule(learning_rate, schedule, beta1, beta2, epsilon), weight_decay_(weight_decay) {}
+  std::string_view family() const override { return "adamw"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    const double learning_rate = learning_rate_at(t);
+    parameters.array() *= 1.0 - learning_rate * weight_decay_;
+    adam_step(parameters, gradient, t, learning_rate);
+  }
+
+ private:
+  double weight_decay_;
+};
+
+/// rmsprop (no bias correction, no momentum, eps outside the square root), s_0 = 0:
+///   s <- alpha s + (1 - alpha) g^2
+///   p <- p - lr_t g / (sqrt(s) + eps)
+class RmspropRule final : public ScheduledRule {
+ public:
+  RmspropRule(double learning_rate, LearningRateSchedule schedule, double alpha, double epsilon)
+      : ScheduledRule(learning_rate, schedule), alpha_(alpha), epsilon_(epsilon) {}
+  std::string_view family() const override { return "rmsprop"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    square_average_ = alpha_ * square_average_ + (1.0 - alpha_) * gradient.array().square();
+    parameters.array() -= learning_rate_at(t) * gradient.array() / (square_average_.sqrt() + epsilon_);
+  }
+
+ private:
+  void reset_state(Eigen::Index n) override { square_average_.setZero(n); }
+  double alpha_;
+  double epsilon_;
+  Eigen::ArrayXd square_average_;
+};
+
+/// lion (Chen et al. 2023; sign(0) = 0), m_0 = 0:
+///   u <- sign(b1 m + (1 - b1) g)
+///   p <- p - lr_t (u + wd p)
+///   m <- b2 m + (1 - b2) g
+class LionRule final : public ScheduledRule {
+ public:
+  LionRule(double learning_rate, LearningRateSchedule schedule, double beta1, double beta2, double weight_decay)
+      : ScheduledRule(learning_rate, schedule), beta1_(beta1), beta2_(beta2), weight_decay_(weight_decay) {}
+  std::string_view family() const override { return "lion"; }
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    check_sizes(parameters, gradient);
+    // Coefficient-wise, so reading p on the right while writing it on the left is safe.
+    parameters.array() -= learning_rate_at(t) * ((beta1_ * momentum_ + (1.0 - beta1_) * gradient.array()).sign() +
+                                                 weight_decay_ * parameters.array());
+    momentum_ = beta2_ * momentum_ + (1.0 - beta2_) * gradient.array();
+  }
+
+ private:
+  void reset_state(Eigen::Index n) override { momentum_.setZero(n); }
+  double beta1_;
+  double beta2_;
+  double weight_decay_;
+  Eigen::ArrayXd momentum_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameter tables
+// ---------------------------------------------------------------------------------------------
+
+// Open interval ends as the nearest inclusive value, so inclusive checks on min/max are exact.
+constexpr double just_above_zero = 1e-300;
+const double just_below_one = std::nextafter(1.0, 0.0);
+
+/// The hyperparameters after validation: every one of the family, given or defaulted.
+class ResolvedHyperparameters {
+ public:
+  void set_number(const std::string& name, double value) { numbers_[name] = value; }
+  void set_schedule(ScheduleKind kind) { schedule_ = kind; }
+  double number(std::string_view name) const { return numbers_.find(name)->second; }  // present by construction
+  ScheduleKind schedule() const { return schedule_; }
+
+ private:
+  std::map<std::string, double, std::less<>> numbers_;
+  ScheduleKind schedule_ = ScheduleKind::constant;
+};
+
+using RuleFactory = std::function<std::unique_ptr<UpdateRule>(const ResolvedHyperparameters&, LearningRateSchedule)>;
+
+struct FamilyEntry {
+  std::string name;
+  std::vector<HyperparameterInfo> hyperparameters;
+  RuleFactory make;
+};
+
+HyperparameterInfo numeric(std::string name, double default_value, double min_value, double max_value,
+                           std::string range, std::string description) {
+  HyperparameterInfo info;
+  info.name = std::move(name);
+  info.default_value = default_value;
+  info.min_value = min_value;
+  info.max_value = max_value;
+  info.range = std::move(range);
+  info.description = std::move(description);
+  return info;
+}
+
+HyperparameterInfo learning_rate(double default_value) {
+  return numeric("learning_rate", default_value, just_above_zero, 10.0, "(0, 10]",
+                 "base step size; the schedule multiplies it at each inner step");
+}
+
+HyperparameterInfo unit_open(std::string name, double default_value, std::string description) {
+  return numeric(std::move(name), default_value, 0.0, just_below_one, "[0, 1)", std::move(description));
+}
+
+HyperparameterInfo epsilon() {
+  return numeric("epsilon", 1e-8, just_above_zero, 1.0, "(0, 1]",
+                 "added to the root-mean-square denominator for numerical safety");
+}
+
+HyperparameterInfo weight_decay(double default_value, std::string description) {
+  return numeric("weight_decay", default_value, 0.0, 1.0, "[0, 1]", std::move(description));
+}
+
+/// The schedule hyperparameters every family shares, appended after the family's own.
+std::vector<HyperparameterInfo> with_schedule(std::vector<HyperparameterInfo> own) {
+  HyperparameterInfo schedule;
+  schedule.name = "schedule";
+  for (ScheduleKind kind : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::warmup_cosine})
+    schedule.choices.emplace_back(to_string(kind));
+  schedule.default_choice = std::string(to_string(ScheduleKind::constant));
+  schedule.description = "learning-rate schedule over the inner loop: constant, cosine or warmup_cosine";
+  own.push_back(std::move(schedule));
+  own.push_back(numeric("warmup_fraction", 0.1, 0.0, 0.99, "[0, 0.99]",
+                        "warmup_cosine only: fraction of the inner steps spent in linear warmup"));
+  own.push_back(numeric("final_lr_fraction", 0.0, 0.0, 1.0, "[0, 1]",
+                        "cosine schedules: learning rate at the end relative to learning_rate"));
+  return own;
+}
+
+const std::vector<FamilyEntry>& family_table() {
+  static const std::vector<FamilyEntry> table = [] {
+    std::vector<FamilyEntry> families;
+    families.push_back({"sgd", with_schedule({learning_rate(1e-2)}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<SgdRule>(h.number("learning_rate"), s);
+                        }});
+    families.push_back({"momentum",
+                        with_schedule({learning_rate(1e-2),
+                                       unit_open("momentum", 0.9, "velocity decay mu: v = mu v + g")}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<MomentumRule>(h.number("learning_rate"), s, h.number("momentum"));
+                        }});
+    families.push_back({"nesterov",
+                        with_schedule({learning_rate(1e-2),
+                                       unit_open("momentum", 0.9, "velocity decay mu; step along g + mu v")}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<NesterovRule>(h.number("learning_rate"), s, h.number("momentum"));
+                        }});
+    families.push_back({"adam",
+                        with_schedule({learning_rate(1e-3),
+                                       unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
+                                       unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon()}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<AdamRule>(h.number("learning_rate"), s, h.number("beta1"),
+                                                            h.number("beta2"), h.number("epsilon"));
+                        }});
+    families.push_back({"adamw",
+                        with_schedule({learning_rate(1e-3),
+                                       unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
+                                       unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon(),
+                                       weight_decay(1e-2, "decoupled decay: p -= lr wd p before the Adam step")}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<AdamWRule>(h.number("learning_rate"), s, h.number("beta1"),
+                                                             h.number("beta2"), h.number("epsilon"),
+                                                             h.number("weight_decay"));
+                        }});
+    families.push_back({"rmsprop",
+                        with_schedule({learning_rate(1e-2),
+                                       unit_open("alpha", 0.99, "decay of the mean squared gradient"), epsilon()}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<RmspropRule>(h.number("learning_rate"), s, h.number("alpha"),
+                                                               h.number("epsilon"));
+                        }});
+    families.push_back({"lion",
+                        with_schedule({learning_rate(1e-4),
+                                       unit_open("beta1", 0.9, "interpolation of momentum and gradient inside the sign"),
+                                       unit_open("beta2", 0.99, "decay of the momentum kept between steps"),
+                                       weight_decay(0.0, "decoupled decay: p -= lr wd p alongside the sign step")}),
+                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
+                          return std::make_unique<LionRule>(h.number("learning_rate"), s, h.number("beta1"),
+                                                            h.number("beta2"), h.number("weight_decay"));
+                        }});
+    return families;
+  }();
+  return table;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+std::string describe_value(const GeneValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) return "the string \"" + v + "\"";
+        else if constexpr (std::is_same_v<T, double>) return "the number " + format_number(v);
+        else return "the integer " + std::to_string(v);
+      },
+      value);
+}
+
+const FamilyEntry& find_family(std::string_view family) {
+  for (const FamilyEntry& entry : family_table())
+    if (entry.name == family) return entry;
+  throw ConfigError("unknown update rule family \"" + std::string(family) +
+                    "\"; known families: " + joined(update_rule_families()));
+}
+
+/// Checks every given hyperparameter (name, type, range) before anything is built, then fills in
+/// the defaults of the ones not given.
+ResolvedHyperparameters resolve(const FamilyEntry& family, const ParameterSet& given) {
+  const std::string where = "update rule \"" + family.name + "\": hyperparameter \"";
+  for (const auto& [name, value] : given) {
+    const auto info = std::find_if(family.hyperparameters.begin(), family.hyperparameters.end(),
+                                   [&name = name](const HyperparameterInfo& h) { return h.name == name; });
+    if (info == family.hyperparameters.end()) {
+      std::vector<std::string> valid;
+      for (const HyperparameterInfo& h : family.hyperparameters) valid.push_back(h.name);
+      throw ConfigError("update rule \"" + family.name + "\" has no hyperparameter \"" + name +
+                        "\"; valid names: " + joined(valid));
+    }
+    if (!info->choices.empty()) {
+      const auto* text = std::get_if<std::string>(&value);
+      if (text == nullptr || std::find(info->choices.begin(), info->choices.end(), *text) == info->choices.end()) {
+        throw ConfigError(where + name + "\" must be one of " + joined(info->choices) + ", got " +
+                          describe_value(value));
+      }
+      continue;
+    }
+    if (std::holds_alternative<std::string>(value))
+      throw ConfigError(where + name + "\" must be a number in " + info->range + ", got " + describe_value(value));
+    const double number = std::holds_alternative<double>(value) ? std::get<double>(value)
+                                                                 : static_cast<double>(std::get<std::int64_t>(value));
+    if (!(number >= info->min_value && number <= info->max_value))  // written so NaN fails too
+      throw ConfigError(where + name + "\" must be in " + info->range + ", got " + format_number(number));
+  }
+
+  ResolvedHyperparameters resolved;
+  for (const HyperparameterInfo& info : family.hyperparameters) {
+    const auto found = given.find(info.name);
+    if (!info.choices.empty()) {
+      const std::string& choice = found == given.end() ? info.default_choice : std::get<std::string>(found->second);
+      if (info.name == "schedule") resolved.set_schedule(*schedule_kind_from_string(choice));
+      continue;
+    }
+    double number = info.default_value;
+    if (found != given.end()) {
+      number = std::holds_alternative<double>(found->second)
+                   ? std::get<double>(found->second)
+                   : static_cast<double>(std::get<std::int64_t>(found->second));
+    }
+    resolved.set_number(info.name, number);
+  }
+  return resolved;
+}
+
+}  // namespace
+
+const std::vector<std::string>& update_rule_families() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> list;
+    for (const FamilyEntry& entry : family_table()) list.push_back(entry.name);
+    return list;
+  }();
+  return names;
+}
+
+const std::vector<HyperparameterInfo>& update_rule_hyperparameters(std::string_view family) {
+  return find_family(family).hyperparameters;
+}
+
+ParameterSet default_hyperparameters(std::string_view family) {
+  ParameterSet defaults;
+  for (const HyperparameterInfo& info : find_family(family).hyperparameters) {
+    if (info.choices.empty()) defaults[info.name] = info.default_value;
+    else defaults[info.name] = info.default_choice;
+  }
+  return defaults;
+}
+
+std::unique_ptr<UpdateRule> make_update_rule(std::string_view family, const ParameterSet& hyperparameters,
+                                             std::int64_t inner_steps) {
+  const FamilyEntry& entry = find_family(family);
+  if (inner_steps < 1)
+    throw ConfigError("update rule \"" + entry.name + "\": inner_steps must be >= 1, got " +
+                      std::to_string(inner_steps));
+  const ResolvedHyperparameters resolved = resolve(entry, hyperparameters);
+  LearningRateSchedule schedule;
+  schedule.kind = resolved.schedule();
+  schedule.total_steps = inner_steps;
+  schedule.warmup_fraction = resolved.number("warmup_fraction");
+  schedule.final_fraction = resolved.number("final_lr_fraction");
+  return entry.make(resolved, schedule);
+}
+
+}  // namespace metaevo

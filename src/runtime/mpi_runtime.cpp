@@ -1,0 +1,149 @@
+#include "metaevo/runtime/mpi_runtime.hpp"
+
+#include <boost/mpi/collectives/broadcast.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
+#include <boost/serialization/string.hpp>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+
+#include "metaevo/core/error.hpp"
+
+namespace metaevo {
+
+namespace mpi = boost::mpi;
+
+namespace {
+
+// Every message tag of the runtime, in one place.
+enum MessageTag : int {
+  work_tag = 1,    // master -> worker: WorkMessage
+  result_tag = 2,  // worker -> master: ResultMessage
+  stop_tag = 3,    // master -> worker: no payload; the worker returns from run_worker
+};
+
+struct WorkMessage {
+  std::int64_t ticket = -1;
+  EvaluationRequest request;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & ticket & request;
+  }
+};
+
+struct ResultMessage {
+  std::int64_t ticket = -1;
+  EvaluationResult result;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & ticket & result;
+  }
+};
+
+// hwloc's OpenGL component looks for X displays when MPI starts; where the host's own name does not
+// resolve (no /etc/hosts, as in a bare chroot) every start then waits 5 s for DNS. metaevo needs no
+// display topology, so the component is left out unless the user chose components themselves.
+void skip_display_topology_probe() { ::setenv("HWLOC_COMPONENTS", "-gl", /*overwrite=*/0); }
+
+}  // namespace
+
+struct MpiSession::Impl {
+  Impl(int& argc, char**& argv) : environment(argc, argv, /*abort_on_exception=*/true) {}
+  mpi::environment environment;
+  mpi::communicator world;
+};
+
+MpiSession::MpiSession(int& argc, char**& argv)
+    : impl_((skip_display_topology_probe(), std::make_unique<Impl>(argc, argv))) {}
+MpiSession::~MpiSession() = default;
+
+int MpiSession::rank() const { return impl_->world.rank(); }
+int MpiSession::size() const { return impl_->world.size(); }
+
+void MpiSession::abort(int status) const {
+  impl_->world.abort(status);
+  std::terminate();  // MPI_Abort does not return; this keeps [[noreturn]] honest if it ever did
+}
+
+std::string MpiSession::broadcast(const std::string& text) const {
+  std::string value = text;
+  mpi::broadcast(impl_->world, value, 0);
+  return value;
+}
+
+struct MpiExecutor::State {
+  explicit State(const MpiSession& session) : world(session.impl().world) {
+    for (int rank = 1; rank < world.size(); ++rank) idle_workers.push_back(rank);
+  }
+  mpi::communicator world;
+  std::deque<int> idle_workers;  // every worker not in here has one evaluation in flight
+  bool shut_down = false;
+};
+
+MpiExecutor::MpiExecutor(const MpiSession& session) : state_(std::make_unique<State>(session)) {
+  if (session.size() < 2) throw Error("MpiExecutor needs at least 2 ranks (a master and a worker)");
+  if (!session.is_master()) throw Error("MpiExecutor runs on rank 0 only");
+}
+
+MpiExecutor::~MpiExecutor() {
+  try {
+    shutdown();
+  } catch (...) {
+    // A destructor must not throw; a failing MPI here ends the job anyway.
+  }
+}
+
+int MpiExecutor::capacity() const { return state_->world.size() - 1; }
+int MpiExecutor::in_flight() const { return capacity() - static_cast<int>(state_->idle_workers.size()); }
+
+void MpiExecutor::submit(std::int64_t ticket, const EvaluationRequest& request) {
+  if (state_->idle_workers.empty()) throw Error("MpiExecutor::submit with every worker busy");
+  const int worker = state_->idle_workers.front();
+  state_->idle_workers.pop_front();
+  state_->world.send(worker, work_tag, WorkMessage{ticket, request});
+}
+
+CompletedEvaluation MpiExecutor::wait_any() {
+  if (in_flight() == 0) throw Error("wait_any() with no evaluation in flight");
+  ResultMessage message;
+  const mpi::status status = state_->world.recv(mpi::any_source, result_tag, message);
+  state_->idle_workers.push_back(status.source());
+  return {message.ticket, std::move(message.result)};
+}
+
+void MpiExecutor::shutdown() {
+  if (state_->shut_down) return;
+  while (in_flight() > 0) wait_any();
+  for (int rank = 1; rank < state_->world.size(); ++rank) state_->world.send(rank, stop_tag);
+  state_->shut_down = true;
+}
+
+void run_worker(const MpiSession& session, const Evaluator& evaluator) {
+  mpi::communicator& world = session.impl().world;
+  while (true) {
+    const mpi::status status = world.probe(0, mpi::any_tag);
+    if (status.tag() == stop_tag) {
+      world.recv(0, stop_tag);
+      return;
+    }
+    WorkMessage work;
+    world.recv(0, work_tag, work);
+    ResultMessage reply{work.ticket, {}};
+    try {
+      reply.result = evaluate_timed(evaluator, work.request, session.rank());
+    } catch (const std::exception& error) {
+      // The evaluator already turns rule and task faults into failed results; this is the last net.
+      reply.result.genome_id = work.request.genome.id;
+      reply.result.failed = true;
+      reply.result.fitness = evaluator.config().evaluation.penalty_fitness;
+      reply.result.reason = std::string("worker error: ") + error.what();
+      reply.result.worker_rank = session.rank();
+    }
+    world.send(0, result_tag, reply);
+  }
+}
+
+}  // namespace metaevo

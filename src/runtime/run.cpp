@@ -1,0 +1,365 @@
+#include "metaevo/runtime/run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+
+#include "metaevo/core/error.hpp"
+#include "metaevo/runtime/executor.hpp"
+#include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/rules/update_rule.hpp"
+
+namespace metaevo {
+
+namespace {
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  if (n == 0) return 0.0;
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+std::string format_seconds(double seconds) {
+  char buffer[32];
+  if (seconds < 60.0) {
+    std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+  } else if (seconds < 3600.0) {
+    std::snprintf(buffer, sizeof buffer, "%dm%02ds", static_cast<int>(seconds / 60.0), static_cast<int>(seconds) % 60);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%dh%02dm", static_cast<int>(seconds / 3600.0),
+                  static_cast<int>(seconds / 60.0) % 60);
+  }
+  return buffer;
+}
+
+HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, const Genome& best) {
+  HoldoutReport report;
+  report.task_count = config.evaluation.holdout_tasks;
+  // Fresh tasks: a purpose of their own, so no search generation ever saw them. Both requests run
+  // on workers like any evaluation: the master stays thin.
+  const EvaluationKey key{config.run.seed, 0, StreamPurpose::holdout_task};
+  const std::vector<EvaluationRequest> requests{{best, key, report.task_count, false},
+                                                {best, key, report.task_count, true}};
+  const Executor::Batch batch = executor.evaluate(requests);
+  report.best_fitness = batch.results[0].fitness;
+  report.default_fitness = batch.results[1].fitness;
+  report.best_mean_final_loss = batch.results[0].mean_final_loss;
+  report.default_mean_final_loss = batch.results[1].mean_final_loss;
+  return report;
+}
+
+std::string save_ga_state(const GeneticAlgorithm& ga) {
+  std::ostringstream bytes(std::ios::binary);
+  {
+    boost::archive::binary_oarchive archive(bytes);
+    archive << ga;
+  }
+  return bytes.str();
+}
+
+void load_ga_state(GeneticAlgorithm& ga, const std::string& state, const std::filesystem::path& file) {
+  try {
+    std::istringstream bytes(state, std::ios::binary);
+    boost::archive::binary_iarchive archive(bytes);
+    archive >> ga;
+  } catch (const std::exception& error) {
+    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint's GA state does not load (" +
+                       error.what() + ")");
+  }
+}
+
+/// One session of a run (the first, or one resume): stores generations, logs them, and decides when
+/// to checkpoint.
+class Session {
+ public:
+  Session(const RunConfig& config, RunStore& store, GeneticAlgorithm& ga, Checkpoint& checkpoint,
+          const RunCallbacks& callbacks, RunSummary& summary)
+      : config_(config), store_(store), ga_(ga), checkpoint_(checkpoint), callbacks_(callbacks), summary_(summary),
+        start_(clock::now()), generation_start_(start_), last_checkpoint_(start_),
+        first_generation_(store.completed_generations()) {}
+
+  /// Stores one generation (or steady-state batch) of evaluated genomes, then checkpoints if due.
+  void record(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results) {
+    GenerationRecord record;
+    record.generation = store_.completed_generations();
+    std::vector<double> fitness;
+    fitness.reserve(results.size());
+    for (const EvaluationResult& result : results) {
+      fitness.push_back(result.fitness);
+      record.diverged += result.diverged ? 1 : 0;
+      record.failed += result.failed ? 1 : 0;
+    }
+    store_.append_generation(population, results);
+    store_.append_evaluations(population, results, checkpoint_.session);
+    store_.write_best(*ga_.best(), ga_.best_fitness());
+
+    const auto now = clock::now();
+    record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
+    record.median_fitness = median_of(fitness);
+    record.best_so_far = ga_.best_fitness();
+    record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
+    const double generation_seconds = std::chrono::duration<double>(now - generation_start_).count();
+    generation_start_ = now;
+    record.evaluations_per_second =
+        generation_seconds > 0.0 ? static_cast<double>(results.size()) / generation_seconds : 0.0;
+    const auto done_here = static_cast<double>(record.generation + 1 - first_generation_);
+    record.eta_seconds =
+        seconds_since(start_) / done_here * static_cast<double>(config_.run.generations - record.generation - 1);
+    summary_.log.push_back(record);
+    summary_.evaluations += static_cast<std::int64_t>(results.size());
+    summary_.generations = record.generation + 1;
+
+    const CheckpointOptions& every = config_.checkpoint;
+    const bool by_count = every.every_generations > 0 && (record.generation + 1) % every.every_generations == 0;
+    const bool by_time = every.every_seconds > 0.0 && seconds_since(last_checkpoint_) >= every.every_seconds;
+    if (by_count || by_time) write_checkpoint();
+    if (callbacks_.on_generation) callbacks_.on_generation(record);
+  }
+
+  /// Logs evaluations that finished but belong to no stored generation (a stop mid-generation).
+  void record_unfinished(const std::vector<Genome>& genomes, const std::vector<EvaluationResult>& results) {
+    if (genomes.empty()) return;
+    store_.append_evaluations(genomes, results, checkpoint_.session);
+    summary_.unrecorded_evaluations = static_cast<std::int64_t>(genomes.size());
+  }
+
+  void write_checkpoint() {
+    checkpoint_.completed_generations = store_.completed_generations();
+    checkpoint_.elapsed_seconds += seconds_since(last_checkpoint_);
+    checkpoint_.ga_state = save_ga_state(ga_);
+    store_.commit(checkpoint_);
+    last_checkpoint_ = clock::now();
+  }
+
+  double elapsed_seconds() const { return seconds_since(start_); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static double seconds_since(clock::time_point then) {
+    return std::chrono::duration<double>(clock::now() - then).count();
+  }
+
+  const RunConfig& config_;
+  RunStore& store_;
+  GeneticAlgorithm& ga_;
+  Checkpoint& checkpoint_;
+  const RunCallbacks& callbacks_;
+  RunSummary& summary_;
+  clock::time_point start_;
+  clock::time_point generation_start_;
+  clock::time_point last_checkpoint_;
+  std::int64_t first_generation_;
+};
+
+bool stop_requested(const RunCallbacks& callbacks) { return callbacks.should_stop && callbacks.should_stop(); }
+
+Termination run_generational(const RunConfig& config, GeneticAlgorithm& ga, RunStore& store, Executor& executor,
+                             Session& session, const RunCallbacks& callbacks) {
+  std::vector<EvaluationRequest> requests;
+  for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
+    if (stop_requested(callbacks)) return Termination::interrupted;
+    // tell() replaces the population ask() returns, so the evaluated genomes are kept aside.
+    const std::vector<Genome> population = ga.ask();
+    requests.clear();
+    for (const Genome& genome : population) {
+      requests.push_back({genome, EvaluationKey{config.run.seed, generation, StreamPurpose::task_sample}});
+    }
+    const Executor::Batch batch = executor.evaluate(requests, callbacks.should_stop);
+    if (!batch.complete()) {
+      // Only whole generations enter /generations and the checkpoint: a partial one would break
+      // determinism on resume. What finished is kept in the evaluation log.
+      std::vector<Genome> finished_genomes;
+      std::vector<EvaluationResult> finished_results;
+      for (std::size_t i = 0; i < population.size(); ++i) {
+        if (!batch.finished[i]) continue;
+        finished_genomes.push_back(population[i]);
+        finished_results.push_back(batch.results[i]);
+      }
+      session.record_unfinished(finished_genomes, finished_results);
+      return Termination::interrupted;
+    }
+    std::vector<double> fitness;
+    fitness.reserve(batch.results.size());
+    for (const EvaluationResult& result : batch.results) fitness.push_back(result.fitness);
+    ga.tell(fitness);
+    session.record(population, batch.results);
+  }
+  return Termination::completed;
+}
+
+// Asynchronous: whenever a worker is free it gets the next genome (the initial population first,
+// then offspring bred from whatever has been evaluated so far). Results are stored in batches of
+// population_size in the order they arrive. Evaluations in flight at a checkpoint are not in it: a
+// resume breeds new offspring in their place.
+Termination run_steady_state(const RunConfig& config, GeneticAlgorithm& ga, RunStore& store, Executor& executor,
+                             Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
+  const std::int64_t population_size = config.ga.population_size;
+  const std::int64_t total = config.run.generations * population_size;
+  std::map<std::int64_t, Genome> in_flight;
+  std::vector<Genome> batch_genomes;
+  std::vector<EvaluationResult> batch_results;
+  bool stopping = false;
+  auto accounted = [&] {
+    return store.completed_generations() * population_size + static_cast<std::int64_t>(batch_genomes.size()) +
+           static_cast<std::int64_t>(in_flight.size());
+  };
+  while (true) {
+    while (!stopping && accounted() < total && executor.in_flight() < executor.capacity()) {
+      if (stop_requested(callbacks)) {
+        stopping = true;
+        break;
+      }
+      const std::int64_t index = checkpoint.submitted_evaluations++;
+      Genome genome = index < population_size ? ga.ask()[static_cast<std::size_t>(index)]
+                                              : ga.breed_offspring(index - population_size);
+      executor.submit(index, {genome, EvaluationKey{config.run.seed, genome.generation, StreamPurpose::task_sample}});
+      in_flight.emplace(index, std::move(genome));
+    }
+    if (executor.in_flight() == 0) break;
+    CompletedEvaluation done = executor.wait_any();
+    auto node = in_flight.extract(done.ticket);
+    ga.tell_offspring(node.mapped(), done.result.fitness);
+    batch_genomes.push_back(std::move(node.mapped()));
+    batch_results.push_back(std::move(done.result));
+    if (static_cast<std::int64_t>(batch_genomes.size()) == population_size) {
+      session.record(batch_genomes, batch_results);
+      batch_genomes.clear();
+      batch_results.clear();
+    }
+  }
+  session.record_unfinished(batch_genomes, batch_results);
+  return stopping ? Termination::interrupted : Termination::completed;
+}
+
+/// Runs generations until the configured total or a stop, then checkpoints and reports.
+RunSummary continue_search(const RunConfig& config, RunStore& store, GeneticAlgorithm& ga, Checkpoint& checkpoint,
+                           Executor& executor, const RunCallbacks& callbacks) {
+  RunSummary summary;
+  summary.generations = store.completed_generations();
+  Session session(config, store, ga, checkpoint, callbacks, summary);
+  summary.termination = config.run.mode == RunMode::generational
+                            ? run_generational(config, ga, store, executor, session, callbacks)
+                            : run_steady_state(config, ga, store, executor, session, checkpoint, callbacks);
+  if (ga.best()) {
+    const Evaluator evaluator(config);
+    summary.best = *ga.best();
+    summary.best_fitness = ga.best_fitness();
+    summary.best_hyperparameters = evaluator.hyperparameters_of(summary.best);
+    if (summary.termination == Termination::completed && config.evaluation.holdout_tasks > 0) {
+      summary.holdout = evaluate_holdout(executor, config, summary.best);
+      store.write_holdout_report(*summary.holdout);
+    }
+  }
+  session.write_checkpoint();  // at the end and at a stop: the file is complete and resumable
+  summary.wall_seconds = session.elapsed_seconds();
+  return summary;
+}
+
+}  // namespace
+
+std::string format_generation_line(const GenerationRecord& record, std::int64_t total_generations) {
+  char buffer[256];
+  std::snprintf(buffer, sizeof buffer,
+                "gen %4lld/%lld  best %9.4f  median %9.4f  best-so-far %9.4f  diverged %3d  failed %3d  "
+                "%8.1f eval/s  elapsed %s  ETA %s",
+                static_cast<long long>(record.generation + 1), static_cast<long long>(total_generations),
+                record.best_fitness, record.median_fitness, record.best_so_far, record.diverged, record.failed,
+                record.evaluations_per_second, format_seconds(record.elapsed_seconds).c_str(),
+                format_seconds(record.eta_seconds).c_str());
+  return buffer;
+}
+
+std::string RunSummary::brief_report() const {
+  std::ostringstream out;
+  out << to_string(termination) << ": " << generations << " generations, "
+      << evaluations << " evaluations in " << format_seconds(wall_seconds) << "; best fitness " << best_fitness
+      << " (genome " << best.id << ", generation " << best.generation << ")";
+  return out.str();
+}
+
+std::string RunSummary::full_report() const {
+  std::ostringstream out;
+  out << brief_report() << "\n";
+  out << "best hyperparameters:\n";
+  for (const auto& [name, value] : best_hyperparameters) out << "  " << name << " = " << format_gene_value(value) << "\n";
+  if (holdout) {
+    char line[256];
+    out << "on " << holdout->task_count << " fresh holdout tasks (fitness = mean log10 loss ratio, lower is better):\n";
+    std::snprintf(line, sizeof line, "  best found : fitness %9.4f  mean final loss %.4g\n", holdout->best_fitness,
+                  holdout->best_mean_final_loss);
+    out << line;
+    std::snprintf(line, sizeof line, "  defaults   : fitness %9.4f  mean final loss %.4g\n", holdout->default_fitness,
+                  holdout->default_mean_final_loss);
+    out << line;
+    std::snprintf(line, sizeof line, "  best found / defaults, geometric mean of per-task final loss ratios: %.3g (10^%.3f)\n",
+                  std::pow(10.0, holdout->best_fitness - holdout->default_fitness),
+                  holdout->best_fitness - holdout->default_fitness);
+    out << line;
+  }
+  return out.str();
+}
+
+std::string_view to_string(Termination termination) {
+  switch (termination) {
+    case Termination::not_run: return "not run";
+    case Termination::completed: return "completed";
+    case Termination::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
+RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, Executor& executor,
+                      const RunCallbacks& callbacks) {
+  GeneticAlgorithm ga(config.search_space(), config.ga, config.run.seed);
+  RunStore store = RunStore::create(output, config);
+  Checkpoint checkpoint;
+  checkpoint.ga_state = save_ga_state(ga);
+  store.commit(checkpoint);  // resumable from the start: a kill before generation 1 loses nothing
+  return continue_search(config, store, ga, checkpoint, executor, callbacks);
+}
+
+RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, const RunCallbacks& callbacks) {
+  const Evaluator evaluator(config);
+  InProcessExecutor executor(evaluator);
+  return run_search(config, output, executor, callbacks);
+}
+
+ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations) {
+  ResumePlan plan{RunStore::resume(run_file), {}};
+  RunConfig& config = plan.run.config;
+  const std::int64_t done = plan.run.checkpoint.completed_generations;
+  if (generations) {
+    if (*generations < done) {
+      throw ConfigError("--generations " + std::to_string(*generations) + " is below the " + std::to_string(done) +
+                        " generations '" + run_file.string() + "' already holds");
+    }
+    config.run.generations = *generations;
+  }
+  plan.remaining_generations = std::max<std::int64_t>(0, config.run.generations - done);
+  return plan;
+}
+
+RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks) {
+  ResumedRun& run = plan.run;
+  const RunConfig& config = run.config;
+  GeneticAlgorithm ga(config.search_space(), config.ga, config.run.seed);
+  if (!run.checkpoint.ga_state.empty()) load_ga_state(ga, run.checkpoint.ga_state, run.store.path());
+  ++run.checkpoint.session;
+  run.store.set_configured_generations(config.run.generations);
+  return continue_search(config, run.store, ga, run.checkpoint, executor, callbacks);
+}
+
+RunSummary resume_search(ResumePlan& plan, const RunCallbacks& callbacks) {
+  const Evaluator evaluator(plan.run.config);
+  InProcessExecutor executor(evaluator);
+  return resume_search(plan, executor, callbacks);
+}
+
+}  // namespace metaevo

@@ -1,0 +1,410 @@
+#include "metaevo/search/genetic_algorithm.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+#include <numeric>
+#include <string>
+
+#include "metaevo/core/error.hpp"
+#include "core/text_format.hpp"
+
+namespace metaevo {
+
+namespace {
+
+using text::format_number;
+using text::joined;
+
+// Range checks written once, so every message has the same shape:
+// "ga.<field> must be <range>, got <value>". Negated comparisons also reject NaN.
+void require(bool ok, std::string_view field, std::string_view range, const std::string& seen) {
+  if (!ok) throw ConfigError("ga." + std::string(field) + " must be " + std::string(range) + ", got " + seen);
+}
+
+void require_in(double value, double low, bool low_open, double high, bool high_open, std::string_view field,
+                std::string_view bound_names = {}) {
+  const bool above_low = low_open ? value > low : value >= low;
+  const bool below_high = high_open ? value < high : value <= high;
+  std::string range = std::string(low_open ? "(" : "[") + format_number(low) + ", " + format_number(high) +
+                      (high_open ? ")" : "]");
+  if (!bound_names.empty()) range = std::string(bound_names) + " = " + range;
+  require(above_low && below_high, field, "in " + range, format_number(value));
+}
+
+/// Fitness used for ranking: NaN and +-inf all become +inf, the worst value.
+std::vector<double> sanitized(const std::vector<double>& fitness) {
+  std::vector<double> result(fitness);
+  for (double& value : result) {
+    if (!std::isfinite(value)) value = std::numeric_limits<double>::infinity();
+  }
+  return result;
+}
+
+/// Indices sorted by (fitness, index): stable, so equal fitness keeps the lower index first.
+std::vector<int> ranking(const std::vector<double>& fitness) {
+  std::vector<int> order(fitness.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return fitness[static_cast<std::size_t>(a)] < fitness[static_cast<std::size_t>(b)];
+  });
+  return order;
+}
+
+/// How many self-adaptive step sizes a genome has and which one each gene uses.
+struct StepSizeLayout {
+  int count = 0;
+  std::vector<int> parameter_of_gene;
+};
+
+StepSizeLayout step_size_layout(const SearchSpace& space, StepSizeAdaptation adaptation) {
+  const auto genes = static_cast<std::size_t>(space.size());
+  StepSizeLayout layout;
+  switch (adaptation) {
+    case StepSizeAdaptation::per_gene:
+      layout.count = static_cast<int>(genes);
+      layout.parameter_of_gene.resize(genes);
+      std::iota(layout.parameter_of_gene.begin(), layout.parameter_of_gene.end(), 0);
+      break;
+    case StepSizeAdaptation::per_group:
+      layout.count = space.group_count();
+      layout.parameter_of_gene = space.group_of_gene();
+      break;
+    case StepSizeAdaptation::global:
+      layout.count = genes > 0 ? 1 : 0;
+      layout.parameter_of_gene.assign(genes, 0);
+      break;
+  }
+  return layout;
+}
+
+/// One child from parents ranked by fitness: tournament parents, crossover with probability
+/// crossover_rate (else a copy of parent a), then mutation. Shared by the generational and the
+/// steady-state modes, which differ only in the stream path.
+Genome breed_child(const SearchSpace& space, const GeneticAlgorithmOptions& options, const std::vector<Genome>& parents,
+                   const std::vector<double>& fitness, std::uint64_t seed, std::initializer_list<std::uint64_t> path) {
+  RandomStream selection(seed, StreamPurpose::selection, path);
+  RandomStream crossing(seed, StreamPurpose::crossover, path);
+  RandomStream mutation(seed, StreamPurpose::mutation, path);
+
+  const Genome& parent_a = parents[static_cast<std::size_t>(
+      detail::tournament_select(fitness, options.tournament_size, selection))];
+  const Genome& parent_b = parents[static_cast<std::size_t>(
+      detail::tournament_select(fitness, options.tournament_size, selection))];
+
+  Genome child;
+  if (crossing.bernoulli(options.crossover_rate)) {
+    child = detail::crossover(space, options, parent_a, parent_b, crossing);
+    child.parent_a = parent_a.id;
+    child.parent_b = parent_b.id;
+  } else {
+    child.x = parent_a.x;
+    child.step_size = parent_a.step_size;
+    child.parent_a = parent_a.id;
+    child.parent_b = parent_a.id;
+  }
+  detail::mutate(space, options, child, mutation);
+  return child;
+}
+
+std::string genome_length_mismatch(std::string_view where, const Genome& genome, Eigen::Index genes) {
+  return std::string(where) + ": genome " + std::to_string(genome.id) + " has " + std::to_string(genome.x.size()) +
+         " genes and " + std::to_string(genome.step_size.size()) + " step sizes, the search space has " +
+         std::to_string(genes) + " genes";
+}
+
+bool has_length(const Genome& genome, Eigen::Index genes) {
+  return genome.x.size() == genes && genome.step_size.size() == genes;
+}
+
+}  // namespace
+
+std::string_view to_string(CrossoverKind kind) {
+  switch (kind) {
+    case CrossoverKind::uniform: return "uniform";
+    case CrossoverKind::blend: return "blend";
+  }
+  return "unknown";
+}
+
+std::optional<CrossoverKind> crossover_kind_from_string(std::string_view text) {
+  for (CrossoverKind kind : {CrossoverKind::uniform, CrossoverKind::blend}) {
+    if (to_string(kind) == text) return kind;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(StepSizeAdaptation adaptation) {
+  switch (adaptation) {
+    case StepSizeAdaptation::per_gene: return "per_gene";
+    case StepSizeAdaptation::per_group: return "per_group";
+    case StepSizeAdaptation::global: return "global";
+  }
+  return "unknown";
+}
+
+std::optional<StepSizeAdaptation> step_size_adaptation_from_string(std::string_view text) {
+  for (StepSizeAdaptation adaptation :
+       {StepSizeAdaptation::per_gene, StepSizeAdaptation::per_group, StepSizeAdaptation::global}) {
+    if (to_string(adaptation) == text) return adaptation;
+  }
+  return std::nullopt;
+}
+
+void validate(const GeneticAlgorithmOptions& options) {
+  const int population = options.population_size;
+  require(population >= 2, "population_size", ">= 2", std::to_string(population));
+  require(options.elite_count >= 0 && options.elite_count < population, "elite_count",
+          "in [0, population_size - 1] = [0, " + std::to_string(population - 1) + "]",
+          std::to_string(options.elite_count));
+  require(options.tournament_size >= 1 && options.tournament_size <= population, "tournament_size",
+          "in [1, population_size] = [1, " + std::to_string(population) + "]",
+          std::to_string(options.tournament_size));
+  require(to_string(options.crossover) != "unknown", "crossover", "\"uniform\" or \"blend\"",
+          std::to_string(static_cast<int>(options.crossover)));
+  require_in(options.crossover_rate, 0.0, false, 1.0, false, "crossover_rate");
+  require_in(options.blend_alpha, 0.0, false, 2.0, false, "blend_alpha");
+  require_in(options.initial_step_size, 0.0, true, 1.0, false, "initial_step_size");
+  require_in(options.min_step_size, 0.0, true, options.max_step_size, false, "min_step_size",
+             "(0, ga.max_step_size]");
+  require_in(options.max_step_size, options.min_step_size, false, 1.0, false, "max_step_size",
+             "[ga.min_step_size, 1]");
+  require(to_string(options.step_size_adaptation) != "unknown", "step_size_adaptation",
+          "\"per_gene\", \"per_group\" or \"global\"",
+          std::to_string(static_cast<int>(options.step_size_adaptation)));
+  require_in(options.categorical_mutation_rate, 0.0, false, 1.0, false, "categorical_mutation_rate");
+}
+
+namespace detail {
+
+double reflect_into_unit(double x) {
+  if (!std::isfinite(x)) return x > 0.0 ? 1.0 : 0.0;  // NaN and -inf to 0, +inf to 1
+  if (x >= 0.0 && x <= 1.0) return x;
+  // Reflection at 0 and 1 is a fold with period 2.
+  double folded = std::fmod(std::abs(x), 2.0);
+  if (folded > 1.0) folded = 2.0 - folded;
+  return std::clamp(folded, 0.0, 1.0);
+}
+
+int tournament_select(const std::vector<double>& fitness, int tournament_size, RandomStream& stream) {
+  const auto count = static_cast<std::uint64_t>(fitness.size());
+  int winner = -1;
+  for (int round = 0; round < tournament_size; ++round) {
+    const auto candidate = static_cast<int>(stream.below(count));
+    if (winner < 0) {
+      winner = candidate;
+      continue;
+    }
+    const double candidate_fitness = fitness[static_cast<std::size_t>(candidate)];
+    const double winner_fitness = fitness[static_cast<std::size_t>(winner)];
+    if (candidate_fitness < winner_fitness || (candidate_fitness == winner_fitness && candidate < winner)) {
+      winner = candidate;
+    }
+  }
+  return winner;
+}
+
+Genome crossover(const SearchSpace& space, const GeneticAlgorithmOptions& options, const Genome& parent_a,
+                 const Genome& parent_b, RandomStream& stream) {
+  Genome child;
+  child.x = parent_a.x;
+  child.step_size = parent_a.step_size;
+  for (Eigen::Index i = 0; i < space.size(); ++i) {
+    const bool categorical = space.gene(i).kind == GeneKind::categorical;
+    if (options.crossover == CrossoverKind::uniform || categorical) {
+      if (stream.bernoulli(0.5)) {
+        child.x[i] = parent_b.x[i];
+        child.step_size[i] = parent_b.step_size[i];
+      }
+      continue;
+    }
+    // BLX-alpha: uniform over the parents' interval stretched by alpha * d on both sides.
+    const double low = std::min(parent_a.x[i], parent_b.x[i]);
+    const double high = std::max(parent_a.x[i], parent_b.x[i]);
+    const double spread = options.blend_alpha * (high - low);
+    child.x[i] = reflect_into_unit(stream.uniform(low - spread, high + spread));
+    child.step_size[i] = std::sqrt(parent_a.step_size[i] * parent_b.step_size[i]);
+  }
+  return child;
+}
+
+void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Genome& genome,
+            RandomStream& stream) {
+  const StepSizeLayout layout = step_size_layout(space, options.step_size_adaptation);
+  if (layout.count == 0) return;
+  const auto parameters = static_cast<std::size_t>(layout.count);
+
+  // Current value of each step-size parameter: the geometric mean of its genes' step sizes (they agree
+  // unless crossover mixed genes of one group from different parents).
+  std::vector<double> log_sum(parameters, 0.0);
+  std::vector<int> members(parameters, 0);
+  for (Eigen::Index i = 0; i < space.size(); ++i) {
+    const auto k = static_cast<std::size_t>(layout.parameter_of_gene[static_cast<std::size_t>(i)]);
+    log_sum[k] += std::log(genome.step_size[i]);
+    ++members[k];
+  }
+
+  // Log-normal self-adaptation (Schwefel): one common draw, one per parameter.
+  const double n = static_cast<double>(layout.count);
+  const double tau_global = 1.0 / std::sqrt(2.0 * n);
+  const double tau_local = 1.0 / std::sqrt(2.0 * std::sqrt(n));
+  const double common = stream.normal();
+  std::vector<double> sigma(parameters);
+  for (std::size_t k = 0; k < parameters; ++k) {
+    const double current = std::exp(log_sum[k] / static_cast<double>(members[k]));
+    const double adapted = current * std::exp(tau_global * common + tau_local * stream.normal());
+    sigma[k] = std::clamp(adapted, options.min_step_size, options.max_step_size);
+  }
+
+  for (Eigen::Index i = 0; i < space.size(); ++i) {
+    const double step = sigma[static_cast<std::size_t>(layout.parameter_of_gene[static_cast<std::size_t>(i)])];
+    genome.step_size[i] = step;
+    const GeneSpec& gene = space.gene(i);
+    if (gene.kind != GeneKind::categorical) {
+      genome.x[i] = reflect_into_unit(genome.x[i] + step * stream.normal());
+      continue;
+    }
+    if (!stream.bernoulli(options.categorical_mutation_rate)) continue;
+    // Jump to one of the other choices, uniformly, and sit in the centre of its cell.
+    const auto count = static_cast<std::uint64_t>(gene.choices.size());
+    const double scaled = std::floor(std::clamp(genome.x[i], 0.0, 1.0) * static_cast<double>(count));
+    const std::uint64_t current = std::min(static_cast<std::uint64_t>(scaled), count - 1);
+    std::uint64_t next = stream.below(count - 1);
+    if (next >= current) ++next;
+    genome.x[i] = (static_cast<double>(next) + 0.5) / static_cast<double>(count);
+  }
+}
+
+}  // namespace detail
+
+GeneticAlgorithm::GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions options, std::uint64_t seed)
+    : space_(std::move(space)), options_(options), seed_(seed) {
+  validate(options_);
+  const Eigen::Index genes = space_.size();
+  population_.reserve(static_cast<std::size_t>(options_.population_size));
+  for (int individual = 0; individual < options_.population_size; ++individual) {
+    RandomStream stream(seed_, StreamPurpose::initial_population, {static_cast<std::uint64_t>(individual)});
+    Genome genome;
+    genome.id = individual;
+    genome.generation = 0;
+    genome.x.resize(genes);
+    for (Eigen::Index i = 0; i < genes; ++i) genome.x[i] = stream.uniform();
+    genome.step_size = Eigen::VectorXd::Constant(genes, options_.initial_step_size);
+    population_.push_back(std::move(genome));
+  }
+}
+
+void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
+  if (fitness.size() != population_.size()) {
+    throw Error("GeneticAlgorithm::tell: got " + std::to_string(fitness.size()) + " fitness values for a population of " +
+                std::to_string(population_.size()) + " (generation " + std::to_string(generation_) + ")");
+  }
+  const std::vector<double> scores = sanitized(fitness);
+  const std::vector<int> order = ranking(scores);
+
+  const auto leader = static_cast<std::size_t>(order.front());
+  if (!best_ || scores[leader] < best_fitness_) {
+    best_ = population_[leader];
+    best_fitness_ = scores[leader];
+  }
+
+  const std::int64_t next_generation = generation_ + 1;
+  const auto population_size = static_cast<std::int64_t>(options_.population_size);
+  std::vector<Genome> next;
+  next.reserve(population_.size());
+  for (int index = 0; index < options_.population_size; ++index) {
+    Genome child;
+    if (index < options_.elite_count) {
+      const Genome& elite = population_[static_cast<std::size_t>(order[static_cast<std::size_t>(index)])];
+      child = elite;
+      child.parent_a = elite.id;
+      child.parent_b = elite.id;
+    } else {
+      child = make_child(population_, scores, index);
+    }
+    child.id = next_generation * population_size + index;
+    child.generation = next_generation;
+    next.push_back(std::move(child));
+  }
+  population_ = std::move(next);
+  generation_ = next_generation;
+}
+
+Genome GeneticAlgorithm::make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness,
+                                    int child_index) const {
+  // Each child has its own streams, keyed by the generation it belongs to and its index in it.
+  return breed_child(space_, options_, parents, fitness, seed_,
+                     {static_cast<std::uint64_t>(generation_ + 1), static_cast<std::uint64_t>(child_index)});
+}
+
+Genome GeneticAlgorithm::breed_offspring(std::int64_t offspring_index) const {
+  if (pool_.empty()) {
+    throw Error("GeneticAlgorithm::breed_offspring: the pool is empty; tell_offspring() the evaluated initial "
+                "genomes first (offspring_index " + std::to_string(offspring_index) + ")");
+  }
+  if (offspring_index < 0) {
+    throw Error("GeneticAlgorithm::breed_offspring: offspring_index must be >= 0, got " +
+                std::to_string(offspring_index));
+  }
+  // Tournaments draw with replacement, so a pool smaller than tournament_size is fine.
+  Genome child = breed_child(space_, options_, pool_, pool_fitness_, seed_,
+                             {steady_state_stream_marker, static_cast<std::uint64_t>(offspring_index)});
+  const auto population_size = static_cast<std::int64_t>(options_.population_size);
+  child.id = population_size + offspring_index;
+  child.generation = child.id / population_size;
+  return child;
+}
+
+void GeneticAlgorithm::tell_offspring(const Genome& genome, double fitness) {
+  if (!has_length(genome, space_.size())) {
+    throw Error(genome_length_mismatch("GeneticAlgorithm::tell_offspring", genome, space_.size()));
+  }
+  const double score = std::isfinite(fitness) ? fitness : std::numeric_limits<double>::infinity();
+  if (!best_ || score < best_fitness_) {
+    best_ = genome;
+    best_fitness_ = score;
+  }
+  if (pool_.size() < static_cast<std::size_t>(options_.population_size)) {
+    pool_.push_back(genome);
+    pool_fitness_.push_back(score);
+    return;
+  }
+  // The worst member; >= picks the highest index among equals, the loser of every tournament tie.
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < pool_fitness_.size(); ++i) {
+    if (pool_fitness_[i] >= pool_fitness_[worst]) worst = i;
+  }
+  if (score < pool_fitness_[worst]) {
+    pool_[worst] = genome;
+    pool_fitness_[worst] = score;
+  }
+}
+
+void GeneticAlgorithm::throw_bad_pool_fitness_count(std::uint64_t fitness_count) const {
+  throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) + " genomes but " +
+              std::to_string(fitness_count) + " fitness values");
+}
+
+void GeneticAlgorithm::check_loaded_state() const {
+  validate(options_);
+  if (population_.size() != static_cast<std::size_t>(options_.population_size)) {
+    throw Error("GeneticAlgorithm checkpoint: population has " + std::to_string(population_.size()) +
+                " genomes, ga.population_size is " + std::to_string(options_.population_size));
+  }
+  for (const Genome& genome : population_) {
+    if (!has_length(genome, space_.size())) {
+      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint", genome, space_.size()));
+    }
+  }
+  if (pool_.size() > static_cast<std::size_t>(options_.population_size)) {
+    throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) +
+                " genomes, at most ga.population_size = " + std::to_string(options_.population_size) + " allowed");
+  }
+  for (const Genome& genome : pool_) {
+    if (!has_length(genome, space_.size())) {
+      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint (pool)", genome, space_.size()));
+    }
+  }
+}
+
+}  // namespace metaevo

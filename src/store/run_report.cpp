@@ -1,0 +1,436 @@
+// `inspect` and `export`: a run file read back as a summary, and its best genome as a JSON update rule.
+#include "metaevo/store/run_report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/search/genome.hpp"
+#include "metaevo/store/run_store.hpp"
+#include "core/text_format.hpp"
+
+namespace metaevo {
+namespace {
+
+using text::format_number;
+using text::joined;
+
+using Json = nlohmann::ordered_json;  // keeps the documented key order in the output
+
+// ---------------------------------------------------------------------------------------------
+// Reading the run file
+// ---------------------------------------------------------------------------------------------
+
+struct LoadedRun {
+  RunFileContents contents;
+  RunConfig config;
+};
+
+StorageError run_file_error(const std::filesystem::path& run_file, const std::string& reason) {
+  return StorageError("cannot read run file '" + run_file.string() + "': " + reason);
+}
+
+LoadedRun load_run(const std::filesystem::path& run_file) {
+  LoadedRun run;
+  run.contents = read_run_file(run_file, /*with_population_genes=*/false);  // neither report needs them
+  try {
+    run.config = parse_config(run.contents.config_toml, run_file.string() + ":/config/toml");
+  } catch (const ConfigError& error) {
+    // The file is readable but its config is not (edited by hand, or from another metaevo version).
+    throw run_file_error(run_file, std::string("its stored config does not parse: ") + error.what());
+  }
+  // The stored TOML is the config as written; the run's effective seed and length (after the
+  // command line's --seed/--generations) are the /config attributes.
+  run.config.run.seed = run.contents.seed;
+  if (run.contents.configured_generations > 0) run.config.run.generations = run.contents.configured_generations;
+  if (run.config.search_space().size() != static_cast<Eigen::Index>(run.contents.gene_names.size())) {
+    throw run_file_error(run_file, "its stored config has " + std::to_string(run.config.search_space().size()) +
+                                       " genes but /search_space has " +
+                                       std::to_string(run.contents.gene_names.size()));
+  }
+  return run;
+}
+
+/// The GA ranks non-finite fitness as +inf; the stored rows keep the raw values.
+double ranked_score(double fitness) {
+  return std::isfinite(fitness) ? fitness : std::numeric_limits<double>::infinity();
+}
+
+/// The best genome as /best stores it (empty genes before the first generation).
+Genome best_genome(const RunFileContents& contents) {
+  Genome genome;
+  genome.id = contents.best_genome_id;
+  genome.generation = contents.best_generation;
+  genome.x = contents.best_genes;
+  return genome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text formatting
+// ---------------------------------------------------------------------------------------------
+
+std::string fixed_number(double value, int width) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%*.4f", width, value);
+  return buffer;
+}
+
+std::string padded(std::string text, std::size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+std::string describe_task_family(const TaskFamilySpec& spec) {
+  std::vector<std::string> details{"weight " + format_number(spec.weight)};
+  switch (spec.kind) {
+    case TaskKind::quadratic:
+      details.push_back("dimension " + std::to_string(spec.dimension));
+      details.push_back("condition number " + format_number(spec.condition_number));
+      break;
+    case TaskKind::rosenbrock:
+    case TaskKind::synthetic:
+      details.push_back("dimension " + std::to_string(spec.dimension));
+      break;
+    case TaskKind::linear_regression:
+    case TaskKind::logistic_regression:
+      details.push_back(std::to_string(spec.dimension) + " features");
+      details.push_back(std::to_string(spec.samples) + " samples");
+      break;
+    case TaskKind::mlp_regression:
+    case TaskKind::mlp_classification: {
+      std::vector<std::string> widths;
+      for (int width : spec.hidden_layers) widths.push_back(std::to_string(width));
+      details.push_back(std::to_string(spec.dimension) + " inputs");
+      details.push_back("hidden " + joined(widths, "x") + " " + std::string(to_string(spec.activation)));
+      if (spec.kind == TaskKind::mlp_classification) details.push_back(std::to_string(spec.classes) + " classes");
+      break;
+    }
+  }
+  return std::string(to_string(spec.kind)) + " (" + joined(details, ", ") + ")";
+}
+
+std::string describe_gene(const GeneSpec& gene) {
+  std::string text = padded(gene.name, 20) + padded(std::string(to_string(gene.kind)), 13);
+  if (gene.kind == GeneKind::categorical) return text + "{" + joined(gene.choices, ", ") + "}";
+  if (gene.kind == GeneKind::integer) {
+    return text + "[" + std::to_string(static_cast<long long>(gene.low)) + ", " +
+           std::to_string(static_cast<long long>(gene.high)) + "]";
+  }
+  return text + "[" + format_number(gene.low) + ", " + format_number(gene.high) + "]";
+}
+
+/// Where a hyperparameter of the best genome comes from (Evaluator::hyperparameters_of's order).
+const char* origin_of(const std::string& name, const SearchSpace& space, const ParameterSet& fixed) {
+  if (space.index_of(name)) return "gene";
+  if (fixed.find(name) != fixed.end()) return "fixed";
+  return "default";
+}
+
+/// Best, median and worst of one generation; non-finite fitness ranks worst, as in the GA.
+struct GenerationStatistics {
+  double best = 0.0;
+  double median = 0.0;
+  double worst = 0.0;
+};
+
+GenerationStatistics statistics_of(const std::vector<double>& fitness) {
+  std::vector<double> sorted;
+  sorted.reserve(fitness.size());
+  for (double value : fitness) sorted.push_back(ranked_score(value));
+  std::sort(sorted.begin(), sorted.end());
+  GenerationStatistics statistics;
+  const std::size_t n = sorted.size();
+  if (n == 0) return statistics;
+  statistics.best = sorted.front();
+  statistics.worst = sorted.back();
+  statistics.median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  return statistics;
+}
+
+// Long runs: the first few generations show the start, the last ones where it ended.
+constexpr std::size_t full_table_limit = 20;
+constexpr std::size_t head_rows = 5;
+constexpr std::size_t tail_rows = 10;
+
+void write_fitness_table(std::ostringstream& out, const RunFileContents& contents) {
+  out << "fitness per generation (generations from 0; lower is better):\n";
+  if (contents.fitness.empty()) {
+    out << "  (no generation stored yet)\n";
+    return;
+  }
+  out << "  " << padded("gen", 6) << "        best      median       worst  best-so-far\n";
+  const std::size_t rows = contents.fitness.size();
+  double best_so_far = std::numeric_limits<double>::infinity();
+  for (std::size_t row = 0; row < rows; ++row) {
+    const GenerationStatistics statistics = statistics_of(contents.fitness[row]);
+    best_so_far = std::min(best_so_far, statistics.best);
+    const bool shown = rows <= full_table_limit || row < head_rows || row >= rows - tail_rows;
+    if (!shown) {
+      if (row == head_rows) out << "  ...   (" << rows - head_rows - tail_rows << " generations not shown)\n";
+      continue;
+    }
+    out << "  " << padded(std::to_string(row), 6) << fixed_number(statistics.best, 12)
+        << fixed_number(statistics.median, 12) << fixed_number(statistics.worst, 12)
+        << fixed_number(best_so_far, 13) << "\n";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------------------------
+
+const std::string json_context = "update rule JSON";
+
+ConfigError json_error(const std::string& message) { return ConfigError(json_context + ": " + message); }
+
+/// "the string \"x\"", "an array", ... for error messages.
+std::string describe_json(const Json& value) {
+  std::string text = value.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return std::string(value.type_name()) + " " + text;
+}
+
+void reject_unknown_keys(const Json& object, const std::vector<std::string>& allowed, const std::string& where) {
+  for (const auto& item : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
+      throw json_error("unknown field \"" + where + item.key() + "\"; allowed: " + joined(allowed, ", "));
+    }
+  }
+}
+
+const Json& required_field(const Json& object, const std::string& name) {
+  const auto found = object.find(name);
+  if (found == object.end()) throw json_error("missing field \"" + name + "\"");
+  return *found;
+}
+
+std::int64_t integer_field(const Json& value, const std::string& name) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() &&
+        value.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      throw json_error("field \"" + name + "\" is too large for a 64-bit integer: " + value.dump());
+    }
+    return value.get<std::int64_t>();
+  }
+  throw json_error("field \"" + name + "\" must be an integer, got " + describe_json(value));
+}
+
+std::string string_field(const Json& value, const std::string& name) {
+  if (!value.is_string()) throw json_error("field \"" + name + "\" must be a string, got " + describe_json(value));
+  return value.get<std::string>();
+}
+
+Json to_json_value(const GeneValue& value) {
+  if (const auto* real = std::get_if<double>(&value)) return Json(*real);
+  if (const auto* integer = std::get_if<std::int64_t>(&value)) return Json(*integer);
+  return Json(std::get<std::string>(value));
+}
+
+GeneValue hyperparameter_value(const Json& value, const HyperparameterInfo& info, const std::string& field) {
+  if (!info.choices.empty()) {
+    if (!value.is_string()) {
+      throw json_error("field \"" + field + "\" must be one of the strings " + joined(info.choices, ", ") + ", got " +
+                       describe_json(value));
+    }
+    return value.get<std::string>();
+  }
+  if (value.is_number_float()) return value.get<double>();
+  if (value.is_number_integer()) return integer_field(value, field);
+  throw json_error("field \"" + field + "\" must be a number in " + info.range + ", got " + describe_json(value));
+}
+
+ParameterSet hyperparameters_from_json(const Json& object, const std::string& family) {
+  if (!object.is_object()) {
+    throw json_error("field \"hyperparameters\" must be an object of name: value, got " + describe_json(object));
+  }
+  const std::vector<HyperparameterInfo>& known = update_rule_hyperparameters(family);
+  ParameterSet hyperparameters;
+  for (const auto& item : object.items()) {
+    const std::string field = "hyperparameters." + item.key();
+    const auto info = std::find_if(known.begin(), known.end(),
+                                   [&item](const HyperparameterInfo& h) { return h.name == item.key(); });
+    if (info == known.end()) {
+      std::vector<std::string> names;
+      for (const HyperparameterInfo& h : known) names.push_back(h.name);
+      throw json_error("field \"" + field + "\": update rule \"" + family + "\" has no hyperparameter \"" +
+                       item.key() + "\"; valid names: " + joined(names, ", "));
+    }
+    hyperparameters[item.key()] = hyperparameter_value(item.value(), *info, field);
+  }
+  return hyperparameters;
+}
+
+void read_source(const Json& source, ExportedUpdateRule& rule) {
+  if (!source.is_object()) throw json_error("field \"source\" must be an object, got " + describe_json(source));
+  reject_unknown_keys(source, {"run_file", "genome_id", "generation", "fitness"}, "source.");
+  if (const auto found = source.find("run_file"); found != source.end()) {
+    rule.run_file = string_field(*found, "source.run_file");
+  }
+  if (const auto found = source.find("genome_id"); found != source.end()) {
+    rule.genome_id = integer_field(*found, "source.genome_id");
+  }
+  if (const auto found = source.find("generation"); found != source.end()) {
+    rule.generation = integer_field(*found, "source.generation");
+  }
+  if (const auto found = source.find("fitness"); found != source.end()) {
+    if (found->is_null()) {
+      rule.fitness = std::numeric_limits<double>::quiet_NaN();
+    } else if (found->is_number()) {
+      rule.fitness = found->get<double>();
+    } else {
+      throw json_error("field \"source.fitness\" must be a number or null, got " + describe_json(*found));
+    }
+  }
+}
+
+}  // namespace
+
+std::string inspect_run(const std::filesystem::path& run_file) {
+  const LoadedRun run = load_run(run_file);
+  const RunFileContents& contents = run.contents;
+  const RunConfig& config = run.config;
+  const SearchSpace space = config.search_space();
+
+  std::ostringstream out;
+  out << "run file     : " << run_file.string() << " (schema version " << contents.schema_version << ")\n";
+  out << "update rule  : " << config.update_rule.family << "\n";
+  out << "seed         : " << config.run.seed << "\n";
+  out << "mode         : " << to_string(config.run.mode) << "\n";
+  const bool complete = contents.generations >= config.run.generations;
+  out << "progress     : " << contents.generations << " of " << config.run.generations
+      << " configured generations stored" << (complete ? " (complete)" : " (incomplete: interrupted or running)")
+      << "\n";
+  if (contents.has_checkpoint) {
+    out << "checkpoint   : after " << contents.checkpoint_generation << " completed generations (resumable)\n";
+  }
+  out << "population   : " << contents.population_size << " x " << contents.generations << " generations = "
+      << contents.population_size * contents.generations << " evaluations stored\n";
+  out << "evaluation   : " << config.evaluation.tasks_per_evaluation << " tasks x "
+      << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
+  out << "task mix     :\n";
+  for (const TaskFamilySpec& spec : config.tasks) out << "  " << describe_task_family(spec) << "\n";
+  out << "genes (" << space.size() << "):\n";
+  for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
+  if (!config.update_rule.fixed.empty()) {
+    out << "fixed        :\n";
+    for (const auto& [name, value] : config.update_rule.fixed) {
+      out << "  " << padded(name, 20) << format_gene_value(value) << "\n";
+    }
+  }
+
+  if (contents.best_genome_id < 0) {
+    out << "best genome  : none yet (no generation completed)\n";
+  } else {
+    out << "best genome  : id " << contents.best_genome_id << ", generation " << contents.best_generation
+        << ", fitness " << format_number(contents.best_fitness) << "\n";
+    const Evaluator evaluator(config);
+    const ParameterSet hyperparameters = evaluator.hyperparameters_of(best_genome(contents));
+    out << "  hyperparameters:\n";
+    for (const auto& [name, value] : hyperparameters) {
+      out << "    " << padded(name, 20) << padded(format_gene_value(value), 24) << "("
+          << origin_of(name, space, config.update_rule.fixed) << ")\n";
+    }
+  }
+  write_fitness_table(out, contents);
+  return out.str();
+}
+
+ExportedUpdateRule best_update_rule(const std::filesystem::path& run_file) {
+  const LoadedRun run = load_run(run_file);
+  const RunFileContents& contents = run.contents;
+  if (contents.best_genome_id < 0) throw run_file_error(run_file, "it holds no best genome yet (no generation completed)");
+  const Genome genome = best_genome(contents);
+  const Evaluator evaluator(run.config);
+  ExportedUpdateRule rule;
+  rule.family = run.config.update_rule.family;
+  rule.hyperparameters = evaluator.hyperparameters_of(genome);
+  rule.inner_steps = run.config.evaluation.inner_steps;
+  rule.run_file = run_file.string();
+  rule.genome_id = genome.id;
+  rule.generation = genome.generation;
+  rule.fitness = contents.best_fitness;
+  return rule;
+}
+
+std::string to_json(const ExportedUpdateRule& rule) {
+  Json hyperparameters = Json::object();
+  for (const auto& [name, value] : rule.hyperparameters) hyperparameters[name] = to_json_value(value);
+  Json source = Json::object();
+  source["run_file"] = rule.run_file;
+  source["genome_id"] = rule.genome_id;
+  source["generation"] = rule.generation;
+  source["fitness"] = std::isfinite(rule.fitness) ? Json(rule.fitness) : Json(nullptr);
+
+  Json document = Json::object();
+  document["format"] = exported_update_rule_format;
+  document["version"] = exported_update_rule_version;
+  document["family"] = rule.family;
+  document["hyperparameters"] = std::move(hyperparameters);
+  document["inner_steps"] = rule.inner_steps;
+  document["source"] = std::move(source);
+  return document.dump(2) + "\n";
+}
+
+ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
+  Json document;
+  try {
+    document = Json::parse(json_text.begin(), json_text.end());
+  } catch (const Json::parse_error& error) {
+    std::string reason = error.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] " tag: the rest says where and why.
+    if (const auto tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos) {
+      reason = reason.substr(tag_end + 2);
+    }
+    throw json_error("not valid JSON: " + reason);
+  }
+  if (!document.is_object()) throw json_error("expected a JSON object, got " + describe_json(document));
+  reject_unknown_keys(document, {"format", "version", "family", "hyperparameters", "inner_steps", "source"}, "");
+
+  const std::string format = string_field(required_field(document, "format"), "format");
+  if (format != exported_update_rule_format) {
+    throw json_error("field \"format\" must be \"" + std::string(exported_update_rule_format) + "\", got \"" +
+                     format + "\"");
+  }
+  const std::int64_t version = integer_field(required_field(document, "version"), "version");
+  if (version != exported_update_rule_version) {
+    throw json_error("field \"version\" must be " + std::to_string(exported_update_rule_version) +
+                     " (the version this metaevo reads), got " + std::to_string(version));
+  }
+
+  ExportedUpdateRule rule;
+  rule.family = string_field(required_field(document, "family"), "family");
+  const auto& families = update_rule_families();
+  if (std::find(families.begin(), families.end(), rule.family) == families.end()) {
+    throw json_error("field \"family\" must be one of " + joined(families, ", ") + ", got \"" + rule.family + "\"");
+  }
+  rule.hyperparameters = hyperparameters_from_json(required_field(document, "hyperparameters"), rule.family);
+  rule.inner_steps = integer_field(required_field(document, "inner_steps"), "inner_steps");
+  if (rule.inner_steps < 1) {
+    throw json_error("field \"inner_steps\" must be >= 1, got " + std::to_string(rule.inner_steps));
+  }
+  if (const auto source = document.find("source"); source != document.end()) read_source(*source, rule);
+
+  // Ranges are the update rule's to check: building it once validates every value.
+  try {
+    make_update_rule(rule);
+  } catch (const ConfigError& error) {
+    throw json_error(error.what());
+  }
+  return rule;
+}
+
+std::unique_ptr<UpdateRule> make_update_rule(const ExportedUpdateRule& rule) {
+  return make_update_rule(rule.family, rule.hyperparameters, rule.inner_steps);
+}
+
+}  // namespace metaevo

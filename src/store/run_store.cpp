@@ -1,0 +1,1078 @@
+#include "metaevo/store/run_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "store/hdf5_handle.hpp"
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/search/search_space.hpp"
+
+namespace metaevo {
+
+namespace {
+
+constexpr std::string_view run_file_format = "metaevo-run";
+constexpr std::string_view metaevo_version = "0.1.0";
+constexpr unsigned deflate_level = 4;
+
+// Group and dataset names of schema version 1 (docs/hdf5-schema.md).
+const std::string config_group_name = "config";
+const std::string search_space_group_name = "search_space";
+const std::string generations_group_name = "generations";
+const std::string decoded_group_name = "decoded";
+const std::string best_group_name = "best";
+const std::string holdout_group_name = "holdout";
+const std::string completed_generations_attribute = "completed_generations";
+const std::string evaluations_group_name = "evaluations";
+const std::string checkpoint_group_name = "checkpoint";
+constexpr std::string_view working_copy_suffix = ".partial";
+constexpr std::string_view staging_copy_suffix = ".commit";
+constexpr hsize_t evaluation_log_chunk_rows = 1024;
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(dims[i]);
+  }
+  return text + "]";
+}
+
+// ---- attributes (writing replaces an existing attribute of the same name) ----
+
+void remove_attribute_if_present(hid_t object, const std::string& name) {
+  if (h5::h5a_exists(object, name)) h5::h5a_delete(object, name);
+}
+
+void write_scalar_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
+                            const void* value) {
+  if (h5::h5a_exists(object, name)) {
+    // Rewrite in place when the stored type has the same class (write_best runs every generation).
+    const h5::Attribute existing = h5::h5a_open(object, name);
+    const h5::Datatype existing_type = h5::h5a_get_type(existing.id(), name);
+    if (h5::h5t_get_class(existing_type.id(), name) == h5::h5t_get_class(file_type, name)) {
+      h5::h5a_write(existing.id(), memory_type, value, name);
+      return;
+    }
+  }
+  remove_attribute_if_present(object, name);
+  const h5::Dataspace scalar = h5::h5s_create(H5S_SCALAR);
+  const h5::Attribute attribute = h5::h5a_create2(object, name, file_type, scalar.id());
+  h5::h5a_write(attribute.id(), memory_type, value, name);
+}
+
+void write_int64_attribute(hid_t object, const std::string& name, std::int64_t value) {
+  write_scalar_attribute(object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+void write_uint64_attribute(hid_t object, const std::string& name, std::uint64_t value) {
+  write_scalar_attribute(object, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
+}
+
+void write_double_attribute(hid_t object, const std::string& name, double value) {
+  write_scalar_attribute(object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const char* pointer = value.c_str();
+  write_scalar_attribute(object, name, string_type.id(), string_type.id(), &pointer);
+}
+
+void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values) {
+  remove_attribute_if_present(object, name);
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Attribute attribute = h5::h5a_create2(object, name, string_type.id(), space.id());
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  if (!pointers.empty()) h5::h5a_write(attribute.id(), string_type.id(), pointers.data(), name);
+}
+
+std::int64_t read_int64_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Datatype type = h5::h5a_get_type(attribute.id(), name);
+  if (h5::h5t_get_class(type.id(), name) != H5T_INTEGER) {
+    throw StorageError("attribute '" + name + "' is not an integer");
+  }
+  std::int64_t value = 0;
+  h5::h5a_read(attribute.id(), H5T_NATIVE_INT64, &value, name);
+  return value;
+}
+
+double read_double_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  double value = 0.0;
+  h5::h5a_read(attribute.id(), H5T_NATIVE_DOUBLE, &value, name);
+  return value;
+}
+
+/// Reads a scalar string attribute stored as a variable- or a fixed-length string.
+std::string read_string_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Datatype file_type = h5::h5a_get_type(attribute.id(), name);
+  if (h5::h5t_get_class(file_type.id(), name) != H5T_STRING) {
+    throw StorageError("attribute '" + name + "' is not a string");
+  }
+  if (h5::h5t_is_variable_str(file_type.id(), name)) {
+    const h5::Datatype memory_type = h5::variable_length_string_type();
+    const h5::Dataspace space = h5::h5a_get_space(attribute.id(), name);
+    char* pointer = nullptr;
+    h5::h5a_read(attribute.id(), memory_type.id(), &pointer, name);
+    std::string value = pointer != nullptr ? pointer : "";
+    h5::h5d_vlen_reclaim(memory_type.id(), space.id(), &pointer, name);
+    return value;
+  }
+  const std::size_t size = h5::h5t_get_size(file_type.id(), name);
+  std::string buffer(size, '\0');
+  h5::h5a_read(attribute.id(), file_type.id(), buffer.data(), name);
+  return buffer.substr(0, buffer.find('\0'));
+}
+
+// ---- fixed-size 1-D datasets ----
+
+void write_double_vector_dataset(hid_t location, const std::string& name, const std::vector<double>& values) {
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Dataset dataset = h5::h5d_create2(location, name, H5T_IEEE_F64LE, space.id());
+  if (!values.empty()) h5::h5d_write(dataset.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, values.data(), name);
+}
+
+void write_string_vector_dataset(hid_t location, const std::string& name, const std::vector<std::string>& values) {
+  const h5::Datatype string_type = h5::variable_length_string_type();
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Dataset dataset = h5::h5d_create2(location, name, string_type.id(), space.id());
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  if (!pointers.empty()) h5::h5d_write(dataset.id(), string_type.id(), H5S_ALL, H5S_ALL, pointers.data(), name);
+}
+
+/// Reads a 1-D dataset of variable- or fixed-length strings.
+std::vector<std::string> read_string_vector_dataset(hid_t location, const std::string& name) {
+  const h5::Dataset dataset = h5::h5d_open2(location, name);
+  const h5::Dataspace space = h5::h5d_get_space(dataset.id(), name);
+  const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), name);
+  if (dims.size() != 1) {
+    throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ", expected one dimension");
+  }
+  const auto count = static_cast<std::size_t>(dims[0]);
+  std::vector<std::string> values;
+  if (count == 0) return values;
+  const h5::Datatype file_type = h5::h5d_get_type(dataset.id(), name);
+  if (h5::h5t_get_class(file_type.id(), name) != H5T_STRING) {
+    throw StorageError("dataset '" + name + "' does not hold strings");
+  }
+  if (h5::h5t_is_variable_str(file_type.id(), name)) {
+    const h5::Datatype memory_type = h5::variable_length_string_type();
+    std::vector<char*> pointers(count, nullptr);
+    h5::h5d_read(dataset.id(), memory_type.id(), H5S_ALL, H5S_ALL, pointers.data(), name);
+    for (const char* pointer : pointers) values.emplace_back(pointer != nullptr ? pointer : "");
+    h5::h5d_vlen_reclaim(memory_type.id(), space.id(), pointers.data(), name);
+    return values;
+  }
+  const std::size_t size = h5::h5t_get_size(file_type.id(), name);
+  std::string buffer(size * count, '\0');
+  h5::h5d_read(dataset.id(), file_type.id(), H5S_ALL, H5S_ALL, buffer.data(), name);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string element = buffer.substr(i * size, size);
+    values.push_back(element.substr(0, element.find('\0')));
+  }
+  return values;
+}
+
+/// Opens a dataset and checks it has `rank` dimensions, the trailing ones equal to `trailing`, and at
+/// least `min_rows` rows along axis 0. Returns its dimensions.
+std::vector<hsize_t> checked_dims(hid_t dataset, const std::string& name, const std::vector<hsize_t>& trailing,
+                                  hsize_t min_rows) {
+  const h5::Dataspace space = h5::h5d_get_space(dataset, name);
+  const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), name);
+  std::vector<hsize_t> expected = {min_rows};
+  expected.insert(expected.end(), trailing.begin(), trailing.end());
+  const bool ok = dims.size() == expected.size() && dims[0] >= min_rows &&
+                  std::equal(trailing.begin(), trailing.end(), dims.begin() + 1);
+  if (!ok) {
+    throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ", expected " +
+                       shape_text(expected) + " (at least " + std::to_string(min_rows) + " rows)");
+  }
+  return dims;
+}
+
+// ---- datasets extendible along the generation axis ----
+
+/// One dataset of /generations: shape [G, row_dims...], one generation per chunk.
+struct GenerationDataset {
+  std::string name;  // path inside the file, for messages
+  h5::Dataset dataset;
+  hid_t memory_type = H5I_INVALID_HID;  // a predefined native type or the store's string type
+  std::vector<hsize_t> row_dims;        // shape of one generation: [P] or [P, n]
+};
+
+GenerationDataset create_generation_dataset(hid_t group, const std::string& group_path, const std::string& name,
+                                            hid_t file_type, hid_t memory_type, std::vector<hsize_t> row_dims,
+                                            bool compress) {
+  std::vector<hsize_t> dims = {0};
+  std::vector<hsize_t> max_dims = {H5S_UNLIMITED};
+  std::vector<hsize_t> chunk = {1};
+  for (const hsize_t extent : row_dims) {
+    dims.push_back(extent);
+    // A chunk cannot have a zero extent: an empty axis (no genes) is declared unlimited, chunk 1.
+    max_dims.push_back(extent == 0 ? H5S_UNLIMITED : extent);
+    chunk.push_back(std::max<hsize_t>(extent, 1));
+  }
+  const std::string path = group_path + "/" + name;
+  const h5::Dataspace space = h5::h5s_create_simple(dims, max_dims);
+  const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+  h5::h5p_set_chunk(create_plist.id(), chunk, path);
+  if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) {
+    h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
+  }
+  GenerationDataset result;
+  result.name = path;
+  result.dataset = h5::h5d_create2(group, name, file_type, space.id(), create_plist.id());
+  result.memory_type = memory_type;
+  result.row_dims = std::move(row_dims);
+  return result;
+}
+
+/// Grows the dataset to generation + 1 rows and writes row `generation` from `data` (row-major).
+void write_generation_row(const GenerationDataset& target, hsize_t generation, const void* data) {
+  std::vector<hsize_t> dims = {generation + 1};
+  dims.insert(dims.end(), target.row_dims.begin(), target.row_dims.end());
+  h5::h5d_set_extent(target.dataset.id(), dims, target.name);
+  hsize_t element_count = 1;
+  for (const hsize_t extent : target.row_dims) element_count *= extent;
+  if (element_count == 0) return;
+  const h5::Dataspace file_space = h5::h5d_get_space(target.dataset.id(), target.name);
+  std::vector<hsize_t> start(dims.size(), 0);
+  start[0] = generation;
+  std::vector<hsize_t> count = dims;
+  count[0] = 1;
+  h5::h5s_select_hyperslab(file_space.id(), start, count, target.name);
+  const h5::Dataspace memory_space = h5::h5s_create_simple(target.row_dims);
+  h5::h5d_write(target.dataset.id(), target.memory_type, memory_space.id(), file_space.id(), data, target.name);
+}
+
+GenerationDataset open_generation_dataset(hid_t group, const std::string& group_path, const std::string& name,
+                                          hid_t memory_type, std::vector<hsize_t> row_dims) {
+  GenerationDataset result;
+  result.name = group_path + "/" + name;
+  result.dataset = h5::h5d_open2(group, name);
+  result.memory_type = memory_type;
+  result.row_dims = std::move(row_dims);
+  return result;
+}
+
+/// One column of /evaluations: 1-D, unlimited, chunked by evaluation_log_chunk_rows.
+struct LogColumn {
+  std::string name;
+  h5::Dataset dataset;
+  hid_t memory_type = H5I_INVALID_HID;
+};
+
+LogColumn create_log_column(hid_t group, const std::string& group_path, const std::string& name, hid_t file_type,
+                            hid_t memory_type, bool compress) {
+  const std::string path = group_path + "/" + name;
+  const h5::Dataspace space = h5::h5s_create_simple({0}, {H5S_UNLIMITED});
+  const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+  h5::h5p_set_chunk(create_plist.id(), {evaluation_log_chunk_rows}, path);
+  if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
+  return {path, h5::h5d_create2(group, name, file_type, space.id(), create_plist.id()), memory_type};
+}
+
+/// Appends `count` rows after the current end.
+void append_log_rows(const LogColumn& column, hsize_t count, const void* data) {
+  if (count == 0) return;
+  const h5::Dataspace old_space = h5::h5d_get_space(column.dataset.id(), column.name);
+  const hsize_t rows = h5::h5s_get_simple_extent_dims(old_space.id(), column.name).at(0);
+  h5::h5d_set_extent(column.dataset.id(), {rows + count}, column.name);
+  const h5::Dataspace file_space = h5::h5d_get_space(column.dataset.id(), column.name);
+  h5::h5s_select_hyperslab(file_space.id(), {rows}, {count}, column.name);
+  const h5::Dataspace memory_space = h5::h5s_create_simple({count});
+  h5::h5d_write(column.dataset.id(), column.memory_type, memory_space.id(), file_space.id(), data, column.name);
+}
+
+/// fsync a file or directory: after a rename, the new name must survive a power loss too.
+void sync_path(const std::filesystem::path& path, bool directory) {
+  const int descriptor = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (descriptor < 0) throw StorageError("cannot open '" + path.string() + "' to sync it: " + std::strerror(errno));
+  const int status = ::fsync(descriptor);
+  const int saved_errno = errno;
+  ::close(descriptor);
+  if (status != 0) throw StorageError("fsync of '" + path.string() + "' failed: " + std::strerror(saved_errno));
+}
+
+std::filesystem::path working_copy_of(const std::filesystem::path& path) {
+  return std::filesystem::path(path.string() + std::string(working_copy_suffix));
+}
+
+std::filesystem::path staging_copy_of(const std::filesystem::path& path) {
+  return std::filesystem::path(path.string() + std::string(staging_copy_suffix));
+}
+
+/// Gene names become HDF5 link names under /generations/decoded: no '/' and not "." .
+void check_gene_names_storable(const SearchSpace& space) {
+  for (const GeneSpec& gene : space.genes()) {
+    if (gene.name.empty() || gene.name == "." || gene.name.find('/') != std::string::npos) {
+      throw StorageError("gene name '" + gene.name + "' cannot be an HDF5 dataset name (no '/', not empty or '.')");
+    }
+  }
+}
+
+std::string join_choices(const std::vector<std::string>& choices) {
+  std::string joined;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) joined += "|";
+    joined += choices[i];
+  }
+  return joined;
+}
+
+std::int64_t choice_index(const GeneSpec& gene, const std::string& choice) {
+  const auto found = std::find(gene.choices.begin(), gene.choices.end(), choice);
+  if (found == gene.choices.end()) {
+    throw StorageError("gene '" + gene.name + "' decoded to '" + choice + "', which is not one of its choices");
+  }
+  return static_cast<std::int64_t>(found - gene.choices.begin());
+}
+
+double numeric_value(const GeneValue& value) {
+  if (const auto* real = std::get_if<double>(&value)) return *real;
+  if (const auto* integer = std::get_if<std::int64_t>(&value)) return static_cast<double>(*integer);
+  throw StorageError("a numeric gene decoded to the string '" + std::get<std::string>(value) + "'");
+}
+
+/// The per-evaluation values of a batch, one vector per EvaluationField, gathered once.
+struct EvaluationColumns {
+  explicit EvaluationColumns(std::int64_t session_of_batch) : session_number(session_of_batch) {}
+
+  std::int64_t session_number;
+  std::vector<std::int64_t> genome_id, generation, parent_a, parent_b, inner_steps, worker_rank, session;
+  std::vector<double> fitness, mean_final_loss, wall_seconds, start_time, end_time;
+  std::vector<std::uint8_t> diverged, failed;
+  std::vector<const char*> reason;  // point into the results, which must outlive the columns
+
+  void add(const Genome& genome, const EvaluationResult& result) {
+    session.push_back(session_number);
+    genome_id.push_back(genome.id);
+    generation.push_back(genome.generation);
+    parent_a.push_back(genome.parent_a);
+    parent_b.push_back(genome.parent_b);
+    fitness.push_back(result.fitness);
+    diverged.push_back(result.diverged ? 1 : 0);
+    failed.push_back(result.failed ? 1 : 0);
+    reason.push_back(result.reason.c_str());
+    mean_final_loss.push_back(result.mean_final_loss);
+    inner_steps.push_back(result.inner_steps);
+    wall_seconds.push_back(result.wall_seconds);
+    worker_rank.push_back(result.worker_rank);
+    start_time.push_back(result.start_time);
+    end_time.push_back(result.end_time);
+  }
+};
+
+/// A per-evaluation field: a column of /evaluations and, unless `log_only`, a dataset of /generations
+/// with one row of population_size values per generation. One table for both, so they cannot drift.
+struct EvaluationField {
+  const char* name;
+  hid_t file_type;
+  hid_t memory_type;
+  bool compress;
+  bool log_only;
+  const void* (*data)(const EvaluationColumns&);
+};
+
+}  // namespace
+
+struct RunStore::Impl {
+  std::filesystem::path path;
+  SearchSpace space;
+  hsize_t population_size = 0;
+  hsize_t completed_generations = 0;
+  StepSizeAdaptation step_size_adaptation = StepSizeAdaptation::per_gene;
+
+  // Declared first so it is closed last, after every object inside it.
+  h5::File file;
+  h5::Datatype string_type;
+  h5::Group generations_group;
+  GenerationDataset genes, step_size;
+  std::vector<GenerationDataset> evaluation_rows;  // the evaluation_fields() not log_only, in order
+  std::vector<GenerationDataset> decoded;          // one per gene, in search-space order
+  h5::Group evaluations_group;
+  std::vector<LogColumn> log_columns;  // in evaluation_fields() order
+
+  std::filesystem::path working_path() const { return working_copy_of(path); }
+  std::filesystem::path staging_path() const { return staging_copy_of(path); }
+
+  std::vector<EvaluationField> evaluation_fields() const {
+    using C = EvaluationColumns;
+    const hid_t i64 = H5T_STD_I64LE, f64 = H5T_IEEE_F64LE, u8 = H5T_STD_U8LE;
+    const hid_t int64 = H5T_NATIVE_INT64, dbl = H5T_NATIVE_DOUBLE, uint8 = H5T_NATIVE_UINT8;
+    const hid_t text = string_type.id();
+    // Deflate would only compress heap references for variable-length strings: "reason" is not.
+    return {{"genome_id", i64, int64, true, false, [](const C& c) -> const void* { return c.genome_id.data(); }},
+            {"generation", i64, int64, true, true, [](const C& c) -> const void* { return c.generation.data(); }},
+            {"parent_a", i64, int64, true, false, [](const C& c) -> const void* { return c.parent_a.data(); }},
+            {"parent_b", i64, int64, true, false, [](const C& c) -> const void* { return c.parent_b.data(); }},
+            {"fitness", f64, dbl, true, false, [](const C& c) -> const void* { return c.fitness.data(); }},
+            {"diverged", u8, uint8, true, false, [](const C& c) -> const void* { return c.diverged.data(); }},
+            {"failed", u8, uint8, true, false, [](const C& c) -> const void* { return c.failed.data(); }},
+            {"reason", text, text, false, false, [](const C& c) -> const void* { return c.reason.data(); }},
+            {"mean_final_loss", f64, dbl, true, false,
+             [](const C& c) -> const void* { return c.mean_final_loss.data(); }},
+            {"inner_steps", i64, int64, true, false, [](const C& c) -> const void* { return c.inner_steps.data(); }},
+            {"wall_seconds", f64, dbl, true, false, [](const C& c) -> const void* { return c.wall_seconds.data(); }},
+            {"worker_rank", i64, int64, true, false, [](const C& c) -> const void* { return c.worker_rank.data(); }},
+            {"start_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.start_time.data(); }},
+            {"end_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.end_time.data(); }},
+            {"session", i64, int64, true, true, [](const C& c) -> const void* { return c.session.data(); }}};
+  }
+
+  void create_evaluation_log() {
+    const std::string group_path = "/" + evaluations_group_name;
+    evaluations_group = h5::h5g_create2(file.id(), evaluations_group_name);
+    for (const EvaluationField& field : evaluation_fields()) {
+      log_columns.push_back(create_log_column(evaluations_group.id(), group_path, field.name, field.file_type,
+                                              field.memory_type, field.compress));
+    }
+  }
+
+  /// Opens every dataset of an existing (working copy of a) run file.
+  void open_datasets() {
+    const std::string group_path = "/" + generations_group_name;
+    generations_group = h5::h5g_open2(file.id(), generations_group_name);
+    const hid_t group = generations_group.id();
+    const hsize_t p = population_size;
+    const hsize_t n = gene_count();
+    genes = open_generation_dataset(group, group_path, "genes", H5T_NATIVE_DOUBLE, {p, n});
+    step_size = open_generation_dataset(group, group_path, "step_size", H5T_NATIVE_DOUBLE, {p, n});
+    const std::vector<EvaluationField> fields = evaluation_fields();
+    for (const EvaluationField& field : fields) {
+      if (!field.log_only) {
+        evaluation_rows.push_back(open_generation_dataset(group, group_path, field.name, field.memory_type, {p}));
+      }
+    }
+    const h5::Group decoded_group = h5::h5g_open2(group, decoded_group_name);
+    const std::string decoded_path = group_path + "/" + decoded_group_name;
+    for (const GeneSpec& gene : space.genes()) {
+      decoded.push_back(open_generation_dataset(
+          decoded_group.id(), decoded_path, gene.name,
+          gene.kind == GeneKind::categorical ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, {p}));
+    }
+    const std::string log_path = "/" + evaluations_group_name;
+    evaluations_group = h5::h5g_open2(file.id(), evaluations_group_name);
+    for (const EvaluationField& field : fields) {
+      log_columns.push_back({log_path + "/" + field.name, h5::h5d_open2(evaluations_group.id(), field.name),
+                             field.memory_type});
+    }
+  }
+
+  /// Makes the run file a copy of the working copy, atomically and durably: flush the open working
+  /// copy (after H5Fflush its bytes on disk are a complete HDF5 file), copy them to a staging file,
+  /// fsync it, rename it over the run file, fsync the directory. The working copy stays open, with
+  /// its metadata cache warm, for the next generation.
+  void publish() {
+    h5::h5f_flush(file.id(), working_path().string());
+    std::error_code error;
+    std::filesystem::copy_file(working_path(), staging_path(), std::filesystem::copy_options::overwrite_existing,
+                               error);
+    if (error) {
+      throw StorageError("cannot copy '" + working_path().string() + "' to '" + staging_path().string() +
+                         "': " + error.message());
+    }
+    sync_path(staging_path(), false);
+    std::filesystem::rename(staging_path(), path, error);
+    if (error) {
+      throw StorageError("cannot rename '" + staging_path().string() + "' to '" + path.string() + "': " +
+                         error.message());
+    }
+    const std::filesystem::path directory = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    sync_path(directory, true);
+  }
+
+  /// Copies the run file to the working copy and opens it for writing.
+  void open_working_copy() {
+    std::error_code error;
+    std::filesystem::copy_file(path, working_path(), std::filesystem::copy_options::overwrite_existing, error);
+    if (error) throw StorageError("cannot copy '" + path.string() + "' to '" + working_path().string() + "': " + error.message());
+    file = h5::h5f_open(working_path().string(), H5F_ACC_RDWR);
+    open_datasets();
+  }
+
+  std::string context() const { return "run file '" + path.string() + "'"; }
+  hsize_t gene_count() const { return static_cast<hsize_t>(space.size()); }
+
+  /// The genome's step sizes as one per gene: per-gene vectors as they are, a global one broadcast,
+  /// per-group ones spread over their genes (SearchSpace::group_of_gene).
+  std::vector<double> step_sizes_per_gene(const Genome& genome, std::size_t index) const {
+    const auto n = static_cast<Eigen::Index>(gene_count());
+    const Eigen::Index carried = genome.step_size.size();
+    std::vector<double> per_gene(static_cast<std::size_t>(n));
+    if (carried == n) {
+      for (Eigen::Index j = 0; j < n; ++j) per_gene[static_cast<std::size_t>(j)] = genome.step_size[j];
+    } else if (carried == 1) {
+      std::fill(per_gene.begin(), per_gene.end(), genome.step_size[0]);
+    } else if (carried == space.group_count()) {
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const auto group = space.group_of_gene()[static_cast<std::size_t>(j)];
+        per_gene[static_cast<std::size_t>(j)] = genome.step_size[group];
+      }
+    } else {
+      throw StorageError("append_generation: genome " + std::to_string(index) + " (id " + std::to_string(genome.id) +
+                         ") carries " + std::to_string(carried) + " step sizes, expected " + std::to_string(n) +
+                         " (per gene), " + std::to_string(space.group_count()) + " (per group) or 1 (global)");
+    }
+    return per_gene;
+  }
+
+  void write_header(const RunConfig& config) {
+    const hid_t root = file.id();
+    write_int64_attribute(root, "schema_version", run_store_schema_version);
+    write_string_attribute(root, "format", std::string(run_file_format));
+    write_string_attribute(root, "metaevo_version", std::string(metaevo_version));
+    write_string_attribute(root, "created_utc", utc_timestamp());
+
+    const h5::Group config_group = h5::h5g_create2(root, config_group_name);
+    write_string_attribute(config_group.id(), "toml", config.source_text);
+    write_string_attribute(config_group.id(), "source_name", config.source_name);
+    write_uint64_attribute(config_group.id(), "seed", config.run.seed);
+    write_int64_attribute(config_group.id(), "generations", config.run.generations);
+    write_int64_attribute(config_group.id(), "population_size", config.ga.population_size);
+    write_int64_attribute(config_group.id(), "tasks_per_evaluation", config.evaluation.tasks_per_evaluation);
+    write_int64_attribute(config_group.id(), "inner_steps", config.evaluation.inner_steps);
+    write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
+
+    std::vector<std::string> names, kinds, groups, choices;
+    std::vector<double> lows, highs;
+    for (const GeneSpec& gene : space.genes()) {
+      names.push_back(gene.name);
+      kinds.emplace_back(to_string(gene.kind));
+      lows.push_back(gene.low);
+      highs.push_back(gene.high);
+      groups.push_back(gene.group);
+      choices.push_back(gene.kind == GeneKind::categorical ? join_choices(gene.choices) : std::string());
+    }
+    const h5::Group space_group = h5::h5g_create2(root, search_space_group_name);
+    write_string_vector_dataset(space_group.id(), "name", names);
+    write_string_vector_dataset(space_group.id(), "kind", kinds);
+    write_double_vector_dataset(space_group.id(), "low", lows);
+    write_double_vector_dataset(space_group.id(), "high", highs);
+    write_string_vector_dataset(space_group.id(), "group", groups);
+    write_string_vector_dataset(space_group.id(), "choices", choices);
+  }
+
+  void create_generation_datasets() {
+    const std::string group_path = "/" + generations_group_name;
+    generations_group = h5::h5g_create2(file.id(), generations_group_name);
+    const hid_t group = generations_group.id();
+    write_int64_attribute(group, completed_generations_attribute, 0);
+    const hsize_t p = population_size;
+    const hsize_t n = gene_count();
+    genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
+    step_size =
+        create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, true);
+    write_string_attribute(step_size.dataset.id(), "step_size_adaptation",
+                           std::string(to_string(step_size_adaptation)));
+    for (const EvaluationField& field : evaluation_fields()) {
+      if (field.log_only) continue;
+      evaluation_rows.push_back(
+          create_generation_dataset(group, group_path, field.name, field.file_type, field.memory_type, {p}, field.compress));
+    }
+
+    const h5::Group decoded_group = h5::h5g_create2(group, decoded_group_name);
+    const std::string decoded_path = group_path + "/" + decoded_group_name;
+    for (const GeneSpec& gene : space.genes()) {
+      const bool categorical = gene.kind == GeneKind::categorical;
+      GenerationDataset column =
+          categorical
+              ? create_generation_dataset(decoded_group.id(), decoded_path, gene.name, H5T_STD_I64LE,
+                                          H5T_NATIVE_INT64, {p}, true)
+              : create_generation_dataset(decoded_group.id(), decoded_path, gene.name, H5T_IEEE_F64LE,
+                                          H5T_NATIVE_DOUBLE, {p}, true);
+      write_string_attribute(column.dataset.id(), "kind", std::string(to_string(gene.kind)));
+      if (categorical) write_string_array_attribute(column.dataset.id(), "choices", gene.choices);
+      decoded.push_back(std::move(column));
+    }
+    create_evaluation_log();
+  }
+
+  /// Opens `name` under the root, creating the group when it is missing.
+  h5::Group open_or_create_group(const std::string& name) {
+    return h5::h5l_exists(file.id(), name) ? h5::h5g_open2(file.id(), name) : h5::h5g_create2(file.id(), name);
+  }
+};
+
+RunStore::RunStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunStore::RunStore(RunStore&&) noexcept = default;
+RunStore& RunStore::operator=(RunStore&&) noexcept = default;
+RunStore::~RunStore() {
+  // Handles close themselves (never throwing); keep HDF5 quiet if a close fails. What was not
+  // flushed is dropped, exactly as after a crash.
+  if (!impl_) return;
+  h5::ErrorPrintingSilencer silence;
+  const std::filesystem::path working = impl_->working_path();
+  impl_.reset();
+  std::error_code ignored;
+  std::filesystem::remove(working, ignored);
+}
+
+RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& config) {
+  h5::ErrorPrintingSilencer silence;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const std::string context = "cannot create run file '" + path.string() + "': ";
+  impl->space = config.search_space();  // ConfigError for an invalid search space, as from the config
+  if (config.ga.population_size < 1) {
+    throw StorageError(context + "ga.population_size must be >= 1, got " +
+                       std::to_string(config.ga.population_size));
+  }
+  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->step_size_adaptation = config.ga.step_size_adaptation;
+  try {
+    check_gene_names_storable(impl->space);
+    const std::filesystem::path parent = path.parent_path();
+    std::error_code error;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {
+      throw StorageError("directory '" + parent.string() + "' does not exist");
+    }
+    if (std::filesystem::is_directory(path, error)) throw StorageError("it is a directory");
+    impl->file = h5::h5f_create(impl->working_path().string(), H5F_ACC_TRUNC);
+    impl->string_type = h5::variable_length_string_type();
+    impl->write_header(config);
+    impl->create_generation_datasets();
+    impl->publish();
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+  return RunStore(std::move(impl));
+}
+
+ResumedRun RunStore::resume(const std::filesystem::path& path) {
+  const RunFileContents contents = read_run_file(path);  // one-line StorageError for unusable files
+  h5::ErrorPrintingSilencer silence;
+  const auto failure = [&path](const std::string& reason) {
+    return StorageError("cannot resume run file '" + path.string() + "': " + reason);
+  };
+  RunConfig config;
+  try {
+    config = parse_config(contents.config_toml, path.string() + ":/config/toml");
+  } catch (const ConfigError& error) {
+    throw failure(std::string("its stored config is invalid: ") + error.what());
+  }
+  // The command line may have overridden these when the run started: the stored values are the run's.
+  config.run.seed = contents.seed;
+  config.run.generations = contents.configured_generations;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->space = config.search_space();
+  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->step_size_adaptation = config.ga.step_size_adaptation;
+  if (contents.population_size != config.ga.population_size) {
+    throw failure("its generations have " + std::to_string(contents.population_size) +
+                  " genomes but its config says population_size " + std::to_string(config.ga.population_size));
+  }
+  Checkpoint checkpoint;
+  try {
+    std::error_code ignored;
+    std::filesystem::remove(impl->working_path(), ignored);  // left by a run that was killed
+    std::filesystem::remove(impl->staging_path(), ignored);
+    impl->string_type = h5::variable_length_string_type();
+    impl->open_working_copy();
+    impl->completed_generations = static_cast<hsize_t>(contents.generations);
+    if (h5::h5l_exists(impl->file.id(), checkpoint_group_name)) {
+      const h5::Group group = h5::h5g_open2(impl->file.id(), checkpoint_group_name);
+      checkpoint.completed_generations = read_int64_attribute(group.id(), "completed_generations");
+      checkpoint.submitted_evaluations = read_int64_attribute(group.id(), "submitted_evaluations");
+      checkpoint.session = read_int64_attribute(group.id(), "session");
+      checkpoint.elapsed_seconds = read_double_attribute(group.id(), "elapsed_seconds");
+      const h5::Dataset state = h5::h5d_open2(group.id(), "ga_state");
+      const h5::Dataspace space = h5::h5d_get_space(state.id(), "/checkpoint/ga_state");
+      const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), "/checkpoint/ga_state");
+      checkpoint.ga_state.resize(static_cast<std::size_t>(dims.at(0)));
+      if (!checkpoint.ga_state.empty()) {
+        h5::h5d_read(state.id(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, checkpoint.ga_state.data(), "/checkpoint/ga_state");
+      }
+      if (checkpoint.completed_generations != contents.generations) {
+        throw StorageError("its checkpoint is at generation " + std::to_string(checkpoint.completed_generations) +
+                           " but it stores " + std::to_string(contents.generations) + " generations");
+      }
+    } else if (contents.generations != 0) {
+      throw StorageError("it stores " + std::to_string(contents.generations) + " generations but no checkpoint");
+    }
+    // No checkpoint and no generation: killed right after creation; the run restarts from its seed.
+  } catch (const StorageError& error) {
+    impl.reset();
+    std::error_code ignored;
+    std::filesystem::remove(working_copy_of(path), ignored);
+    std::filesystem::remove(staging_copy_of(path), ignored);
+    const std::string message = error.what();
+    if (message.rfind("cannot resume", 0) == 0) throw;
+    throw failure(message);
+  }
+  return ResumedRun{RunStore(std::move(impl)), std::move(config), std::move(checkpoint)};
+}
+
+void RunStore::append_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results) {
+  if (!impl_) throw StorageError("RunStore::append_generation on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  const hsize_t generation = store.completed_generations;
+  const std::string context = store.context() + ": append_generation (generation " + std::to_string(generation) + "): ";
+  const std::size_t p = static_cast<std::size_t>(store.population_size);
+  const auto n = static_cast<Eigen::Index>(store.gene_count());
+
+  // Check everything before the first write.
+  if (population.size() != p) {
+    throw StorageError(context + "population has " + std::to_string(population.size()) +
+                       " genomes, expected population_size " + std::to_string(p));
+  }
+  if (results.size() != p) {
+    throw StorageError(context + "got " + std::to_string(results.size()) + " evaluation results, expected population_size " +
+                       std::to_string(p));
+  }
+  std::vector<double> genes, step_sizes;
+  EvaluationColumns columns(/*session_number=*/0);  // the session is a log_only field
+  std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
+  std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(n));
+  try {
+    for (std::size_t i = 0; i < p; ++i) {
+      const Genome& genome = population[i];
+      const EvaluationResult& result = results[i];
+      if (genome.x.size() != n) {
+        throw StorageError("genome " + std::to_string(i) + " (id " + std::to_string(genome.id) + ") has " +
+                           std::to_string(genome.x.size()) + " genes, expected " + std::to_string(n) +
+                           " (the search space size)");
+      }
+      if (result.genome_id != genome.id) {
+        throw StorageError("result " + std::to_string(i) + " is for genome id " + std::to_string(result.genome_id) +
+                           " but genome " + std::to_string(i) + " has id " + std::to_string(genome.id));
+      }
+      for (Eigen::Index j = 0; j < n; ++j) genes.push_back(genome.x[j]);
+      const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
+      step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
+      columns.add(genome, result);
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const GeneSpec& gene = store.space.gene(j);
+        const GeneValue value = store.space.decode_gene(j, genome.x[j]);
+        const auto column = static_cast<std::size_t>(j);
+        if (gene.kind == GeneKind::categorical) {
+          decoded_choice[column].push_back(choice_index(gene, std::get<std::string>(value)));
+        } else {
+          decoded_numeric[column].push_back(numeric_value(value));
+        }
+      }
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+
+  try {
+    write_generation_row(store.genes, generation, genes.data());
+    write_generation_row(store.step_size, generation, step_sizes.data());
+    std::size_t row = 0;
+    for (const EvaluationField& field : store.evaluation_fields()) {
+      if (!field.log_only) write_generation_row(store.evaluation_rows.at(row++), generation, field.data(columns));
+    }
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const auto column = static_cast<std::size_t>(j);
+      const void* data = store.space.gene(j).kind == GeneKind::categorical
+                             ? static_cast<const void*>(decoded_choice[column].data())
+                             : static_cast<const void*>(decoded_numeric[column].data());
+      write_generation_row(store.decoded[column], generation, data);
+    }
+    // Written last: a reader trusts only rows below this count, so a crash mid-append is harmless.
+    write_int64_attribute(store.generations_group.id(), completed_generations_attribute,
+                          static_cast<std::int64_t>(generation + 1));
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+  store.completed_generations = generation + 1;
+}
+
+void RunStore::write_best(const Genome& best, double fitness) {
+  if (!impl_) throw StorageError("RunStore::write_best on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  const std::string context = store.context() + ": write_best: ";
+  const auto n = static_cast<Eigen::Index>(store.gene_count());
+  if (best.x.size() != n) {
+    throw StorageError(context + "genome id " + std::to_string(best.id) + " has " + std::to_string(best.x.size()) +
+                       " genes, expected " + std::to_string(n) + " (the search space size)");
+  }
+  try {
+    const h5::Group group = store.open_or_create_group(best_group_name);
+    write_int64_attribute(group.id(), "genome_id", best.id);
+    write_int64_attribute(group.id(), "generation", best.generation);
+    write_double_attribute(group.id(), "fitness", fitness);
+    const std::string genes_path = "/" + best_group_name + "/genes";
+    const h5::Dataset genes = h5::h5l_exists(group.id(), "genes")
+                                  ? h5::h5d_open2(group.id(), "genes")
+                                  : h5::h5d_create2(group.id(), "genes", H5T_IEEE_F64LE,
+                                                    h5::h5s_create_simple({store.gene_count()}).id());
+    std::vector<double> values(best.x.data(), best.x.data() + best.x.size());
+    if (!values.empty()) h5::h5d_write(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, values.data(), genes_path);
+
+    const h5::Group decoded = h5::h5l_exists(group.id(), decoded_group_name)
+                                  ? h5::h5g_open2(group.id(), decoded_group_name)
+                                  : h5::h5g_create2(group.id(), decoded_group_name);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const GeneSpec& gene = store.space.gene(j);
+      const GeneValue value = store.space.decode_gene(j, best.x[j]);
+      if (gene.kind == GeneKind::categorical) {
+        write_string_attribute(decoded.id(), gene.name, std::get<std::string>(value));
+      } else {
+        write_double_attribute(decoded.id(), gene.name, numeric_value(value));
+      }
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+}
+
+void RunStore::write_holdout_report(const HoldoutReport& report) {
+  if (!impl_) throw StorageError("RunStore::write_holdout_report on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  try {
+    const h5::Group group = store.open_or_create_group(holdout_group_name);
+    write_int64_attribute(group.id(), "task_count", report.task_count);
+    write_double_attribute(group.id(), "best_fitness", report.best_fitness);
+    write_double_attribute(group.id(), "default_fitness", report.default_fitness);
+    write_double_attribute(group.id(), "best_mean_final_loss", report.best_mean_final_loss);
+    write_double_attribute(group.id(), "default_mean_final_loss", report.default_mean_final_loss);
+  } catch (const StorageError& error) {
+    throw StorageError(store.context() + ": write_holdout_report: " + error.what());
+  }
+}
+
+void RunStore::flush() {
+  if (!impl_) throw StorageError("RunStore::flush on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  try {
+    impl_->publish();
+  } catch (const StorageError& error) {
+    throw StorageError(impl_->context() + ": flush: " + error.what());
+  }
+}
+
+std::int64_t RunStore::completed_generations() const { return static_cast<std::int64_t>(impl_->completed_generations); }
+const std::filesystem::path& RunStore::path() const { return impl_->path; }
+
+void RunStore::set_configured_generations(std::int64_t generations) {
+  h5::ErrorPrintingSilencer silence;
+  const h5::Group config_group = h5::h5g_open2(impl_->file.id(), config_group_name);
+  write_int64_attribute(config_group.id(), "generations", generations);
+}
+
+void RunStore::commit(const Checkpoint& checkpoint) {
+  if (!impl_) throw StorageError("RunStore::commit on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  try {
+    if (checkpoint.completed_generations != static_cast<std::int64_t>(store.completed_generations)) {
+      throw StorageError("checkpoint at generation " + std::to_string(checkpoint.completed_generations) + " but " +
+                         std::to_string(store.completed_generations) + " generations are stored");
+    }
+    const h5::Group group = store.open_or_create_group(checkpoint_group_name);
+    write_int64_attribute(group.id(), "completed_generations", checkpoint.completed_generations);
+    write_int64_attribute(group.id(), "submitted_evaluations", checkpoint.submitted_evaluations);
+    write_int64_attribute(group.id(), "session", checkpoint.session);
+    write_double_attribute(group.id(), "elapsed_seconds", checkpoint.elapsed_seconds);
+    write_string_attribute(group.id(), "written_utc", utc_timestamp());
+    write_string_attribute(group.id(), "ga_state_format", "boost binary archive (Boost 1.74), metaevo::GeneticAlgorithm");
+    // Resized and overwritten in place, uncompressed: HDF5 never reclaims a deleted dataset's space,
+    // and equal-sized chunks are rewritten where they are, so the file does not grow per checkpoint.
+    const std::string state_path = "/checkpoint/ga_state";
+    const hsize_t size = checkpoint.ga_state.size();
+    h5::Dataset state;
+    if (h5::h5l_exists(group.id(), "ga_state")) {
+      state = h5::h5d_open2(group.id(), "ga_state");
+    } else {
+      const h5::Dataspace space = h5::h5s_create_simple({0}, {H5S_UNLIMITED});
+      const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
+      h5::h5p_set_chunk(create_plist.id(), {hsize_t{1} << 16}, state_path);
+      state = h5::h5d_create2(group.id(), "ga_state", H5T_STD_U8LE, space.id(), create_plist.id());
+    }
+    h5::h5d_set_extent(state.id(), {size}, state_path);
+    if (size > 0) {
+      h5::h5d_write(state.id(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, checkpoint.ga_state.data(), state_path);
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(store.context() + ": commit: " + error.what());
+  }
+  flush();
+}
+
+void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std::vector<EvaluationResult>& results,
+                                  std::int64_t session) {
+  if (!impl_) throw StorageError("RunStore::append_evaluations on a moved-from store");
+  if (genomes.size() != results.size()) {
+    throw StorageError(impl_->context() + ": append_evaluations: " + std::to_string(genomes.size()) + " genomes but " +
+                       std::to_string(results.size()) + " results");
+  }
+  h5::ErrorPrintingSilencer silence;
+  EvaluationColumns gathered(session);
+  for (std::size_t i = 0; i < genomes.size(); ++i) gathered.add(genomes[i], results[i]);
+  try {
+    const std::vector<EvaluationField> fields = impl_->evaluation_fields();
+    for (std::size_t c = 0; c < fields.size(); ++c) {
+      append_log_rows(impl_->log_columns.at(c), genomes.size(), fields[c].data(gathered));
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(impl_->context() + ": append_evaluations: " + error.what());
+  }
+}
+
+RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes) {
+  h5::ErrorPrintingSilencer silence;
+  const auto failure = [&path](const std::string& reason) {
+    return StorageError("cannot read run file '" + path.string() + "': " + reason);
+  };
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) throw failure("no such file");
+  if (std::filesystem::is_directory(path, error)) throw failure("it is a directory");
+
+  bool is_hdf5 = false;
+  try {
+    is_hdf5 = h5::h5f_is_hdf5(path.string());
+  } catch (const StorageError& check_error) {
+    throw failure(check_error.what());
+  }
+  if (!is_hdf5) throw failure("not an HDF5 file (no HDF5 signature)");
+
+  h5::File file;
+  try {
+    file = h5::h5f_open(path.string(), H5F_ACC_RDONLY);
+  } catch (const StorageError& open_error) {
+    throw failure(std::string("HDF5 cannot open it (truncated or corrupt?): ") + open_error.what());
+  }
+
+  RunFileContents contents;
+  try {
+    const hid_t root = file.id();
+    if (!h5::h5a_exists(root, "schema_version")) {
+      throw failure("no root attribute 'schema_version' (not a metaevo run file)");
+    }
+    contents.schema_version = read_int64_attribute(root, "schema_version");
+    if (contents.schema_version != run_store_schema_version) {
+      throw failure("schema_version is " + std::to_string(contents.schema_version) + ", this metaevo reads version " +
+                    std::to_string(run_store_schema_version));
+    }
+
+    const h5::Group config_group = h5::h5g_open2(root, config_group_name);
+    contents.config_toml = read_string_attribute(config_group.id(), "toml");
+    contents.configured_generations = read_int64_attribute(config_group.id(), "generations");
+    {
+      const h5::Attribute seed = h5::h5a_open(config_group.id(), "seed");
+      h5::h5a_read(seed.id(), H5T_NATIVE_UINT64, &contents.seed, "seed");
+    }
+
+    const h5::Group space_group = h5::h5g_open2(root, search_space_group_name);
+    contents.gene_names = read_string_vector_dataset(space_group.id(), "name");
+    const auto n = static_cast<hsize_t>(contents.gene_names.size());
+
+    const h5::Group generations = h5::h5g_open2(root, generations_group_name);
+    const std::string fitness_path = "/generations/fitness";
+    const h5::Dataset fitness = h5::h5d_open2(generations.id(), "fitness");
+    const h5::Dataspace fitness_space = h5::h5d_get_space(fitness.id(), fitness_path);
+    const std::vector<hsize_t> fitness_dims = h5::h5s_get_simple_extent_dims(fitness_space.id(), fitness_path);
+    if (fitness_dims.size() != 2) {
+      throw StorageError("dataset '" + fitness_path + "' has shape " + shape_text(fitness_dims) +
+                         ", expected [generations,population_size]");
+    }
+    const hsize_t population_size = fitness_dims[1];
+    // Rows past completed_generations belong to an append that did not finish.
+    hsize_t generation_count = fitness_dims[0];
+    if (h5::h5a_exists(generations.id(), completed_generations_attribute)) {
+      const std::int64_t completed = read_int64_attribute(generations.id(), completed_generations_attribute);
+      if (completed < 0) throw StorageError(completed_generations_attribute + " is negative");
+      generation_count = std::min(generation_count, static_cast<hsize_t>(completed));
+    }
+    contents.generations = static_cast<std::int64_t>(generation_count);
+    contents.population_size = static_cast<std::int64_t>(population_size);
+
+    const std::size_t g = static_cast<std::size_t>(generation_count);
+    const std::size_t p = static_cast<std::size_t>(population_size);
+    std::vector<double> fitness_values(static_cast<std::size_t>(fitness_dims[0]) * p);
+    if (!fitness_values.empty()) {
+      h5::h5d_read(fitness.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, fitness_values.data(), fitness_path);
+    }
+    contents.fitness.assign(g, std::vector<double>(p));
+    for (std::size_t k = 0; k < g; ++k) {
+      std::copy_n(fitness_values.begin() + static_cast<std::ptrdiff_t>(k * p), p, contents.fitness[k].begin());
+    }
+
+    const std::string genes_path = "/generations/genes";
+    const h5::Dataset genes = h5::h5d_open2(generations.id(), "genes");
+    const std::vector<hsize_t> genes_dims = checked_dims(genes.id(), genes_path, {population_size, n}, generation_count);
+    const std::size_t gene_count = static_cast<std::size_t>(n);
+    std::vector<double> gene_values(with_population_genes ? static_cast<std::size_t>(genes_dims[0]) * p * gene_count : 0);
+    if (!gene_values.empty()) {
+      h5::h5d_read(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, gene_values.data(), genes_path);
+    }
+    if (with_population_genes) {
+      contents.genes.assign(g, std::vector<Eigen::VectorXd>(p, Eigen::VectorXd(static_cast<Eigen::Index>(gene_count))));
+    }
+    for (std::size_t k = 0; k < g && with_population_genes; ++k) {
+      for (std::size_t i = 0; i < p; ++i) {
+        const double* row = gene_values.data() + (k * p + i) * gene_count;
+        for (std::size_t j = 0; j < gene_count; ++j) contents.genes[k][i][static_cast<Eigen::Index>(j)] = row[j];
+      }
+    }
+
+    if (h5::h5l_exists(root, best_group_name)) {
+      const h5::Group best = h5::h5g_open2(root, best_group_name);
+      contents.best_genome_id = read_int64_attribute(best.id(), "genome_id");
+      contents.best_generation = read_int64_attribute(best.id(), "generation");
+      contents.best_fitness = read_double_attribute(best.id(), "fitness");
+      const std::string best_genes_path = "/" + best_group_name + "/genes";
+      const h5::Dataset best_genes = h5::h5d_open2(best.id(), "genes");
+      checked_dims(best_genes.id(), best_genes_path, {}, n);
+      contents.best_genes.resize(static_cast<Eigen::Index>(n));
+      if (n > 0) {
+        h5::h5d_read(best_genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, contents.best_genes.data(), best_genes_path);
+      }
+    }
+    if (h5::h5l_exists(root, checkpoint_group_name)) {
+      const h5::Group checkpoint = h5::h5g_open2(root, checkpoint_group_name);
+      contents.has_checkpoint = true;
+      contents.checkpoint_generation = read_int64_attribute(checkpoint.id(), "completed_generations");
+    }
+    if (h5::h5l_exists(root, evaluations_group_name)) {
+      const std::string ids_path = "/" + evaluations_group_name + "/genome_id";
+      const h5::Group evaluations = h5::h5g_open2(root, evaluations_group_name);
+      const h5::Dataset ids = h5::h5d_open2(evaluations.id(), "genome_id");
+      const h5::Dataspace ids_space = h5::h5d_get_space(ids.id(), ids_path);
+      contents.evaluations_logged = static_cast<std::int64_t>(h5::h5s_get_simple_extent_dims(ids_space.id(), ids_path).at(0));
+    }
+  } catch (const StorageError& read_error) {
+    const std::string message = read_error.what();
+    // Errors raised through `failure` already carry the path.
+    if (message.rfind("cannot read run file", 0) == 0) throw;
+    throw failure(message);
+  }
+  return contents;
+}
+
+}  // namespace metaevo

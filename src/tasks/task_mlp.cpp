@@ -1,0 +1,222 @@
+// Multi-layer perceptrons on data labelled by a random teacher network of the same architecture.
+// Forward and backward passes run over the full batch with one matrix product per layer.
+#include <cmath>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tasks/task_detail.hpp"
+
+namespace metaevo::task_detail {
+
+namespace {
+
+/// The architecture and the scratch of one network. Parameters are flattened layer by layer:
+/// W_l (out x in, column-major) then b_l (out). Activations are stored one column per sample.
+class MlpNetwork {
+ public:
+  MlpNetwork(std::vector<Eigen::Index> layer_sizes, Activation activation, Eigen::Index samples)
+      : sizes_(std::move(layer_sizes)), activation_(activation) {
+    const std::size_t layers = sizes_.size() - 1;
+    pre_activations_.resize(layers);
+    activations_.resize(layers - 1);
+    deltas_.resize(layers);
+    for (std::size_t l = 0; l < layers; ++l) {
+      pre_activations_[l].resize(sizes_[l + 1], samples);
+      deltas_[l].resize(sizes_[l + 1], samples);
+      if (l + 1 < layers) activations_[l].resize(sizes_[l + 1], samples);
+    }
+    parameter_count_ = 0;
+    for (std::size_t l = 0; l < layers; ++l) parameter_count_ += sizes_[l + 1] * (sizes_[l] + 1);
+  }
+
+  Eigen::Index parameter_count() const { return parameter_count_; }
+  std::size_t layer_count() const { return sizes_.size() - 1; }
+  Eigen::Index fan_in(std::size_t layer) const { return sizes_[layer]; }
+  Eigen::Index fan_out(std::size_t layer) const { return sizes_[layer + 1]; }
+  Activation activation() const { return activation_; }
+
+  /// Returns the output layer's values (outputs x samples); valid until the next call.
+  const Eigen::MatrixXd& forward(const Eigen::VectorXd& parameters, const Eigen::MatrixXd& inputs) {
+    Eigen::Index offset = 0;
+    for (std::size_t l = 0; l < layer_count(); ++l) {
+      const Eigen::Map<const Eigen::MatrixXd> weights(parameters.data() + offset, fan_out(l), fan_in(l));
+      offset += fan_out(l) * fan_in(l);
+      const Eigen::Map<const Eigen::VectorXd> bias(parameters.data() + offset, fan_out(l));
+      offset += fan_out(l);
+      const Eigen::MatrixXd& layer_input = l == 0 ? inputs : activations_[l - 1];
+      pre_activations_[l].noalias() = weights * layer_input;
+      pre_activations_[l].colwise() += bias;
+      if (l + 1 < layer_count()) {
+        if (activation_ == Activation::tanh) {
+          // tanh(z) = 1 - 2 / (exp(2z) + 1): Eigen vectorizes exp for doubles but not tanh, which
+          // makes this about twice as fast; exp overflowing to inf still gives exactly +-1.
+          activations_[l] = 1.0 - 2.0 / ((2.0 * pre_activations_[l].array()).exp() + 1.0);
+        } else {
+          activations_[l] = pre_activations_[l].cwiseMax(0.0);
+        }
+      }
+    }
+    return pre_activations_.back();
+  }
+
+  /// The output layer's d loss / d output, written by the caller before backward().
+  Eigen::MatrixXd& output_delta() { return deltas_.back(); }
+
+  /// Backpropagates output_delta() through the last forward pass; writes the full gradient.
+  void backward(const Eigen::VectorXd& parameters, const Eigen::MatrixXd& inputs, Eigen::VectorXd& gradient) {
+    gradient.resize(parameter_count_);
+    Eigen::Index end = parameter_count_;
+    for (std::size_t l = layer_count(); l-- > 0;) {
+      const Eigen::Index bias_offset = end - fan_out(l);
+      const Eigen::Index weight_offset = bias_offset - fan_out(l) * fan_in(l);
+      end = weight_offset;
+      const Eigen::MatrixXd& layer_input = l == 0 ? inputs : activations_[l - 1];
+      Eigen::Map<Eigen::MatrixXd> weight_gradient(gradient.data() + weight_offset, fan_out(l), fan_in(l));
+      weight_gradient.noalias() = deltas_[l] * layer_input.transpose();
+      Eigen::Map<Eigen::VectorXd>(gradient.data() + bias_offset, fan_out(l)) = deltas_[l].rowwise().sum();
+      if (l == 0) break;
+      const Eigen::Map<const Eigen::MatrixXd> weights(parameters.data() + weight_offset, fan_out(l), fan_in(l));
+      deltas_[l - 1].noalias() = weights.transpose() * deltas_[l];
+      if (activation_ == Activation::tanh) {
+        deltas_[l - 1].array() *= 1.0 - activations_[l - 1].array().square();
+      } else {
+        deltas_[l - 1].array() *= (pre_activations_[l - 1].array() > 0.0).cast<double>();
+      }
+    }
+  }
+
+ private:
+  std::vector<Eigen::Index> sizes_;  // input, hidden..., output
+  Activation activation_;
+  Eigen::Index parameter_count_ = 0;
+  std::vector<Eigen::MatrixXd> pre_activations_;  // per layer: W a + b
+  std::vector<Eigen::MatrixXd> activations_;      // per hidden layer: act(W a + b)
+  std::vector<Eigen::MatrixXd> deltas_;           // per layer: d loss / d pre-activation
+};
+
+/// Normal weights with the given per-layer standard deviation, biases scaled by bias_scale.
+Eigen::VectorXd draw_network_parameters(const MlpNetwork& network, RandomStream& stream, bool teacher,
+                                        double scale) {
+  Eigen::VectorXd parameters(network.parameter_count());
+  Eigen::Index offset = 0;
+  for (std::size_t l = 0; l < network.layer_count(); ++l) {
+    const auto fan_in = static_cast<double>(network.fan_in(l));
+    const auto fan_out = static_cast<double>(network.fan_out(l));
+    const bool relu = network.activation() == Activation::relu;
+    // Teacher: LeCun / He by fan-in, so its outputs stay O(1). Student: Glorot (tanh) or He (relu).
+    const double variance = teacher ? (relu ? 2.0 : 1.0) / fan_in : (relu ? 2.0 / fan_in : 2.0 / (fan_in + fan_out));
+    const double weight_std = scale * std::sqrt(variance);
+    const Eigen::Index weight_count = network.fan_out(l) * network.fan_in(l);
+    for (Eigen::Index i = 0; i < weight_count; ++i) parameters(offset++) = weight_std * stream.normal();
+    for (Eigen::Index i = 0; i < network.fan_out(l); ++i) {
+      // A teacher with small random biases makes less symmetric targets; a student's start at zero.
+      parameters(offset++) = teacher ? 0.1 * stream.normal() : 0.0;
+    }
+  }
+  return parameters;
+}
+
+class MlpTask final : public Task {
+ public:
+  MlpTask(MlpNetwork network, Eigen::MatrixXd inputs, Eigen::MatrixXd targets, std::vector<Eigen::Index> labels,
+          Eigen::VectorXd initial)
+      : network_(std::move(network)),
+        inputs_(std::move(inputs)),
+        targets_(std::move(targets)),
+        labels_(std::move(labels)),
+        initial_(std::move(initial)) {}
+
+  Eigen::Index dimension() const override { return network_.parameter_count(); }
+  Eigen::VectorXd initial_parameters() const override { return initial_; }
+
+  double loss(const Eigen::VectorXd& parameters) const override {
+    check_parameter_count(parameters, dimension());
+    return loss_of_forward(network_.forward(parameters, inputs_), false);
+  }
+
+  double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const override {
+    check_parameter_count(parameters, dimension());
+    const double value = loss_of_forward(network_.forward(parameters, inputs_), true);
+    network_.backward(parameters, inputs_, gradient);
+    return value;
+  }
+
+ private:
+  bool is_classification() const { return !labels_.empty(); }
+
+  double loss_of_forward(const Eigen::MatrixXd& outputs, bool with_gradient) const {
+    const double inverse_count = 1.0 / static_cast<double>(outputs.cols());
+    Eigen::MatrixXd& delta = network_.output_delta();
+    if (!is_classification()) {
+      // 0.5 mean squared error over samples (one output).
+      delta = outputs - targets_;
+      const double value = 0.5 * inverse_count * delta.squaredNorm();
+      if (with_gradient) delta *= inverse_count;
+      return value;
+    }
+    // Softmax cross-entropy: log-sum-exp minus the true logit. Shifting each column by its maximum
+    // keeps exp from overflowing and makes every term >= 0 exactly (the sum of exps is >= 1).
+    // The exponentials go into delta in one vectorized pass; with_gradient only decides the scaling.
+    column_maxima_ = outputs.colwise().maxCoeff();
+    delta = (outputs.rowwise() - column_maxima_).array().exp();
+    column_sums_ = delta.colwise().sum();
+    double total = 0.0;
+    for (Eigen::Index sample = 0; sample < outputs.cols(); ++sample) {
+      const Eigen::Index label = labels_[static_cast<std::size_t>(sample)];
+      total += (column_maxima_(sample) - outputs(label, sample)) + std::log(column_sums_(sample));
+      if (with_gradient) {
+        delta.col(sample) *= inverse_count / column_sums_(sample);
+        delta(label, sample) -= inverse_count;
+      }
+    }
+    return total * inverse_count;
+  }
+
+  mutable MlpNetwork network_;  // holds the scratch of the passes; a task serves one thread
+  Eigen::MatrixXd inputs_;      // dimension x samples
+  Eigen::MatrixXd targets_;     // regression: 1 x samples; classification: empty
+  std::vector<Eigen::Index> labels_;  // classification: class per sample; regression: empty
+  Eigen::VectorXd initial_;
+  mutable Eigen::RowVectorXd column_maxima_;  // scratch: largest logit per sample
+  mutable Eigen::RowVectorXd column_sums_;    // scratch: sum of shifted exps per sample
+};
+
+}  // namespace
+
+std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream) {
+  const bool classification = spec.kind == TaskKind::mlp_classification;
+  std::vector<Eigen::Index> sizes{spec.dimension};
+  for (int width : spec.hidden_layers) sizes.push_back(width);
+  sizes.push_back(classification ? spec.classes : 1);
+  const Eigen::Index samples = spec.samples;
+  MlpNetwork network(sizes, spec.activation, samples);
+
+  Eigen::MatrixXd inputs = normal_matrix(spec.dimension, samples, stream);
+  const Eigen::VectorXd teacher = draw_network_parameters(network, stream, true, 1.0);
+  const Eigen::MatrixXd teacher_outputs = network.forward(teacher, inputs);
+
+  Eigen::MatrixXd targets;
+  std::vector<Eigen::Index> labels;
+  if (classification) {
+    const auto classes = static_cast<std::uint64_t>(spec.classes);
+    labels.resize(static_cast<std::size_t>(samples));
+    for (Eigen::Index sample = 0; sample < samples; ++sample) {
+      Eigen::Index label = 0;
+      teacher_outputs.col(sample).maxCoeff(&label);
+      if (stream.bernoulli(spec.noise)) {
+        // Flip to one of the other classes, uniformly.
+        label = static_cast<Eigen::Index>((static_cast<std::uint64_t>(label) + 1 + stream.below(classes - 1)) % classes);
+      }
+      labels[static_cast<std::size_t>(sample)] = label;
+    }
+  } else {
+    targets = teacher_outputs;
+    for (Eigen::Index sample = 0; sample < samples; ++sample) targets(0, sample) += spec.noise * stream.normal();
+  }
+  Eigen::VectorXd initial = draw_network_parameters(network, stream, false, spec.initial_scale);
+  return std::make_unique<MlpTask>(std::move(network), std::move(inputs), std::move(targets), std::move(labels),
+                                   std::move(initial));
+}
+
+}  // namespace metaevo::task_detail
