@@ -31,6 +31,20 @@ struct GeneSpec {
   std::string group;
 };
 
+/// A block of real genes, e.g. the weights of a learned update rule: `length` coordinates with the
+/// same bounds, stored as one dataset in the run file and decoded into one Eigen vector (no name per
+/// element). A rule family declares its blocks from its own options (the length follows its
+/// architecture). Value of coordinate j at normalized x: low + x (high - low).
+struct GeneBlock {
+  std::string name;
+  std::int64_t length = 0;       // >= 1
+  double low = -1.0;             // low < high, both finite
+  double high = 1.0;
+  double initial_value = 0.0;    // centre of the initial population / a strategy's initial mean, in [low, high]
+  double initial_scale = 0.1;    // std dev of the initial spread around it, in value units, > 0
+  std::string description;       // one line for `metaevo check`
+};
+
 /// A decoded gene value: double for real/log_real, int64 for integer, string for categorical.
 using GeneValue = std::variant<double, std::int64_t, std::string>;
 /// Named typed values, e.g. the hyperparameters of an update rule (genes merged with fixed values).
