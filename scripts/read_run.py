@@ -15,7 +15,7 @@ from pathlib import Path
 
 import h5py
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class NotARunFile(Exception):

@@ -3,10 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
-#include <boost/archive/text_iarchive.hpp>
-#include <boost/archive/text_oarchive.hpp>
 #include <boost/serialization/version.hpp>
 #include <cmath>
 #include <limits>
@@ -630,7 +626,6 @@ TEST(GeneticAlgorithmTest, ReflectionFoldsIntoTheUnitInterval) {
   EXPECT_EQ(detail::reflect_into_unit(std::nan("")), 0.0);
 }
 
-template <class OutputArchive, class InputArchive>
 void expect_checkpoint_resumes_identically() {
   GeneticAlgorithmOptions options;
   options.population_size = 10;
@@ -647,16 +642,8 @@ void expect_checkpoint_resumes_identically() {
   GeneticAlgorithm original(space, options, 77);
   for (int g = 0; g < 3; ++g) original.tell(fitness(original));
 
-  std::stringstream buffer;
-  {
-    OutputArchive output(buffer);
-    output << original;
-  }
   GeneticAlgorithm restored(space, options, 77);
-  {
-    InputArchive input(buffer);
-    input >> restored;
-  }
+  restored.load_state(original.save_state());
   EXPECT_EQ(restored.generation(), 3);
   expect_same_population(restored.ask(), original.ask());
   ASSERT_TRUE(restored.best().has_value());
@@ -670,48 +657,59 @@ void expect_checkpoint_resumes_identically() {
   EXPECT_EQ(restored.best_fitness(), original.best_fitness());
 }
 
-TEST(GeneticAlgorithmTest, CheckpointRoundTripContinuesBitIdentically) {
-  expect_checkpoint_resumes_identically<boost::archive::binary_oarchive, boost::archive::binary_iarchive>();
-  expect_checkpoint_resumes_identically<boost::archive::text_oarchive, boost::archive::text_iarchive>();
-}
+TEST(GeneticAlgorithmTest, CheckpointRoundTripContinuesBitIdentically) { expect_checkpoint_resumes_identically(); }
 
-TEST(GeneticAlgorithmTest, CheckpointKeepsSeedOptionsAndAnUnsetBest) {
+TEST(GeneticAlgorithmTest, CheckpointKeepsAnUnsetBestAndRefusesAnotherSeedOptionsOrSpace) {
   GeneticAlgorithmOptions options;
   options.population_size = 6;
   options.crossover = CrossoverKind::uniform;
   options.step_size_adaptation = StepSizeAdaptation::global;
   options.blend_alpha = 0.25;
   const GeneticAlgorithm fresh(sphere_space(2), options, 123);
-  std::stringstream buffer;
-  {
-    boost::archive::text_oarchive output(buffer);
-    output << fresh;
-  }
-  GeneticAlgorithm restored(sphere_space(2), GeneticAlgorithmOptions{}, 1);
-  {
-    boost::archive::text_iarchive input(buffer);
-    input >> restored;
-  }
+  const StrategyState state = fresh.save_state();
+  EXPECT_EQ(state.strategy, "ga");
+  EXPECT_EQ(state.version, GeneticAlgorithm::state_version);
+  GeneticAlgorithm restored(sphere_space(2), options, 123);
+  run_generations(restored, 1);
+  restored.load_state(state);
   EXPECT_FALSE(restored.best().has_value());
   EXPECT_EQ(restored.best_fitness(), std::numeric_limits<double>::infinity());
-  EXPECT_EQ(restored.options().population_size, 6);
-  EXPECT_EQ(restored.options().crossover, CrossoverKind::uniform);
-  EXPECT_EQ(restored.options().step_size_adaptation, StepSizeAdaptation::global);
-  EXPECT_EQ(restored.options().blend_alpha, 0.25);
+  EXPECT_EQ(restored.generation(), 0);
   GeneticAlgorithm reference(sphere_space(2), options, 123);
   run_generations(reference, 2);
   run_generations(restored, 2);
   expect_same_population(restored.ask(), reference.ask());
 
-  // A checkpoint loaded into a space of another length is refused.
-  std::stringstream again;
-  {
-    boost::archive::binary_oarchive output(again);
-    output << fresh;
-  }
-  GeneticAlgorithm wrong_space(sphere_space(3), options, 123);
-  boost::archive::binary_iarchive input(again);
-  EXPECT_THROW(input >> wrong_space, Error);
+  const auto expect_refused = [&](GeneticAlgorithm target, const StrategyState& image, const std::string& words) {
+    const std::vector<Genome> before = target.ask();
+    try {
+      target.load_state(image);
+      ADD_FAILURE() << "expected StorageError mentioning " << words;
+    } catch (const StorageError& error) {
+      EXPECT_NE(std::string(error.what()).find(words), std::string::npos) << error.what();
+    }
+    expect_same_population(target.ask(), before);  // unchanged by a refused state
+  };
+  expect_refused(GeneticAlgorithm(sphere_space(3), options, 123), state, "x' has shape [6, 2], expected [6, 3]");
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 124), state, "seed 123");
+  GeneticAlgorithmOptions other = options;
+  other.blend_alpha = 0.5;
+  expect_refused(GeneticAlgorithm(sphere_space(2), other, 123), state, "options/blend_alpha = 0.25");
+  StrategyState foreign = state;
+  foreign.strategy = "sep_cma_es";
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), foreign, "strategy 'sep_cma_es'");
+  StrategyState future = state;
+  future.version = 2;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), future, "layout version 2");
+  StrategyState empty;
+  empty.strategy = "ga";
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), empty, "no integer entry 'seed'");
+  StrategyState outside = state;
+  outside.reals["population/x"].values[3] = 1.5;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), outside, "outside [0, 1]");
+  StrategyState wrong_generation = state;
+  wrong_generation.integers["generation"].values[0] = 4;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), wrong_generation, "of generation 0");
 }
 
 // ---- Steady-state (asynchronous) mode ----
@@ -957,7 +955,6 @@ TEST(GeneticAlgorithmSteadyStateTest, MinimizesWithResultsOutOfOrder) {
   EXPECT_LT(ga.best_fitness(), 0.01 * initial_best) << "initial best " << initial_best << " best " << ga.best_fitness();
 }
 
-template <class OutputArchive, class InputArchive>
 void expect_steady_state_checkpoint_resumes_identically() {
   GeneticAlgorithmOptions options;
   options.population_size = 8;
@@ -973,16 +970,8 @@ void expect_steady_state_checkpoint_resumes_identically() {
   ASSERT_EQ(original.pool().size(), 8u);
   ASSERT_EQ(original.pool_fitness()[0], std::numeric_limits<double>::infinity());
 
-  std::stringstream buffer;
-  {
-    OutputArchive output(buffer);
-    output << original;
-  }
-  GeneticAlgorithm restored(sphere_space(3), GeneticAlgorithmOptions{}, 1);
-  {
-    InputArchive input(buffer);
-    input >> restored;
-  }
+  GeneticAlgorithm restored(sphere_space(3), options, 41);
+  restored.load_state(original.save_state());
   ASSERT_EQ(restored.pool().size(), original.pool().size());
   for (std::size_t i = 0; i < original.pool().size(); ++i) expect_same_genome(restored.pool()[i], original.pool()[i]);
   EXPECT_EQ(restored.pool_fitness(), original.pool_fitness());
@@ -999,78 +988,24 @@ void expect_steady_state_checkpoint_resumes_identically() {
 }
 
 TEST(GeneticAlgorithmSteadyStateTest, CheckpointRoundTripContinuesBitIdentically) {
-  expect_steady_state_checkpoint_resumes_identically<boost::archive::binary_oarchive, boost::archive::binary_iarchive>();
-  expect_steady_state_checkpoint_resumes_identically<boost::archive::text_oarchive, boost::archive::text_iarchive>();
+  expect_steady_state_checkpoint_resumes_identically();
 }
 
-}  // namespace
-
-/// The checkpoint layout written field by field, to produce checkpoints the GA itself would never write
-/// (an inconsistent pool) and check how they load.
-namespace checkpoint_image {
-
-struct Image {
-  std::uint64_t seed = 0;
-  GeneticAlgorithmOptions options;
-  std::int64_t generation = 0;
-  std::vector<Genome> population;
-  std::vector<Genome> pool;
-  std::vector<double> pool_fitness;
-  std::uint64_t pool_fitness_count = 0;
-
-  template <class Archive>
-  void serialize(Archive& archive, unsigned /*version*/) {
-    bool has_best = false;
-    bool best_fitness_finite = false;
-    double best_fitness = 0.0;
-    archive & seed & options & generation & population & has_best & best_fitness_finite & best_fitness;
-    archive & pool & pool_fitness_count;
-    for (double& fitness : pool_fitness) {
-      bool finite = true;
-      archive & finite & fitness;
-    }
-  }
-};
-
-}  // namespace checkpoint_image
-}  // namespace metaevo
-
-BOOST_CLASS_VERSION(metaevo::checkpoint_image::Image, 1)  // the GA's class version
-
-namespace metaevo {
-namespace {
-
-checkpoint_image::Image image_of(const GeneticAlgorithm& ga) {
-  checkpoint_image::Image image;
-  image.seed = 19;
-  image.options = ga.options();
-  image.population = ga.ask();
-  for (const Genome& genome : ga.ask()) {
-    image.pool.push_back(genome);
-    image.pool_fitness.push_back(1.0);
-  }
-  image.pool_fitness_count = image.pool_fitness.size();
-  return image;
+StrategyState state_with_pool(const GeneticAlgorithm& ga) {
+  StrategyState state = ga.save_state();
+  std::vector<double> fitness;
+  for (std::size_t i = 0; i < ga.ask().size(); ++i) fitness.push_back(1.0);
+  state.put_genomes("pool", ga.ask());
+  state.put("pool_fitness", fitness);
+  return state;
 }
 
-void load_image(const checkpoint_image::Image& image, GeneticAlgorithm& ga) {
-  std::stringstream buffer;
-  {
-    boost::archive::text_oarchive output(buffer);
-    output << image;
-  }
-  boost::archive::text_iarchive input(buffer);
-  input >> ga;
-}
-
-TEST(GeneticAlgorithmSteadyStateTest, CheckpointImagesMatchTheLayout) {
+TEST(GeneticAlgorithmSteadyStateTest, CheckpointStateWithAPoolLoadsAsTheGaWritesIt) {
   GeneticAlgorithmOptions options;
   options.population_size = 4;
-  GeneticAlgorithm source(sphere_space(2), options, 19);
-
-  // A consistent pool loads, and the layout is what the GA itself writes.
-  GeneticAlgorithm loaded(sphere_space(2), options, 1);
-  load_image(image_of(source), loaded);
+  const GeneticAlgorithm source(sphere_space(2), options, 19);
+  GeneticAlgorithm loaded(sphere_space(2), options, 19);
+  loaded.load_state(state_with_pool(source));
   EXPECT_EQ(loaded.pool().size(), 4u);
   EXPECT_EQ(loaded.pool_fitness(), (std::vector<double>(4, 1.0)));
   GeneticAlgorithm told(sphere_space(2), options, 19);
@@ -1082,32 +1017,31 @@ TEST(GeneticAlgorithmSteadyStateTest, CheckpointWithABadPoolIsRefused) {
   GeneticAlgorithmOptions options;
   options.population_size = 4;
   const GeneticAlgorithm source(sphere_space(2), options, 19);
-  const auto expect_refused = [&](const checkpoint_image::Image& image, const std::string& words) {
-    GeneticAlgorithm target(sphere_space(2), options, 1);
+  const auto expect_refused = [&](const StrategyState& state, const std::string& words) {
+    GeneticAlgorithm target(sphere_space(2), options, 19);
     try {
-      load_image(image, target);
-      ADD_FAILURE() << "expected Error mentioning " << words;
-    } catch (const Error& error) {
+      target.load_state(state);
+      ADD_FAILURE() << "expected StorageError mentioning " << words;
+    } catch (const StorageError& error) {
       EXPECT_NE(std::string(error.what()).find(words), std::string::npos) << error.what();
     }
+    EXPECT_TRUE(target.pool().empty());
   };
 
-  auto too_large = image_of(source);
-  too_large.pool.push_back(too_large.pool.front());
-  too_large.pool_fitness.push_back(1.0);
-  too_large.pool_fitness_count = 5;
+  std::vector<Genome> five = source.ask();
+  five.push_back(five.front());
+  StrategyState too_large = state_with_pool(source);
+  too_large.put_genomes("pool", five);
+  too_large.put("pool_fitness", std::vector<double>(5, 1.0));
   expect_refused(too_large, "at most ga.population_size = 4");
 
-  auto mismatched = image_of(source);
-  mismatched.pool_fitness.pop_back();
-  mismatched.pool_fitness_count = 3;
-  expect_refused(mismatched, "4 genomes but 3 fitness values");
+  StrategyState mismatched = state_with_pool(source);
+  mismatched.put("pool_fitness", std::vector<double>(3, 1.0));
+  expect_refused(mismatched, "'pool_fitness' has shape [3], expected [4]");
 
-  auto wrong_length = image_of(source);
-  wrong_length.pool[2].id = 77;
-  wrong_length.pool[2].x = Eigen::VectorXd::Constant(3, 0.5);
-  wrong_length.pool[2].step_size = Eigen::VectorXd::Constant(3, 0.1);
-  expect_refused(wrong_length, "genome 77 has 3 genes");
+  StrategyState bad_step = state_with_pool(source);
+  bad_step.reals["pool/step_size"].values[1] = -1.0;
+  expect_refused(bad_step, "step size -1");
 }
 
 }  // namespace

@@ -137,7 +137,7 @@ TEST(H5dump, ReadsTheRunFileHeader) {
   const auto result = run_command("h5dump -H '" + output.string() + "'");
   ASSERT_EQ(result.exit_status, 0) << result.output;
   for (const char* expected : {"ATTRIBUTE \"schema_version\"", "GROUP \"generations\"", "GROUP \"evaluations\"",
-                                "GROUP \"checkpoint\"", "DATASET \"ga_state\""}) {
+                                "GROUP \"checkpoint\"", "GROUP \"strategy\""}) {
     EXPECT_NE(result.output.find(expected), std::string::npos) << expected << "\n" << result.output;
   }
 }

@@ -108,7 +108,7 @@ RunSummary* RunReportTest::summary_ = nullptr;
 TEST_F(RunReportTest, InspectShowsConfigBestGenomeAndEveryGeneration) {
   const std::string text = inspect_run(*run_file_);
   EXPECT_NE(text.find("adam"), std::string::npos) << text;
-  EXPECT_NE(text.find("schema version 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("schema version 2"), std::string::npos) << text;
   EXPECT_NE(text.find("3 of 3 configured generations stored (complete)"), std::string::npos) << text;
   EXPECT_NE(text.find("6 x 3 generations"), std::string::npos) << text;
   EXPECT_NE(text.find("2 tasks x 20 inner steps"), std::string::npos) << text;

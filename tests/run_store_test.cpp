@@ -249,7 +249,7 @@ TEST(RunStore, FileLayoutMatchesTheSchema) {
 
   const RawFile raw(file.path());
   ASSERT_GE(raw.id, 0);
-  EXPECT_EQ(read_int_attr(raw.id, "/", "schema_version"), 1);
+  EXPECT_EQ(read_int_attr(raw.id, "/", "schema_version"), 2);
   EXPECT_EQ(read_string_attr(raw.id, "/", "format"), "metaevo-run");
   EXPECT_EQ(read_string_attr(raw.id, "/", "metaevo_version"), "0.1.0");
   const std::string created = read_string_attr(raw.id, "/", "created_utc");
@@ -499,12 +499,12 @@ TEST(RunStore, ReadRejectsAnotherSchemaVersion) {
     const hid_t id = H5Fopen(file.path().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     ASSERT_GE(id, 0);
     const hid_t attribute = H5Aopen(id, "schema_version", H5P_DEFAULT);
-    const std::int64_t version = 2;
+    const std::int64_t version = 1;
     ASSERT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &version), 0);
     H5Aclose(attribute);
     H5Fclose(id);
   }
-  expect_storage_error_naming([&] { read_run_file(file.path()); }, file.path().string(), "schema_version is 2");
+  expect_storage_error_naming([&] { read_run_file(file.path()); }, file.path().string(), "schema_version is 1");
 }
 
 TEST(RunStore, ReadRejectsAnHdf5FileThatIsNotARun) {

@@ -6,19 +6,23 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace metaevo::testing_support {
 
-/// A path under the test temp dir, unique per test, removed when the object dies.
+/// A path under the test temp dir, unique per test and process (two suites may run at once on one
+/// machine), removed when the object dies.
 class TemporaryPath {
  public:
   explicit TemporaryPath(const std::string& suffix) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = std::filesystem::temp_directory_path() /
-            ("metaevo_" + std::string(info->test_suite_name()) + "_" + info->name() + suffix);
+            ("metaevo_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
+             std::to_string(::getpid()) + suffix);
     std::filesystem::remove(path_);
   }
   ~TemporaryPath() {

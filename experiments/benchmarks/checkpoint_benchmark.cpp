@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/archive/binary_oarchive.hpp>
 
 #include "metaevo/config/config.hpp"
 #include "metaevo/core/error.hpp"
@@ -48,14 +47,12 @@ double median_of(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// The same three lines as save_ga_state in src/runtime/run.cpp.
-std::string serialize_ga(const metaevo::GeneticAlgorithm& ga) {
-  std::ostringstream bytes(std::ios::binary);
-  {
-    boost::archive::binary_oarchive archive(bytes);
-    archive << ga;
-  }
-  return bytes.str();
+/// Bytes of a strategy state's values (what the checkpoint's datasets hold, without HDF5 metadata).
+double state_value_bytes(const metaevo::StrategyState& state) {
+  double bytes = 0.0;
+  for (const auto& [name, array] : state.reals) bytes += 8.0 * static_cast<double>(array.values.size());
+  for (const auto& [name, array] : state.integers) bytes += 8.0 * static_cast<double>(array.values.size());
+  return bytes;
 }
 
 /// Deterministic synthetic fitness: distance to a fixed point, so selection has something to do and
@@ -104,7 +101,7 @@ std::vector<GenerationCost> store_generations(const metaevo::RunConfig& config, 
   metaevo::GeneticAlgorithm ga(config.search_space(), config.ga, config.run.seed);
   metaevo::RunStore store = metaevo::RunStore::create(file, config);
   metaevo::Checkpoint checkpoint;
-  checkpoint.ga_state = serialize_ga(ga);
+  checkpoint.strategy_state = ga.save_state();
   store.commit(checkpoint);
   std::vector<GenerationCost> costs;
   for (std::int64_t generation = 0; generation < generations; ++generation) {
@@ -126,14 +123,14 @@ std::vector<GenerationCost> store_generations(const metaevo::RunConfig& config, 
 
     start = clock_type::now();
     checkpoint.completed_generations = store.completed_generations();
-    checkpoint.ga_state = serialize_ga(ga);
+    checkpoint.strategy_state = ga.save_state();
     cost.serialize = seconds_since(start);
     start = clock_type::now();
     store.commit(checkpoint);
     cost.commit = seconds_since(start);
 
     cost.file_bytes = static_cast<double>(std::filesystem::file_size(file));
-    cost.state_bytes = static_cast<double>(checkpoint.ga_state.size());
+    cost.state_bytes = state_value_bytes(*checkpoint.strategy_state);
     start = clock_type::now();
     std::filesystem::copy_file(file, scratch_copy, std::filesystem::copy_options::overwrite_existing);
     cost.copy_alone = seconds_since(start);
@@ -195,7 +192,7 @@ void print_store_table(const std::vector<std::vector<GenerationCost>>& costs, co
   std::printf("\nfile growth per generation: median %.0f bytes (%.3f MB); %.2f MB after generation 1, "
               "%.2f MB after %zu generations\n",
               median_of(growth), median_of(growth) / 1e6, bytes.front() / 1e6, bytes.back() / 1e6, bytes.size());
-  std::printf("GA state (boost binary archive): %.0f bytes\n", state);
+  std::printf("GA state (values in /checkpoint/strategy): %.0f bytes\n", state);
   double total_commit = 0.0;
   for (const double value : commit) total_commit += value;
   std::vector<double> every_commit;

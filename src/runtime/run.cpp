@@ -5,10 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <sstream>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 
 #include "metaevo/core/error.hpp"
 #include "metaevo/runtime/executor.hpp"
@@ -55,23 +54,24 @@ HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, cons
   return report;
 }
 
-std::string save_ga_state(const GeneticAlgorithm& ga) {
-  std::ostringstream bytes(std::ios::binary);
-  {
-    boost::archive::binary_oarchive archive(bytes);
-    archive << ga;
-  }
-  return bytes.str();
+/// The run's search strategy, built from its config (the same on every resume).
+std::unique_ptr<SearchStrategy> make_strategy(const RunConfig& config) {
+  return std::make_unique<GeneticAlgorithm>(config.search_space(), config.ga, config.run.seed);
 }
 
-void load_ga_state(GeneticAlgorithm& ga, const std::string& state, const std::filesystem::path& file) {
+void load_strategy_state(SearchStrategy& strategy, const RunConfig& config, const Checkpoint& checkpoint,
+                         const std::filesystem::path& file) {
+  if (!checkpoint.strategy_state) return;  // killed before the first commit: starts from the seed
   try {
-    std::istringstream bytes(state, std::ios::binary);
-    boost::archive::binary_iarchive archive(bytes);
-    archive >> ga;
-  } catch (const std::exception& error) {
-    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint's GA state does not load (" +
-                       error.what() + ")");
+    strategy.load_state(*checkpoint.strategy_state);
+  } catch (const Error& error) {
+    throw StorageError("cannot resume run file '" + file.string() + "': " + error.what());
+  }
+  // Steady state counts batches, not strategy generations; a generational run must agree.
+  if (config.run.mode == RunMode::generational && strategy.generation() != checkpoint.completed_generations) {
+    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint is at generation " +
+                       std::to_string(checkpoint.completed_generations) + " but the strategy state at generation " +
+                       std::to_string(strategy.generation()));
   }
 }
 
@@ -79,7 +79,7 @@ void load_ga_state(GeneticAlgorithm& ga, const std::string& state, const std::fi
 /// to checkpoint.
 class Session {
  public:
-  Session(const RunConfig& config, RunStore& store, GeneticAlgorithm& ga, Checkpoint& checkpoint,
+  Session(const RunConfig& config, RunStore& store, SearchStrategy& ga, Checkpoint& checkpoint,
           const RunCallbacks& callbacks, RunSummary& summary)
       : config_(config), store_(store), ga_(ga), checkpoint_(checkpoint), callbacks_(callbacks), summary_(summary),
         start_(clock::now()), generation_start_(start_), last_checkpoint_(start_),
@@ -133,7 +133,7 @@ class Session {
   void write_checkpoint() {
     checkpoint_.completed_generations = store_.completed_generations();
     checkpoint_.elapsed_seconds += seconds_since(last_checkpoint_);
-    checkpoint_.ga_state = save_ga_state(ga_);
+    checkpoint_.strategy_state = ga_.save_state();
     store_.commit(checkpoint_);
     last_checkpoint_ = clock::now();
   }
@@ -148,7 +148,7 @@ class Session {
 
   const RunConfig& config_;
   RunStore& store_;
-  GeneticAlgorithm& ga_;
+  SearchStrategy& ga_;
   Checkpoint& checkpoint_;
   const RunCallbacks& callbacks_;
   RunSummary& summary_;
@@ -160,7 +160,7 @@ class Session {
 
 bool stop_requested(const RunCallbacks& callbacks) { return callbacks.should_stop && callbacks.should_stop(); }
 
-Termination run_generational(const RunConfig& config, GeneticAlgorithm& ga, RunStore& store, Executor& executor,
+Termination run_generational(const RunConfig& config, SearchStrategy& ga, RunStore& store, Executor& executor,
                              Session& session, const RunCallbacks& callbacks) {
   std::vector<EvaluationRequest> requests;
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
@@ -239,14 +239,15 @@ Termination run_steady_state(const RunConfig& config, GeneticAlgorithm& ga, RunS
 }
 
 /// Runs generations until the configured total or a stop, then checkpoints and reports.
-RunSummary continue_search(const RunConfig& config, RunStore& store, GeneticAlgorithm& ga, Checkpoint& checkpoint,
+RunSummary continue_search(const RunConfig& config, RunStore& store, SearchStrategy& ga, Checkpoint& checkpoint,
                            Executor& executor, const RunCallbacks& callbacks) {
   RunSummary summary;
   summary.generations = store.completed_generations();
   Session session(config, store, ga, checkpoint, callbacks, summary);
   summary.termination = config.run.mode == RunMode::generational
                             ? run_generational(config, ga, store, executor, session, callbacks)
-                            : run_steady_state(config, ga, store, executor, session, checkpoint, callbacks);
+                            : run_steady_state(config, dynamic_cast<GeneticAlgorithm&>(ga), store, executor, session,
+                                               checkpoint, callbacks);
   if (ga.best()) {
     const Evaluator evaluator(config);
     summary.best = *ga.best();
@@ -317,12 +318,12 @@ std::string_view to_string(Termination termination) {
 
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, Executor& executor,
                       const RunCallbacks& callbacks) {
-  GeneticAlgorithm ga(config.search_space(), config.ga, config.run.seed);
+  const std::unique_ptr<SearchStrategy> strategy = make_strategy(config);
   RunStore store = RunStore::create(output, config);
   Checkpoint checkpoint;
-  checkpoint.ga_state = save_ga_state(ga);
+  checkpoint.strategy_state = strategy->save_state();
   store.commit(checkpoint);  // resumable from the start: a kill before generation 1 loses nothing
-  return continue_search(config, store, ga, checkpoint, executor, callbacks);
+  return continue_search(config, store, *strategy, checkpoint, executor, callbacks);
 }
 
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, const RunCallbacks& callbacks) {
@@ -349,11 +350,11 @@ ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std:
 RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks) {
   ResumedRun& run = plan.run;
   const RunConfig& config = run.config;
-  GeneticAlgorithm ga(config.search_space(), config.ga, config.run.seed);
-  if (!run.checkpoint.ga_state.empty()) load_ga_state(ga, run.checkpoint.ga_state, run.store.path());
+  const std::unique_ptr<SearchStrategy> strategy = make_strategy(config);
+  load_strategy_state(*strategy, config, run.checkpoint, run.store.path());
   ++run.checkpoint.session;
   run.store.set_configured_generations(config.run.generations);
-  return continue_search(config, run.store, ga, run.checkpoint, executor, callbacks);
+  return continue_search(config, run.store, *strategy, run.checkpoint, executor, callbacks);
 }
 
 RunSummary resume_search(ResumePlan& plan, const RunCallbacks& callbacks) {

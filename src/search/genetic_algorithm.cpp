@@ -380,30 +380,137 @@ void GeneticAlgorithm::tell_offspring(const Genome& genome, double fitness) {
   }
 }
 
-void GeneticAlgorithm::throw_bad_pool_fitness_count(std::uint64_t fitness_count) const {
-  throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) + " genomes but " +
-              std::to_string(fitness_count) + " fitness values");
+StrategyStatistics GeneticAlgorithm::statistics() const {
+  double log_sum = 0.0;
+  std::int64_t count = 0;
+  for (const Genome& genome : population_) {
+    for (Eigen::Index i = 0; i < genome.step_size.size(); ++i) {
+      log_sum += std::log(genome.step_size[i]);
+      ++count;
+    }
+  }
+  return {{"mean_step_size", count > 0 ? std::exp(log_sum / static_cast<double>(count)) : 0.0}};
 }
 
-void GeneticAlgorithm::check_loaded_state() const {
-  validate(options_);
-  if (population_.size() != static_cast<std::size_t>(options_.population_size)) {
-    throw Error("GeneticAlgorithm checkpoint: population has " + std::to_string(population_.size()) +
-                " genomes, ga.population_size is " + std::to_string(options_.population_size));
+namespace {
+
+// The options as state entries: stored so a checkpoint whose options disagree with the run's is refused.
+void put_options(StrategyState& state, const GeneticAlgorithmOptions& options) {
+  state.put("options/population_size", std::int64_t{options.population_size});
+  state.put("options/elite_count", std::int64_t{options.elite_count});
+  state.put("options/tournament_size", std::int64_t{options.tournament_size});
+  state.put("options/crossover", static_cast<std::int64_t>(options.crossover));
+  state.put("options/crossover_rate", options.crossover_rate);
+  state.put("options/blend_alpha", options.blend_alpha);
+  state.put("options/initial_step_size", options.initial_step_size);
+  state.put("options/min_step_size", options.min_step_size);
+  state.put("options/max_step_size", options.max_step_size);
+  state.put("options/step_size_adaptation", static_cast<std::int64_t>(options.step_size_adaptation));
+  state.put("options/categorical_mutation_rate", options.categorical_mutation_rate);
+}
+
+}  // namespace
+
+StrategyState GeneticAlgorithm::save_state() const {
+  StrategyState state;
+  state.strategy = std::string(name());
+  state.version = state_version;
+  state.put("seed", static_cast<std::int64_t>(seed_));  // bit pattern of the uint64 seed
+  state.put("generation", generation_);
+  put_options(state, options_);
+  state.put_genomes("population", population_);
+  state.put_genomes("best", best_ ? std::vector<Genome>{*best_} : std::vector<Genome>{});
+  state.put("best_fitness", best_fitness_);
+  state.put_genomes("pool", pool_);
+  state.put("pool_fitness", pool_fitness_);
+  return state;
+}
+
+void GeneticAlgorithm::load_state(const StrategyState& state) {
+  state.require(name(), state_version);
+  const auto stored_seed = static_cast<std::uint64_t>(state.integer("seed"));
+  if (stored_seed != seed_) {
+    throw StorageError("the checkpoint's GA state has seed " + std::to_string(stored_seed) + ", the run's seed is " +
+                       std::to_string(seed_));
   }
-  for (const Genome& genome : population_) {
-    if (!has_length(genome, space_.size())) {
-      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint", genome, space_.size()));
+  StrategyState expected_options;
+  put_options(expected_options, options_);
+  for (const auto& [entry, array] : expected_options.integers) {
+    if (state.integer(entry) != array.values.front()) {
+      throw StorageError("the checkpoint's GA state has " + entry + " = " + std::to_string(state.integer(entry)) +
+                         ", the run's config has " + std::to_string(array.values.front()));
     }
   }
-  if (pool_.size() > static_cast<std::size_t>(options_.population_size)) {
-    throw Error("GeneticAlgorithm checkpoint: the pool has " + std::to_string(pool_.size()) +
-                " genomes, at most ga.population_size = " + std::to_string(options_.population_size) + " allowed");
-  }
-  for (const Genome& genome : pool_) {
-    if (!has_length(genome, space_.size())) {
-      throw Error(genome_length_mismatch("GeneticAlgorithm checkpoint (pool)", genome, space_.size()));
+  for (const auto& [entry, array] : expected_options.reals) {
+    if (state.real(entry) != array.values.front()) {
+      throw StorageError("the checkpoint's GA state has " + entry + " = " + format_number(state.real(entry)) +
+                         ", the run's config has " + format_number(array.values.front()));
     }
+  }
+  const std::int64_t generation = state.integer("generation");
+  if (generation < 0) throw StorageError("the checkpoint's GA state has generation " + std::to_string(generation));
+  const Eigen::Index genes = space_.size();
+  std::vector<Genome> population = state.genomes("population", genes, options_.population_size);
+  std::vector<Genome> best = state.genomes("best", genes);
+  if (best.size() > 1) throw StorageError("the checkpoint's GA state has " + std::to_string(best.size()) + " best genomes");
+  const double best_fitness = state.real("best_fitness");
+  if (best.empty() != std::isinf(best_fitness)) {
+    throw StorageError("the checkpoint's GA state has best_fitness " + format_number(best_fitness) +
+                       (best.empty() ? " but no best genome" : " for a best genome"));
+  }
+  std::vector<Genome> pool = state.genomes("pool", genes);
+  std::vector<double> pool_fitness = state.real_values("pool_fitness", static_cast<std::int64_t>(pool.size()));
+  check_state(population, pool, pool_fitness);
+  for (const Genome& genome : population) {
+    if (genome.generation != generation) {
+      throw StorageError("the checkpoint's GA state is at generation " + std::to_string(generation) +
+                         " but holds genome " + std::to_string(genome.id) + " of generation " +
+                         std::to_string(genome.generation));
+    }
+  }
+  // Every check passed: only now does the GA change.
+  generation_ = generation;
+  population_ = std::move(population);
+  best_ = best.empty() ? std::nullopt : std::optional<Genome>(std::move(best.front()));
+  best_fitness_ = best_fitness;
+  pool_ = std::move(pool);
+  pool_fitness_ = std::move(pool_fitness);
+}
+
+void GeneticAlgorithm::check_state(const std::vector<Genome>& population, const std::vector<Genome>& pool,
+                                   const std::vector<double>& pool_fitness) const {
+  if (population.size() != static_cast<std::size_t>(options_.population_size)) {
+    throw StorageError("the checkpoint's GA population has " + std::to_string(population.size()) +
+                       " genomes, ga.population_size is " + std::to_string(options_.population_size));
+  }
+  const Eigen::Index genes = space_.size();
+  auto check = [&](const Genome& genome, std::string_view where) {
+    if (!has_length(genome, genes)) {
+      throw StorageError(genome_length_mismatch("the checkpoint's GA " + std::string(where), genome, genes));
+    }
+    for (Eigen::Index i = 0; i < genes; ++i) {
+      if (!(genome.x[i] >= 0.0 && genome.x[i] <= 1.0)) {
+        throw StorageError("the checkpoint's GA " + std::string(where) + " genome " + std::to_string(genome.id) +
+                           " has coordinate " + std::to_string(i) + " = " + format_number(genome.x[i]) +
+                           " outside [0, 1]");
+      }
+    }
+    for (Eigen::Index i = 0; i < genome.step_size.size(); ++i) {
+      if (!(genome.step_size[i] > 0.0 && std::isfinite(genome.step_size[i]))) {
+        throw StorageError("the checkpoint's GA " + std::string(where) + " genome " + std::to_string(genome.id) +
+                           " has step size " + format_number(genome.step_size[i]));
+      }
+    }
+  };
+  for (const Genome& genome : population) check(genome, "population");
+  if (pool.size() > static_cast<std::size_t>(options_.population_size)) {
+    throw StorageError("the checkpoint's GA pool has " + std::to_string(pool.size()) +
+                       " genomes, at most ga.population_size = " + std::to_string(options_.population_size));
+  }
+  for (const Genome& genome : pool) check(genome, "pool");
+  if (pool_fitness.size() != pool.size()) {
+    throw StorageError("the checkpoint's GA pool has " + std::to_string(pool.size()) + " genomes but " +
+                       std::to_string(pool_fitness.size()) + " fitness values");
   }
 }
 

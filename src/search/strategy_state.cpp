@@ -137,7 +137,9 @@ std::vector<Genome> StrategyState::genomes(std::string_view name, std::int64_t g
                                            std::int64_t expected_count) const {
   const std::string prefix = std::string(name) + "/";
   const auto& x = find_array<double>(*this, reals, prefix + "x", "real");
-  require_shape(*this, prefix + "x", x, {expected_count, genes});
+  // No genomes are written as [0, 0]: put_genomes has no genome to take the length from.
+  const bool none = x.shape.size() == 2 && x.shape[0] == 0;
+  require_shape(*this, prefix + "x", x, {expected_count, none ? -1 : genes});
   const std::int64_t count = x.shape[0];
   const auto& step_size = find_array<double>(*this, reals, prefix + "step_size", "real");
   require_shape(*this, prefix + "step_size", step_size, {count, -1});

@@ -1,7 +1,5 @@
 #pragma once
 // The outer loop: a generational genetic algorithm over normalized genomes, driven by ask()/tell().
-#include <boost/serialization/vector.hpp>
-#include <boost/serialization/version.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "metaevo/search/genome.hpp"
+#include "metaevo/search/search_strategy.hpp"
 #include "metaevo/core/random.hpp"
 #include "metaevo/search/search_space.hpp"
 
@@ -42,13 +41,6 @@ struct GeneticAlgorithmOptions {
 /// Validates the options; throws ConfigError naming the field, its allowed range and the value.
 void validate(const GeneticAlgorithmOptions& options);
 
-template <class Archive>
-void serialize(Archive& archive, GeneticAlgorithmOptions& options, unsigned /*version*/) {
-  archive & options.population_size & options.elite_count & options.tournament_size & options.crossover &
-      options.crossover_rate & options.blend_alpha & options.initial_step_size & options.min_step_size &
-      options.max_step_size & options.step_size_adaptation & options.categorical_mutation_rate;
-}
-
 /// The GA's operators, exposed so tests can check each one on its own.
 namespace detail {
 
@@ -78,17 +70,27 @@ void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Ge
 /// does not depend on the order evaluations finish in: child i of generation g + 1 uses
 /// RandomStream(seed, selection / crossover / mutation, {g + 1, i}).
 ///
-/// A checkpoint (serialize) holds the seed, the options, the generation, the population and the best
-/// genome, so a loaded GA continues exactly as the saved one did. The search space is not stored: it
-/// comes from the constructor (the run's config) and must have the genomes' length (checked on load).
-class GeneticAlgorithm {
+/// Its state (save_state) holds the seed, the options, the generation, the population, the best genome
+/// and the steady-state pool, so a loaded GA continues exactly as the saved one did. The search space
+/// is not stored: it comes from the constructor (the run's config) and must have the genomes' length,
+/// and the stored seed and options must equal the constructor's (both checked on load).
+class GeneticAlgorithm final : public SearchStrategy {
  public:
+  /// Layout version of save_state(); load_state() reads 1 to this.
+  static constexpr std::int64_t state_version = 1;
+
   GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions options, std::uint64_t seed);
 
+  std::string_view name() const override { return "ga"; }
+  int population_size() const override { return options_.population_size; }
   /// The genomes to evaluate for generation(). Calling it twice without tell() returns the same.
-  const std::vector<Genome>& ask() const { return population_; }
+  const std::vector<Genome>& ask() const override { return population_; }
   /// Fitness of ask()'s genomes, in order; non-finite values are treated as worst.
-  void tell(const std::vector<double>& fitness);
+  void tell(const std::vector<double>& fitness) override;
+  /// "mean_step_size": geometric mean of the step sizes of the population just bred.
+  StrategyStatistics statistics() const override;
+  StrategyState save_state() const override;
+  void load_state(const StrategyState& state) override;
 
   // ---- Steady-state (asynchronous) use: no generations, one offspring at a time. ----
   // The caller evaluates ask()'s initial genomes and then offspring, in whatever order results
@@ -116,73 +118,19 @@ class GeneticAlgorithm {
   const std::vector<Genome>& pool() const { return pool_; }
   const std::vector<double>& pool_fitness() const { return pool_fitness_; }
 
-  std::int64_t generation() const { return generation_; }
+  std::int64_t generation() const override { return generation_; }
   const SearchSpace& space() const { return space_; }
   const GeneticAlgorithmOptions& options() const { return options_; }
 
   /// Best genome seen over all told generations, with its fitness (nullopt and +inf before the first tell).
-  const std::optional<Genome>& best() const { return best_; }
-  double best_fitness() const { return best_fitness_; }
-
-  /// The class version (1) is the one every stored checkpoint has: bump it and branch on it when the
-  /// layout changes.
-  template <class Archive>
-  void serialize(Archive& archive, unsigned /*version*/) {
-    archive & seed_ & options_ & generation_ & population_;
-    // std::optional has no Boost adapter in 1.74: a presence flag, then the genome.
-    bool has_best = best_.has_value();
-    archive & has_best;
-    if constexpr (Archive::is_loading::value) {
-      best_.reset();
-      if (has_best) {
-        Genome genome;
-        archive & genome;
-        best_ = std::move(genome);
-      }
-    } else {
-      if (has_best) archive & *best_;
-    }
-    // +inf (no finite fitness yet) does not survive a text archive: a flag stands in for it.
-    bool best_fitness_finite = std::isfinite(best_fitness_);
-    double stored_best_fitness = best_fitness_finite ? best_fitness_ : 0.0;
-    archive & best_fitness_finite & stored_best_fitness;
-    if constexpr (Archive::is_loading::value) {
-      best_fitness_ = best_fitness_finite ? stored_best_fitness : std::numeric_limits<double>::infinity();
-    }
-    serialize_pool(archive);
-    if constexpr (Archive::is_loading::value) check_loaded_state();
-  }
+  const std::optional<Genome>& best() const override { return best_; }
+  double best_fitness() const override { return best_fitness_; }
 
  private:
   Genome make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness, int child_index) const;
-  /// After loading a checkpoint: options valid, population size and genome lengths match; else Error.
-  /// The pool too (serialize_pool has matched its fitness count): at most population_size, genome lengths.
-  void check_loaded_state() const;
-
-  /// The pool's genomes, then per member a finite flag and the fitness (+inf, the value of failed or
-  /// diverged evaluations, does not survive a text archive).
-  template <class Archive>
-  void serialize_pool(Archive& archive) {
-    archive & pool_;
-    std::uint64_t fitness_count = pool_fitness_.size();
-    archive & fitness_count;
-    if constexpr (Archive::is_loading::value) {
-      // Checked before allocating: a corrupt count must not reserve gigabytes.
-      if (fitness_count != pool_.size()) {
-        throw_bad_pool_fitness_count(fitness_count);
-      }
-      pool_fitness_.assign(static_cast<std::size_t>(fitness_count), 0.0);
-    }
-    for (double& fitness : pool_fitness_) {
-      bool finite = std::isfinite(fitness);
-      double stored = finite ? fitness : 0.0;
-      archive & finite & stored;
-      if constexpr (Archive::is_loading::value) {
-        fitness = finite ? stored : std::numeric_limits<double>::infinity();
-      }
-    }
-  }
-  [[noreturn]] void throw_bad_pool_fitness_count(std::uint64_t fitness_count) const;
+  /// A loaded state's parts agree with this GA (population size, genome lengths, pool); else StorageError.
+  void check_state(const std::vector<Genome>& population, const std::vector<Genome>& pool,
+                   const std::vector<double>& pool_fitness) const;
 
   SearchSpace space_;
   GeneticAlgorithmOptions options_;
@@ -196,5 +144,3 @@ class GeneticAlgorithm {
 };
 
 }  // namespace metaevo
-
-BOOST_CLASS_VERSION(metaevo::GeneticAlgorithm, 1)

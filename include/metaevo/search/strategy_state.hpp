@@ -34,7 +34,8 @@ struct StrategyState {
   void put(std::string_view name, const std::vector<double>& values);
   void put(std::string_view name, const std::vector<std::int64_t>& values);
   /// Genomes as arrays NAME/x [count, n], NAME/step_size [count, m], NAME/id, NAME/generation,
-  /// NAME/parent_a, NAME/parent_b [count]. All genomes must have the same lengths.
+  /// NAME/parent_a, NAME/parent_b [count]. All genomes must have the same lengths; no genomes give
+  /// x and step_size of shape [0, 0].
   void put_genomes(std::string_view name, const std::vector<Genome>& genomes);
 
   // ---- reading: every getter checks presence and shape, and throws StorageError naming the

@@ -4,17 +4,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "metaevo/config/config.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/search/genome.hpp"
+#include "metaevo/search/strategy_state.hpp"
 
 namespace metaevo {
 
 /// The schema version written to the root attribute "schema_version".
-inline constexpr std::int64_t run_store_schema_version = 1;
+/// 2: the checkpoint's strategy state is a group of datasets (/checkpoint/strategy), not a Boost archive.
+inline constexpr std::int64_t run_store_schema_version = 2;
 
 /// Final comparison on holdout tasks, written once at the end of a run.
 struct HoldoutReport {
@@ -25,14 +28,14 @@ struct HoldoutReport {
   double default_mean_final_loss = 0.0;
 };
 
-/// The state a run resumes from, beyond the stored datasets: the GA with its random streams, as an
-/// opaque Boost.Serialization binary archive, and the run's counters.
+/// The state a run resumes from, beyond the stored datasets: the search strategy's state (named
+/// arrays, stored as datasets under /checkpoint/strategy) and the run's counters.
 struct Checkpoint {
   std::int64_t completed_generations = 0;  // generations (steady state: batches) stored with it
   std::int64_t submitted_evaluations = 0;  // steady state: genomes handed out so far (the next offspring index)
   std::int64_t session = 0;                // 0 for the first run, +1 for every resume
   double elapsed_seconds = 0.0;            // run time summed over sessions
-  std::string ga_state;                    // GeneticAlgorithm archive
+  std::optional<StrategyState> strategy_state;  // absent only in a file killed before its first commit
 };
 
 /// A run file opened to continue it.

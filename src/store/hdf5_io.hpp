@@ -1,0 +1,32 @@
+#pragma once
+// Small typed reads and writes over the HDF5 wrapper (store/hdf5_handle.hpp): scalar and string
+// attributes (writing replaces an attribute of the same name), 1-D datasets, shape checks. Internal.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/hdf5_handle.hpp"
+
+namespace metaevo::h5io {
+
+std::string shape_text(const std::vector<hsize_t>& dims);
+void write_scalar_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
+                            const void* value);
+/// Opens a dataset and checks it has `rank` dimensions, the trailing ones equal to `trailing`, and at
+/// least `min_rows` rows along axis 0. Returns its dimensions.
+std::vector<hsize_t> checked_dims(hid_t dataset, const std::string& name, const std::vector<hsize_t>& trailing,
+                                  hsize_t min_rows);
+void remove_attribute_if_present(hid_t object, const std::string& name);
+void write_int64_attribute(hid_t object, const std::string& name, std::int64_t value);
+void write_uint64_attribute(hid_t object, const std::string& name, std::uint64_t value);
+void write_double_attribute(hid_t object, const std::string& name, double value);
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value);
+void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values);
+std::int64_t read_int64_attribute(hid_t object, const std::string& name);
+double read_double_attribute(hid_t object, const std::string& name);
+std::string read_string_attribute(hid_t object, const std::string& name);
+void write_double_vector_dataset(hid_t location, const std::string& name, const std::vector<double>& values);
+void write_string_vector_dataset(hid_t location, const std::string& name, const std::vector<std::string>& values);
+std::vector<std::string> read_string_vector_dataset(hid_t location, const std::string& name);
+
+}  // namespace metaevo::h5io
