@@ -46,6 +46,10 @@ Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.s
 }
 
 const TaskFamily& Evaluator::family_for_slot(const EvaluationKey& key, int task_index, int task_count) const {
+  return *families_[family_index_for_slot(key, task_index, task_count)];
+}
+
+std::size_t Evaluator::family_index_for_slot(const EvaluationKey& key, int task_index, int task_count) const {
   // Systematic sampling: slot k sits at (k + offset) / K along the cumulative weights, with one offset
   // per generation. Each family then gets its weight's share of the K slots to within one, so the mix
   // (and with it the fitness scale) does not swing from generation to generation.
@@ -56,7 +60,7 @@ const TaskFamily& Evaluator::family_for_slot(const EvaluationKey& key, int task_
   const auto slot = std::upper_bound(cumulative_weights_.begin(), cumulative_weights_.end(), position);
   const auto index = std::min<std::ptrdiff_t>(slot - cumulative_weights_.begin(),
                                               static_cast<std::ptrdiff_t>(families_.size()) - 1);
-  return *families_[static_cast<std::size_t>(index)];
+  return static_cast<std::size_t>(index);
 }
 
 ParameterSet Evaluator::baseline_hyperparameters() const {
@@ -91,6 +95,14 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
   double score_sum = 0.0;
   double final_loss_sum = 0.0;
   int finished_tasks = 0;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  result.task_scores.assign(static_cast<std::size_t>(task_count), nan);
+  result.task_final_losses.assign(static_cast<std::size_t>(task_count), nan);
+  result.task_families.resize(static_cast<std::size_t>(task_count));
+  for (int task_index = 0; task_index < task_count; ++task_index) {
+    result.task_families[static_cast<std::size_t>(task_index)] =
+        static_cast<std::int32_t>(family_index_for_slot(key, task_index, task_count));
+  }
   try {
     InnerLoopOptions loop_options{options.inner_steps, options.divergence_factor};
     if (options.time_limit_seconds > 0.0) {
@@ -102,7 +114,8 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
     const std::unique_ptr<UpdateRule> rule =
         make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
     for (int task_index = 0; task_index < task_count; ++task_index) {
-      const TaskFamily& family = family_for_slot(key, task_index, task_count);
+      const auto slot = static_cast<std::size_t>(task_index);
+      const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];
       const std::uint64_t task_seed =
           stream_key(key.run_seed, key.purpose,
                      {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
@@ -124,9 +137,12 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
           result.reason = reason.str();
         }
         result.diverged = true;
+        result.task_scores[slot] = options.penalty_fitness;
         continue;
       }
-      score_sum += task_score(curve, options.fitness);
+      result.task_scores[slot] = task_score(curve, options.fitness);
+      result.task_final_losses[slot] = curve.losses.back();
+      score_sum += result.task_scores[slot];
       final_loss_sum += curve.losses.back();
       ++finished_tasks;
     }

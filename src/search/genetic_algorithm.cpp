@@ -210,7 +210,7 @@ Genome crossover(const SearchSpace& space, const GeneticAlgorithmOptions& option
   child.x = parent_a.x;
   child.step_size = parent_a.step_size;
   for (Eigen::Index i = 0; i < space.size(); ++i) {
-    const bool categorical = space.gene(i).kind == GeneKind::categorical;
+    const bool categorical = space.is_categorical(i);
     if (options.crossover == CrossoverKind::uniform || categorical) {
       if (stream.bernoulli(0.5)) {
         child.x[i] = parent_b.x[i];
@@ -259,11 +259,11 @@ void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Ge
   for (Eigen::Index i = 0; i < space.size(); ++i) {
     const double step = sigma[static_cast<std::size_t>(layout.parameter_of_gene[static_cast<std::size_t>(i)])];
     genome.step_size[i] = step;
-    const GeneSpec& gene = space.gene(i);
-    if (gene.kind != GeneKind::categorical) {
+    if (!space.is_categorical(i)) {
       genome.x[i] = reflect_into_unit(genome.x[i] + step * stream.normal());
       continue;
     }
+    const GeneSpec& gene = space.gene(i);
     if (!stream.bernoulli(options.categorical_mutation_rate)) continue;
     // Jump to one of the other choices, uniformly, and sit in the centre of its cell.
     const auto count = static_cast<std::uint64_t>(gene.choices.size());
@@ -288,7 +288,16 @@ GeneticAlgorithm::GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions op
     genome.id = individual;
     genome.generation = 0;
     genome.x.resize(genes);
-    for (Eigen::Index i = 0; i < genes; ++i) genome.x[i] = stream.uniform();
+    // Scalar genes uniform over their range; block coordinates spread around their initial value.
+    const Eigen::Index scalars = space_.scalar_count();
+    for (Eigen::Index i = 0; i < scalars; ++i) genome.x[i] = stream.uniform();
+    if (genes > scalars) {
+      const Eigen::VectorXd centre = space_.initial_point();
+      const Eigen::VectorXd spread = space_.initial_spread(0.0);
+      for (Eigen::Index i = scalars; i < genes; ++i) {
+        genome.x[i] = detail::reflect_into_unit(centre[i] + spread[i] * stream.normal());
+      }
+    }
     genome.step_size = Eigen::VectorXd::Constant(genes, options_.initial_step_size);
     population_.push_back(std::move(genome));
   }

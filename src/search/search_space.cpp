@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "metaevo/core/error.hpp"
@@ -62,6 +63,30 @@ void validate_gene(const GeneSpec& gene) {
   }
 }
 
+std::string block_label(const GeneBlock& block) { return "gene block \"" + block.name + "\""; }
+
+void validate_block(const GeneBlock& block) {
+  const std::string label = block_label(block);
+  if (block.name.empty() || block.name == "." || block.name.find('/') != std::string::npos) {
+    throw ConfigError("gene block name '" + block.name + "' must be non-empty, without '/', and not \".\"");
+  }
+  if (block.length < 1 || block.length > max_block_length) {
+    throw ConfigError(label + ": length must be in [1, " + std::to_string(max_block_length) + "], got " +
+                      std::to_string(block.length));
+  }
+  if (!std::isfinite(block.low) || !std::isfinite(block.high) || !(block.low < block.high)) {
+    throw ConfigError(label + ": low must be < high (both finite), got low = " + readable_number(block.low) +
+                      ", high = " + readable_number(block.high));
+  }
+  if (!(block.initial_value >= block.low && block.initial_value <= block.high)) {
+    throw ConfigError(label + ": initial_value must be in [low, high] = [" + readable_number(block.low) + ", " +
+                      readable_number(block.high) + "], got " + readable_number(block.initial_value));
+  }
+  if (!(block.initial_scale > 0.0) || !std::isfinite(block.initial_scale)) {
+    throw ConfigError(label + ": initial_scale must be > 0 and finite, got " + readable_number(block.initial_scale));
+  }
+}
+
 /// Index of the categorical cell x falls in.
 std::size_t choice_index(const GeneSpec& gene, double x) {
   const std::size_t count = gene.choices.size();
@@ -115,18 +140,35 @@ std::string format_gene_value(const GeneValue& value) {
   return std::get<std::string>(value);
 }
 
-SearchSpace::SearchSpace(std::vector<GeneSpec> genes) : genes_(std::move(genes)) {
+SearchSpace::SearchSpace(std::vector<GeneSpec> genes, std::vector<GeneBlock> blocks)
+    : genes_(std::move(genes)), blocks_(std::move(blocks)) {
   std::set<std::string, std::less<>> names;
   for (const GeneSpec& gene : genes_) {
     if (gene.name.empty()) throw ConfigError("search space: every gene needs a non-empty name");
+    if (gene.name == "." || gene.name.find('/') != std::string::npos) {
+      throw ConfigError(gene_label(gene) + ": a gene name cannot contain '/' or be \".\" (it names an HDF5 dataset)");
+    }
     if (!names.insert(gene.name).second) {
       throw ConfigError(gene_label(gene) + ": name appears twice in the search space");
     }
     validate_gene(gene);
   }
-  // Group indices in order of first appearance; ungrouped genes each get their own.
+  size_ = scalar_count();
+  for (const GeneBlock& block : blocks_) {
+    validate_block(block);
+    if (!names.insert(block.name).second) {
+      throw ConfigError(block_label(block) + ": name appears twice in the search space");
+    }
+    if (size_ > max_search_space_size - block.length) {
+      throw ConfigError(block_label(block) + ": the search space would have more than " +
+                        std::to_string(max_search_space_size) + " coordinates");
+    }
+    block_offsets_.push_back(size_);
+    size_ += static_cast<Eigen::Index>(block.length);
+  }
+  // Group indices in order of first appearance; ungrouped genes each get their own; a block is one group.
   std::map<std::string, int, std::less<>> group_index;
-  group_of_gene_.reserve(genes_.size());
+  group_of_gene_.reserve(static_cast<std::size_t>(size_));
   for (const GeneSpec& gene : genes_) {
     if (gene.group.empty()) {
       group_of_gene_.push_back(group_count_++);
@@ -136,6 +178,58 @@ SearchSpace::SearchSpace(std::vector<GeneSpec> genes) : genes_(std::move(genes))
     if (inserted) ++group_count_;
     group_of_gene_.push_back(entry->second);
   }
+  for (const GeneBlock& block : blocks_) {
+    const int group = group_count_++;
+    group_of_gene_.insert(group_of_gene_.end(), static_cast<std::size_t>(block.length), group);
+  }
+}
+
+std::optional<std::size_t> SearchSpace::block_index_of(std::string_view name) const {
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    if (blocks_[b].name == name) return b;
+  }
+  return std::nullopt;
+}
+
+std::string SearchSpace::coordinate_name(Eigen::Index i) const {
+  if (i < scalar_count()) return gene(i).name;
+  for (std::size_t b = blocks_.size(); b-- > 0;) {
+    if (i >= block_offsets_[b]) return blocks_[b].name + "[" + std::to_string(i - block_offsets_[b]) + "]";
+  }
+  return "coordinate " + std::to_string(i);
+}
+
+void SearchSpace::decode_block(const Eigen::VectorXd& x, std::size_t b, Eigen::VectorXd& values) const {
+  const GeneBlock& block = blocks_.at(b);
+  if (x.size() != size()) {
+    throw Error("SearchSpace::decode_block: genome has " + std::to_string(x.size()) +
+                " coordinates, the space has " + std::to_string(size()));
+  }
+  const auto length = static_cast<Eigen::Index>(block.length);
+  values.resize(length);
+  const Eigen::Index offset = block_offsets_[b];
+  const double width = block.high - block.low;
+  for (Eigen::Index j = 0; j < length; ++j) values[j] = block.low + width * clamp_unit(x[offset + j]);
+}
+
+Eigen::VectorXd SearchSpace::initial_point() const {
+  Eigen::VectorXd x = Eigen::VectorXd::Constant(size(), 0.5);
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const GeneBlock& block = blocks_[b];
+    x.segment(block_offsets_[b], static_cast<Eigen::Index>(block.length))
+        .setConstant((block.initial_value - block.low) / (block.high - block.low));
+  }
+  return x;
+}
+
+Eigen::VectorXd SearchSpace::initial_spread(double scalar_spread) const {
+  Eigen::VectorXd spread = Eigen::VectorXd::Constant(size(), scalar_spread);
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const GeneBlock& block = blocks_[b];
+    spread.segment(block_offsets_[b], static_cast<Eigen::Index>(block.length))
+        .setConstant(block.initial_scale / (block.high - block.low));
+  }
+  return spread;
 }
 
 std::optional<Eigen::Index> SearchSpace::index_of(std::string_view name) const {
@@ -218,13 +312,13 @@ ParameterSet SearchSpace::decode(const Eigen::VectorXd& x) const {
                 std::to_string(size()) + " genes");
   }
   ParameterSet values;
-  for (Eigen::Index i = 0; i < size(); ++i) values.emplace(gene(i).name, decode_gene(i, x[i]));
+  for (Eigen::Index i = 0; i < scalar_count(); ++i) values.emplace(gene(i).name, decode_gene(i, x[i]));
   return values;
 }
 
 Eigen::VectorXd SearchSpace::encode(const ParameterSet& values) const {
-  Eigen::VectorXd x(size());
-  for (Eigen::Index i = 0; i < size(); ++i) {
+  Eigen::VectorXd x = initial_point();
+  for (Eigen::Index i = 0; i < scalar_count(); ++i) {
     const auto found = values.find(gene(i).name);
     if (found == values.end()) throw ConfigError(gene_label(gene(i)) + ": no value given to encode");
     x[i] = encode_gene(i, found->second);

@@ -114,6 +114,12 @@ void write_double_vector_dataset(hid_t location, const std::string& name, const 
   if (!values.empty()) h5::h5d_write(dataset.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, values.data(), name);
 }
 
+void write_int64_vector_dataset(hid_t location, const std::string& name, const std::vector<std::int64_t>& values) {
+  const h5::Dataspace space = h5::h5s_create_simple({values.size()});
+  const h5::Dataset dataset = h5::h5d_create2(location, name, H5T_STD_I64LE, space.id());
+  if (!values.empty()) h5::h5d_write(dataset.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, values.data(), name);
+}
+
 void write_string_vector_dataset(hid_t location, const std::string& name, const std::vector<std::string>& values) {
   const h5::Datatype string_type = h5::variable_length_string_type();
   const h5::Dataspace space = h5::h5s_create_simple({values.size()});

@@ -26,6 +26,7 @@ std::int64_t read_int64_attribute(hid_t object, const std::string& name);
 double read_double_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 void write_double_vector_dataset(hid_t location, const std::string& name, const std::vector<double>& values);
+void write_int64_vector_dataset(hid_t location, const std::string& name, const std::vector<std::int64_t>& values);
 void write_string_vector_dataset(hid_t location, const std::string& name, const std::vector<std::string>& values);
 std::vector<std::string> read_string_vector_dataset(hid_t location, const std::string& name);
 

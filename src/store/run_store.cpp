@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,21 +123,32 @@ GenerationDataset open_generation_dataset(hid_t group, const std::string& group_
   return result;
 }
 
-/// One column of /evaluations: 1-D, unlimited, chunked by evaluation_log_chunk_rows.
+/// One column of /evaluations: [rows] (width 0) or [rows, width] (per-task values), unlimited along
+/// rows, chunked by evaluation_log_chunk_rows.
 struct LogColumn {
   std::string name;
   h5::Dataset dataset;
   hid_t memory_type = H5I_INVALID_HID;
+  hsize_t width = 0;
 };
 
+/// The shape of `rows` rows of a column of this width.
+std::vector<hsize_t> log_dims(hsize_t rows, hsize_t width) {
+  return width == 0 ? std::vector<hsize_t>{rows} : std::vector<hsize_t>{rows, width};
+}
+
 LogColumn create_log_column(hid_t group, const std::string& group_path, const std::string& name, hid_t file_type,
-                            hid_t memory_type, bool compress) {
+                            hid_t memory_type, bool compress, hsize_t width) {
   const std::string path = group_path + "/" + name;
-  const h5::Dataspace space = h5::h5s_create_simple({0}, {H5S_UNLIMITED});
+  const h5::Dataspace space = h5::h5s_create_simple(log_dims(0, width), width == 0
+                                                                           ? std::vector<hsize_t>{H5S_UNLIMITED}
+                                                                           : std::vector<hsize_t>{H5S_UNLIMITED, width});
   const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
-  h5::h5p_set_chunk(create_plist.id(), {evaluation_log_chunk_rows}, path);
+  h5::h5p_set_chunk(create_plist.id(), width == 0 ? std::vector<hsize_t>{evaluation_log_chunk_rows}
+                                                  : std::vector<hsize_t>{std::max<hsize_t>(evaluation_log_chunk_rows / width, 16), width},
+                    path);
   if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
-  return {path, h5::h5d_create2(group, name, file_type, space.id(), create_plist.id()), memory_type};
+  return {path, h5::h5d_create2(group, name, file_type, space.id(), create_plist.id()), memory_type, width};
 }
 
 /// Appends `count` rows after the current end.
@@ -144,10 +156,12 @@ void append_log_rows(const LogColumn& column, hsize_t count, const void* data) {
   if (count == 0) return;
   const h5::Dataspace old_space = h5::h5d_get_space(column.dataset.id(), column.name);
   const hsize_t rows = h5::h5s_get_simple_extent_dims(old_space.id(), column.name).at(0);
-  h5::h5d_set_extent(column.dataset.id(), {rows + count}, column.name);
+  h5::h5d_set_extent(column.dataset.id(), log_dims(rows + count, column.width), column.name);
   const h5::Dataspace file_space = h5::h5d_get_space(column.dataset.id(), column.name);
-  h5::h5s_select_hyperslab(file_space.id(), {rows}, {count}, column.name);
-  const h5::Dataspace memory_space = h5::h5s_create_simple({count});
+  std::vector<hsize_t> start = log_dims(rows, column.width);
+  if (column.width > 0) start[1] = 0;
+  h5::h5s_select_hyperslab(file_space.id(), start, log_dims(count, column.width), column.name);
+  const h5::Dataspace memory_space = h5::h5s_create_simple(log_dims(count, column.width));
   h5::h5d_write(column.dataset.id(), column.memory_type, memory_space.id(), file_space.id(), data, column.name);
 }
 
@@ -203,9 +217,14 @@ double numeric_value(const GeneValue& value) {
 
 /// The per-evaluation values of a batch, one vector per EvaluationField, gathered once.
 struct EvaluationColumns {
-  explicit EvaluationColumns(std::int64_t session_of_batch) : session_number(session_of_batch) {}
+  EvaluationColumns(std::int64_t session_of_batch, std::size_t tasks_per_evaluation)
+      : session_number(session_of_batch), task_count(tasks_per_evaluation) {}
 
   std::int64_t session_number;
+  std::size_t task_count;
+  // Per task slot, row-major [evaluation][slot]; padded with NaN / -1 where a result has fewer slots.
+  std::vector<double> task_score, task_final_loss;
+  std::vector<std::int64_t> task_family;
   std::vector<std::int64_t> genome_id, generation, parent_a, parent_b, inner_steps, worker_rank, session;
   std::vector<double> fitness, mean_final_loss, wall_seconds, start_time, end_time;
   std::vector<std::uint8_t> diverged, failed;
@@ -227,6 +246,12 @@ struct EvaluationColumns {
     worker_rank.push_back(result.worker_rank);
     start_time.push_back(result.start_time);
     end_time.push_back(result.end_time);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t k = 0; k < task_count; ++k) {
+      task_score.push_back(k < result.task_scores.size() ? result.task_scores[k] : nan);
+      task_final_loss.push_back(k < result.task_final_losses.size() ? result.task_final_losses[k] : nan);
+      task_family.push_back(k < result.task_families.size() ? result.task_families[k] : -1);
+    }
   }
 };
 
@@ -239,6 +264,7 @@ struct EvaluationField {
   bool compress;
   bool log_only;
   const void* (*data)(const EvaluationColumns&);
+  bool per_task = false;  // one value per task slot: [P, K] per generation, [rows, K] in the log
 };
 
 }  // namespace
@@ -247,6 +273,7 @@ struct RunStore::Impl {
   std::filesystem::path path;
   SearchSpace space;
   hsize_t population_size = 0;
+  hsize_t tasks_per_evaluation = 0;  // K: the width of the per-task fields
   hsize_t completed_generations = 0;
   StepSizeAdaptation step_size_adaptation = StepSizeAdaptation::per_gene;
 
@@ -284,7 +311,18 @@ struct RunStore::Impl {
             {"worker_rank", i64, int64, true, false, [](const C& c) -> const void* { return c.worker_rank.data(); }},
             {"start_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.start_time.data(); }},
             {"end_time", f64, dbl, true, false, [](const C& c) -> const void* { return c.end_time.data(); }},
-            {"session", i64, int64, true, true, [](const C& c) -> const void* { return c.session.data(); }}};
+            {"session", i64, int64, true, true, [](const C& c) -> const void* { return c.session.data(); }},
+            {"task_score", f64, dbl, true, false, [](const C& c) -> const void* { return c.task_score.data(); }, true},
+            {"task_final_loss", f64, dbl, true, false,
+             [](const C& c) -> const void* { return c.task_final_loss.data(); }, true},
+            {"task_family", i64, int64, true, false, [](const C& c) -> const void* { return c.task_family.data(); },
+             true}};
+  }
+
+  /// Row shape of a per-evaluation field in /generations: [P] or [P, K].
+  std::vector<hsize_t> generation_row_dims(const EvaluationField& field) const {
+    return field.per_task ? std::vector<hsize_t>{population_size, tasks_per_evaluation}
+                          : std::vector<hsize_t>{population_size};
   }
 
   void create_evaluation_log() {
@@ -292,7 +330,8 @@ struct RunStore::Impl {
     evaluations_group = h5::h5g_create2(file.id(), evaluations_group_name);
     for (const EvaluationField& field : evaluation_fields()) {
       log_columns.push_back(create_log_column(evaluations_group.id(), group_path, field.name, field.file_type,
-                                              field.memory_type, field.compress));
+                                              field.memory_type, field.compress,
+                                              field.per_task ? tasks_per_evaluation : 0));
     }
   }
 
@@ -308,7 +347,8 @@ struct RunStore::Impl {
     const std::vector<EvaluationField> fields = evaluation_fields();
     for (const EvaluationField& field : fields) {
       if (!field.log_only) {
-        evaluation_rows.push_back(open_generation_dataset(group, group_path, field.name, field.memory_type, {p}));
+        evaluation_rows.push_back(
+            open_generation_dataset(group, group_path, field.name, field.memory_type, generation_row_dims(field)));
       }
     }
     const h5::Group decoded_group = h5::h5g_open2(group, decoded_group_name);
@@ -322,7 +362,7 @@ struct RunStore::Impl {
     evaluations_group = h5::h5g_open2(file.id(), evaluations_group_name);
     for (const EvaluationField& field : fields) {
       log_columns.push_back({log_path + "/" + field.name, h5::h5d_open2(evaluations_group.id(), field.name),
-                             field.memory_type});
+                             field.memory_type, field.per_task ? tasks_per_evaluation : 0});
     }
   }
 
@@ -418,6 +458,32 @@ struct RunStore::Impl {
     write_double_vector_dataset(space_group.id(), "high", highs);
     write_string_vector_dataset(space_group.id(), "group", groups);
     write_string_vector_dataset(space_group.id(), "choices", choices);
+    write_int64_attribute(space_group.id(), "size", static_cast<std::int64_t>(space.size()));
+
+    // Blocks of real genes: one row each, in coordinate order (offset = first coordinate in /generations/genes).
+    std::vector<std::string> block_names, block_descriptions;
+    std::vector<double> block_lows, block_highs, initial_values, initial_scales;
+    std::vector<std::int64_t> lengths, offsets;
+    for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+      const GeneBlock& block = space.blocks()[b];
+      block_names.push_back(block.name);
+      block_descriptions.push_back(block.description);
+      lengths.push_back(block.length);
+      offsets.push_back(static_cast<std::int64_t>(space.block_offset(b)));
+      block_lows.push_back(block.low);
+      block_highs.push_back(block.high);
+      initial_values.push_back(block.initial_value);
+      initial_scales.push_back(block.initial_scale);
+    }
+    const h5::Group blocks_group = h5::h5g_create2(space_group.id(), "blocks");
+    write_string_vector_dataset(blocks_group.id(), "name", block_names);
+    write_string_vector_dataset(blocks_group.id(), "description", block_descriptions);
+    write_int64_vector_dataset(blocks_group.id(), "length", lengths);
+    write_int64_vector_dataset(blocks_group.id(), "offset", offsets);
+    write_double_vector_dataset(blocks_group.id(), "low", block_lows);
+    write_double_vector_dataset(blocks_group.id(), "high", block_highs);
+    write_double_vector_dataset(blocks_group.id(), "initial_value", initial_values);
+    write_double_vector_dataset(blocks_group.id(), "initial_scale", initial_scales);
   }
 
   void create_generation_datasets() {
@@ -434,8 +500,8 @@ struct RunStore::Impl {
                            std::string(to_string(step_size_adaptation)));
     for (const EvaluationField& field : evaluation_fields()) {
       if (field.log_only) continue;
-      evaluation_rows.push_back(
-          create_generation_dataset(group, group_path, field.name, field.file_type, field.memory_type, {p}, field.compress));
+      evaluation_rows.push_back(create_generation_dataset(group, group_path, field.name, field.file_type,
+                                                          field.memory_type, generation_row_dims(field), field.compress));
     }
 
     const h5::Group decoded_group = h5::h5g_create2(group, decoded_group_name);
@@ -486,6 +552,7 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
                        std::to_string(config.ga.population_size));
   }
   impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
   try {
     check_gene_names_storable(impl->space);
@@ -525,6 +592,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   impl->path = path;
   impl->space = config.search_space();
   impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
   if (contents.population_size != config.ga.population_size) {
     throw failure("its generations have " + std::to_string(contents.population_size) +
@@ -584,9 +652,12 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
                        std::to_string(p));
   }
   std::vector<double> genes, step_sizes;
-  EvaluationColumns columns(/*session_number=*/0);  // the session is a log_only field
-  std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(n));
-  std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(n));
+  EvaluationColumns columns(/*session_number=*/0, store.tasks_per_evaluation);  // the session is a log_only field
+  // Decoded values are stored for the named scalar genes; a block's values are low + x (high - low) of
+  // its coordinates in /generations/genes, so storing them again would double the bulk of the file.
+  const Eigen::Index scalars = store.space.scalar_count();
+  std::vector<std::vector<double>> decoded_numeric(static_cast<std::size_t>(scalars));
+  std::vector<std::vector<std::int64_t>> decoded_choice(static_cast<std::size_t>(scalars));
   try {
     for (std::size_t i = 0; i < p; ++i) {
       const Genome& genome = population[i];
@@ -604,7 +675,7 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
       const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
       step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
       columns.add(genome, result);
-      for (Eigen::Index j = 0; j < n; ++j) {
+      for (Eigen::Index j = 0; j < scalars; ++j) {
         const GeneSpec& gene = store.space.gene(j);
         const GeneValue value = store.space.decode_gene(j, genome.x[j]);
         const auto column = static_cast<std::size_t>(j);
@@ -626,7 +697,7 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     for (const EvaluationField& field : store.evaluation_fields()) {
       if (!field.log_only) write_generation_row(store.evaluation_rows.at(row++), generation, field.data(columns));
     }
-    for (Eigen::Index j = 0; j < n; ++j) {
+    for (Eigen::Index j = 0; j < scalars; ++j) {
       const auto column = static_cast<std::size_t>(j);
       const void* data = store.space.gene(j).kind == GeneKind::categorical
                              ? static_cast<const void*>(decoded_choice[column].data())
@@ -668,7 +739,7 @@ void RunStore::write_best(const Genome& best, double fitness) {
     const h5::Group decoded = h5::h5l_exists(group.id(), decoded_group_name)
                                   ? h5::h5g_open2(group.id(), decoded_group_name)
                                   : h5::h5g_create2(group.id(), decoded_group_name);
-    for (Eigen::Index j = 0; j < n; ++j) {
+    for (Eigen::Index j = 0; j < store.space.scalar_count(); ++j) {
       const GeneSpec& gene = store.space.gene(j);
       const GeneValue value = store.space.decode_gene(j, best.x[j]);
       if (gene.kind == GeneKind::categorical) {
@@ -676,6 +747,19 @@ void RunStore::write_best(const Genome& best, double fitness) {
       } else {
         write_double_attribute(decoded.id(), gene.name, numeric_value(value));
       }
+    }
+    // A block's values as one dataset /best/decoded/<block>, rewritten in place.
+    Eigen::VectorXd block_values;
+    for (std::size_t b = 0; b < store.space.blocks().size(); ++b) {
+      const GeneBlock& block = store.space.blocks()[b];
+      store.space.decode_block(best.x, b, block_values);
+      const std::string path = "/" + best_group_name + "/" + decoded_group_name + "/" + block.name;
+      const h5::Dataset dataset =
+          h5::h5l_exists(decoded.id(), block.name)
+              ? h5::h5d_open2(decoded.id(), block.name)
+              : h5::h5d_create2(decoded.id(), block.name, H5T_IEEE_F64LE,
+                                h5::h5s_create_simple({static_cast<hsize_t>(block.length)}).id());
+      h5::h5d_write(dataset.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, block_values.data(), path);
     }
   } catch (const StorageError& error) {
     throw StorageError(context + error.what());
@@ -748,7 +832,7 @@ void RunStore::append_evaluations(const std::vector<Genome>& genomes, const std:
                        std::to_string(results.size()) + " results");
   }
   h5::ErrorPrintingSilencer silence;
-  EvaluationColumns gathered(session);
+  EvaluationColumns gathered(session, impl_->tasks_per_evaluation);
   for (std::size_t i = 0; i < genomes.size(); ++i) gathered.add(genomes[i], results[i]);
   try {
     const std::vector<EvaluationField> fields = impl_->evaluation_fields();

@@ -1,5 +1,7 @@
 #pragma once
 // Genome + evaluation key -> fitness and metrics. The only place inner loops are run.
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,11 +41,18 @@ struct EvaluationResult {
   int worker_rank = 0;
   double start_time = 0.0;
   double end_time = 0.0;
+  // Per task slot k (K entries, in slot order): its score (the fitness is their mean; the penalty for a
+  // diverged task; NaN for a task not run because the evaluation failed), its final inner-loop loss
+  // (NaN if diverged or not run) and the index of its family in the config's [[tasks]].
+  std::vector<double> task_scores;
+  std::vector<double> task_final_losses;
+  std::vector<std::int32_t> task_families;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive & genome_id & fitness & diverged & failed & reason & mean_final_loss & inner_steps & wall_seconds;
     archive & worker_rank & start_time & end_time;
+    archive & task_scores & task_final_losses & task_families;
   }
 };
 
@@ -84,6 +93,8 @@ class Evaluator {
 
   /// The family task slot `task_index` of `task_count` draws from under `key` (stratified by weight).
   const TaskFamily& family_for_slot(const EvaluationKey& key, int task_index, int task_count) const;
+  /// Its index in the config's [[tasks]].
+  std::size_t family_index_for_slot(const EvaluationKey& key, int task_index, int task_count) const;
 
  private:
 

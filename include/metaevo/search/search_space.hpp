@@ -57,17 +57,39 @@ const std::string& choice_parameter(const ParameterSet& parameters, std::string_
 /// "1e-3", "7", "cosine": for summaries and logs.
 std::string format_gene_value(const GeneValue& value);
 
+/// Limits that keep a typo from allocating gigabytes per genome (checked by the constructor).
+inline constexpr std::int64_t max_block_length = 10'000'000;
+inline constexpr std::int64_t max_search_space_size = 10'000'000;
+
+/// The normalized coordinates of a genome: the named scalar genes first (in order), then each block's
+/// coordinates contiguously (in order). size() counts all coordinates.
 class SearchSpace {
  public:
   SearchSpace() = default;
-  /// Validates every spec (names unique and non-empty, low < high, low > 0 for log_real, integer
-  /// bounds integral, at least two choices for categorical) and throws ConfigError otherwise.
-  explicit SearchSpace(std::vector<GeneSpec> genes);
+  /// Validates every spec (names unique across genes and blocks and storable as HDF5 names: non-empty,
+  /// no '/', not "."; low < high, low > 0 for log_real, integer bounds integral, at least two choices
+  /// for categorical; a block's length in [1, max_block_length], finite low < high, initial_value in
+  /// [low, high], initial_scale > 0 and finite) and throws ConfigError otherwise.
+  explicit SearchSpace(std::vector<GeneSpec> genes, std::vector<GeneBlock> blocks = {});
 
-  Eigen::Index size() const { return static_cast<Eigen::Index>(genes_.size()); }
+  /// All coordinates: scalar genes plus every block's length.
+  Eigen::Index size() const { return size_; }
+  /// The named scalar genes; gene(i) and decode_gene(i) take i < scalar_count().
+  Eigen::Index scalar_count() const { return static_cast<Eigen::Index>(genes_.size()); }
   const std::vector<GeneSpec>& genes() const { return genes_; }
   const GeneSpec& gene(Eigen::Index i) const { return genes_.at(static_cast<std::size_t>(i)); }
   std::optional<Eigen::Index> index_of(std::string_view name) const;
+
+  const std::vector<GeneBlock>& blocks() const { return blocks_; }
+  /// First coordinate of block b.
+  Eigen::Index block_offset(std::size_t b) const { return block_offsets_.at(b); }
+  std::optional<std::size_t> block_index_of(std::string_view name) const;
+  /// Whether coordinate i is a categorical scalar gene (the GA mutates those by jumps).
+  bool is_categorical(Eigen::Index i) const {
+    return i < scalar_count() && genes_[static_cast<std::size_t>(i)].kind == GeneKind::categorical;
+  }
+  /// "learning_rate", or "weights[17]" for a block coordinate: for messages.
+  std::string coordinate_name(Eigen::Index i) const;
 
   /// Typed value of gene i at normalized coordinate x (clamped to [0, 1]).
   GeneValue decode_gene(Eigen::Index i, double x) const;
@@ -75,16 +97,31 @@ class SearchSpace {
   /// For integers and categoricals it returns the centre of the value's cell, so decode(encode(v)) == v.
   double encode_gene(Eigen::Index i, const GeneValue& value) const;
 
+  /// The scalar genes' values (x has size() coordinates; block coordinates are not in the map).
   ParameterSet decode(const Eigen::VectorXd& x) const;
+  /// Normalized coordinates of the scalar genes' values; block coordinates at their initial_value.
   Eigen::VectorXd encode(const ParameterSet& values) const;
+  /// Block b's values, low + x (high - low) per coordinate (x clamped to [0, 1]), written into `values`
+  /// (resized once; no allocation when it already has the block's length).
+  void decode_block(const Eigen::VectorXd& x, std::size_t b, Eigen::VectorXd& values) const;
 
-  /// Index of each gene's mutation group: genes with the same non-empty group share an index,
-  /// a gene without a group gets its own. Indices are 0..group_count()-1 in order of first appearance.
+  /// Where a search starts: scalar genes at the centre (0.5), block coordinates at their initial_value.
+  Eigen::VectorXd initial_point() const;
+  /// The initial spread around it, per coordinate in normalized units: `scalar_spread` for scalar
+  /// genes, initial_scale / (high - low) for block coordinates.
+  Eigen::VectorXd initial_spread(double scalar_spread) const;
+
+  /// Index of each coordinate's mutation group: scalar genes with the same non-empty group share an
+  /// index, a scalar gene without a group gets its own, and each block is one group (named after it).
+  /// Indices are 0..group_count()-1 in order of first appearance.
   const std::vector<int>& group_of_gene() const { return group_of_gene_; }
   int group_count() const { return group_count_; }
 
  private:
   std::vector<GeneSpec> genes_;
+  std::vector<GeneBlock> blocks_;
+  std::vector<Eigen::Index> block_offsets_;
+  Eigen::Index size_ = 0;
   std::vector<int> group_of_gene_;
   int group_count_ = 0;
 };
