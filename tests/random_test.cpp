@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/archive/text_iarchive.hpp>
@@ -116,6 +117,34 @@ TEST(RandomStreamTest, NormalHasMeanZeroAndVarianceOne) {
   RandomStream counted(1);
   counted.normal();
   EXPECT_EQ(counted.counter(), 2u);
+}
+
+TEST(RandomStreamTest, FillNormalHasMeanZeroVarianceOneAndIsKeyed) {
+  RandomStream stream(42, StreamPurpose::test, {4});
+  constexpr int count = 100001;  // odd: the last pair's second value is dropped
+  std::vector<double> z(count);
+  stream.fill_normal(z.data(), z.size());
+  double sum = 0.0, sum_squares = 0.0, sum_fourth = 0.0, lag_product = 0.0;
+  int beyond_two_sigma = 0;
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(std::isfinite(z[i]));
+    sum += z[i];
+    sum_squares += z[i] * z[i];
+    sum_fourth += z[i] * z[i] * z[i] * z[i];
+    if (i > 0) lag_product += z[i] * z[i - 1];
+    if (std::abs(z[i]) > 1.959964) ++beyond_two_sigma;
+  }
+  const double mean = sum / count;
+  EXPECT_NEAR(mean, 0.0, 0.015);
+  EXPECT_NEAR(sum_squares / count - mean * mean, 1.0, 0.03);
+  EXPECT_NEAR(sum_fourth / count, 3.0, 0.15);
+  EXPECT_NEAR(lag_product / count, 0.0, 0.015);  // the two values of a pair are uncorrelated
+  EXPECT_NEAR(static_cast<double>(beyond_two_sigma) / count, 0.05, 0.005);
+  // Same key, same values; the first values do not depend on how many follow.
+  RandomStream again(42, StreamPurpose::test, {4});
+  std::vector<double> prefix(10);
+  again.fill_normal(prefix.data(), prefix.size());
+  EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), z.begin()));
 }
 
 TEST(RandomStreamTest, BelowIsInRangeAndRoughlyUniform) {
