@@ -90,33 +90,16 @@ std::string padded(std::string text, std::size_t width) {
   return text;
 }
 
-std::string describe_task_family(const TaskFamilySpec& spec) {
-  std::vector<std::string> details{"weight " + format_number(spec.weight)};
-  switch (spec.kind) {
-    case TaskKind::quadratic:
-      details.push_back("dimension " + std::to_string(spec.dimension));
-      details.push_back("condition number " + format_number(spec.condition_number));
-      break;
-    case TaskKind::rosenbrock:
-    case TaskKind::synthetic:
-      details.push_back("dimension " + std::to_string(spec.dimension));
-      break;
-    case TaskKind::linear_regression:
-    case TaskKind::logistic_regression:
-      details.push_back(std::to_string(spec.dimension) + " features");
-      details.push_back(std::to_string(spec.samples) + " samples");
-      break;
-    case TaskKind::mlp_regression:
-    case TaskKind::mlp_classification: {
-      std::vector<std::string> widths;
-      for (int width : spec.hidden_layers) widths.push_back(std::to_string(width));
-      details.push_back(std::to_string(spec.dimension) + " inputs");
-      details.push_back("hidden " + joined(widths, "x") + " " + std::string(to_string(spec.activation)));
-      if (spec.kind == TaskKind::mlp_classification) details.push_back(std::to_string(spec.classes) + " classes");
-      break;
+/// "quadratic (weight 2, dimension 20, condition_number 100, initial_scale 1)": every option, in the
+/// order the family's schema lists them.
+std::string describe_task_family(const TaskConfig& task) {
+  std::vector<std::string> details{"weight " + format_number(task.weight)};
+  if (const TaskFamilyRegistration* family = task_family_registry().find_if_present(task.family)) {
+    for (const OptionSpec& spec : family->options.specs()) {
+      if (task.options.has(spec.key)) details.push_back(spec.key + " " + format_option_value(task.options.value(spec.key)));
     }
   }
-  return std::string(to_string(spec.kind)) + " (" + joined(details, ", ") + ")";
+  return task.family + " (" + joined(details, ", ") + ")";
 }
 
 std::string describe_gene(const GeneSpec& gene) {
@@ -318,7 +301,7 @@ std::string inspect_run(const std::filesystem::path& run_file) {
   out << "evaluation   : " << config.evaluation.tasks_per_evaluation << " tasks x "
       << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
   out << "task mix     :\n";
-  for (const TaskFamilySpec& spec : config.tasks) out << "  " << describe_task_family(spec) << "\n";
+  for (const TaskConfig& task : config.tasks) out << "  " << describe_task_family(task) << "\n";
   out << "genes (" << space.size() << "):\n";
   for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
   if (!config.update_rule.fixed.empty()) {
