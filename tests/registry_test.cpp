@@ -12,6 +12,7 @@
 #include "metaevo/core/random.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/rules/update_rule.hpp"
+#include "metaevo/store/run_report.hpp"
 #include "metaevo/tasks/task.hpp"
 
 namespace metaevo {
@@ -197,6 +198,7 @@ TEST(TaskFamilyRegistry, BuiltInFamiliesAreRegisteredWithTheirSchemas) {
   EXPECT_EQ(registry.find("logistic_regression").options.find("noise")->describe_allowed(), "number in [0, 0.5)");
 }
 
+
 // ----- An update rule the library does not know: clipped sign descent. -------------------------
 
 class ClippedSignRule final : public UpdateRule {
@@ -301,6 +303,21 @@ TEST(UpdateRuleRegistry, BuiltInRangesAreUnchanged) {
   EXPECT_EQ(adam[1].range, "[0, 1)");
   EXPECT_EQ(adam[1].max_value, std::nextafter(1.0, 0.0));
   EXPECT_TRUE(update_rule_gene_blocks("adam", Options{}).empty());
+}
+
+TEST(TaskFamilyRegistry, ListingsComeFromTheRegistries) {
+  register_shifted_sphere_once();
+  register_clipped_sign_once();
+  const std::string listing = describe_registered_families();
+  for (const char* expected :
+       {"  quadratic: ", "    condition_number    number >= 1 and finite", "  shifted_sphere: 0.5 |x - c|^2",
+        "    shift               number in [-10, 10]", "default 1 ", "  clipped_sign: p <- p - lr_t clip(g, -c, c)",
+        "    clip                number in (0, 100]", "    schedule            one of constant, cosine, warmup_cosine",
+        "    hidden_layers       1 or 2 integers in [1, 10000]", "default [16]"}) {
+    EXPECT_TRUE(contains(listing, expected)) << expected << "\n" << listing;
+  }
+  const RunConfig config = parse_config(sphere_config);
+  EXPECT_EQ(describe_task_family(config.tasks[0]), "shifted_sphere (weight 2, dimension 6, shift 2.5)");
 }
 
 }  // namespace
