@@ -85,8 +85,9 @@ struct EnumNames<TaskFault> {
   }};
 };
 
-/// The settings of one task family of the mix (one [[tasks]] table of the config). Each kind reads
-/// only the fields listed for it; config validation rejects the others.
+/// What the built-in families are built from: their registered factories turn a [[tasks]] table's
+/// Options into this spec (the config itself holds TaskConfig). Each kind reads only the fields
+/// listed for it; its schema rejects the others.
 struct TaskFamilySpec {
   TaskKind kind = TaskKind::quadratic;
   double weight = 1.0;             // share of the mix (all)
