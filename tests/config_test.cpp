@@ -180,21 +180,22 @@ TEST(ConfigTest, FullConfigParsesEveryField) {
   EXPECT_EQ(numeric_parameter(fixed, "warmup_fraction"), 0.0);
 
   ASSERT_EQ(config.tasks.size(), 2u);
-  const TaskFamilySpec& quadratic = config.tasks[0];
-  EXPECT_EQ(quadratic.kind, TaskKind::quadratic);
+  const TaskConfig& quadratic = config.tasks[0];
+  EXPECT_EQ(quadratic.family, "quadratic");
   EXPECT_EQ(quadratic.weight, 2.0);
-  EXPECT_EQ(quadratic.dimension, 20);
-  EXPECT_EQ(quadratic.condition_number, 100.0);
-  const TaskFamilySpec& mlp = config.tasks[1];
-  EXPECT_EQ(mlp.kind, TaskKind::mlp_classification);
+  EXPECT_EQ(quadratic.options.integer("dimension"), 20);
+  EXPECT_EQ(quadratic.options.real("condition_number"), 100.0);
+  EXPECT_EQ(quadratic.options.values().size(), 3u);  // and initial_scale, defaulted
+  const TaskConfig& mlp = config.tasks[1];
+  EXPECT_EQ(mlp.family, "mlp_classification");
   EXPECT_EQ(mlp.weight, 1.0);
-  EXPECT_EQ(mlp.dimension, 3);
-  EXPECT_EQ(mlp.samples, 40);
-  EXPECT_EQ(mlp.noise, 0.05);
-  EXPECT_EQ(mlp.hidden_layers, (std::vector<int>{8, 4}));
-  EXPECT_EQ(mlp.activation, Activation::relu);
-  EXPECT_EQ(mlp.classes, 4);
-  EXPECT_EQ(mlp.initial_scale, 0.5);
+  EXPECT_EQ(mlp.options.integer("dimension"), 3);
+  EXPECT_EQ(mlp.options.integer("samples"), 40);
+  EXPECT_EQ(mlp.options.real("noise"), 0.05);
+  EXPECT_EQ(mlp.options.integer_list("hidden_layers"), (std::vector<std::int64_t>{8, 4}));
+  EXPECT_EQ(mlp.options.string("activation"), "relu");
+  EXPECT_EQ(mlp.options.integer("classes"), 4);
+  EXPECT_EQ(mlp.options.real("initial_scale"), 0.5);
 
   EXPECT_EQ(config.search_space().size(), 4);
   EXPECT_EQ(config.search_space().group_count(), 4);
@@ -229,10 +230,10 @@ TEST(ConfigTest, OmittedKeysKeepTheirDefaults) {
 
   ASSERT_EQ(config.tasks.size(), 1u);
   const TaskFamilySpec task_defaults;
-  EXPECT_EQ(config.tasks[0].kind, TaskKind::rosenbrock);
+  EXPECT_EQ(config.tasks[0].family, "rosenbrock");
   EXPECT_EQ(config.tasks[0].weight, task_defaults.weight);
-  EXPECT_EQ(config.tasks[0].dimension, task_defaults.dimension);
-  EXPECT_EQ(config.tasks[0].initial_scale, task_defaults.initial_scale);
+  EXPECT_EQ(config.tasks[0].options.integer("dimension"), task_defaults.dimension);
+  EXPECT_EQ(config.tasks[0].options.real("initial_scale"), task_defaults.initial_scale);
 }
 
 TEST(ConfigTest, MalformedTomlGivesItsLine) {
@@ -427,7 +428,7 @@ TEST(ConfigTest, TaskValuesAreChecked) {
                   {"tasks[0].condition_number must be >= 1"});
   expect_rejected(replaced(full_config, "hidden_layers = [8, 4]", "hidden_layers = [8, 4, 2]"), "hidden_layers",
                   {"tasks[1].hidden_layers must be an array of 1 or 2"});
-  expect_rejected(replaced(full_config, "classes = 4", "classes = 1"), "classes", {"tasks[1].classes must be >= 2"});
+  expect_rejected(replaced(full_config, "classes = 4", "classes = 1"), "classes", {"tasks[1].classes must be in [2, 1000]", "got 1"});
   expect_rejected(replaced(full_config, "activation = \"relu\"", "activation = \"gelu\""), "activation",
                   {"tasks[1].activation must be one of tanh, relu"});
   // A limit only the task family knows, reported at the key's line.
@@ -542,37 +543,38 @@ TEST(ConfigTest, BadRunModeAndTimeLimitNameKeyAndLine) {
 TEST(ConfigTest, SyntheticTaskKeysParse) {
   const RunConfig config = parse_config(synthetic_config);
   ASSERT_EQ(config.tasks.size(), 1u);
-  const TaskFamilySpec& task = config.tasks[0];
-  EXPECT_EQ(task.kind, TaskKind::synthetic);
-  EXPECT_EQ(task.dimension, 5);
-  EXPECT_EQ(task.initial_scale, 0.5);
-  EXPECT_EQ(task.step_sleep_seconds, 0.01);
-  EXPECT_EQ(task.sleep_tail, SleepTail::pareto);
-  EXPECT_EQ(task.pareto_shape, 2.0);  // an integer where a real is expected
-  EXPECT_EQ(task.fault, TaskFault::throw_exception);
-  EXPECT_EQ(task.fault_probability, 0.25);
-  EXPECT_EQ(task.fault_step, 3);
+  const Options& task = config.tasks[0].options;
+  EXPECT_EQ(config.tasks[0].family, "synthetic");
+  EXPECT_EQ(task.integer("dimension"), 5);
+  EXPECT_EQ(task.real("initial_scale"), 0.5);
+  EXPECT_EQ(task.real("step_sleep_seconds"), 0.01);
+  EXPECT_EQ(task.string("sleep_tail"), "pareto");
+  EXPECT_EQ(std::get<double>(task.value("pareto_shape")), 2.0);  // an integer where a real is expected
+  EXPECT_EQ(task.string("fault"), "throw");
+  EXPECT_EQ(task.real("fault_probability"), 0.25);
+  EXPECT_EQ(task.integer("fault_step"), 3);
 
   const RunConfig nan_fault = parse_config(replaced(replaced(synthetic_config, "\"throw\"", "\"nan\""), "\"pareto\"",
                                                     "\"fixed\""));
-  EXPECT_EQ(nan_fault.tasks[0].fault, TaskFault::nan_loss);
-  EXPECT_EQ(nan_fault.tasks[0].sleep_tail, SleepTail::fixed);
+  EXPECT_EQ(nan_fault.tasks[0].options.string("fault"), "nan");
+  EXPECT_EQ(nan_fault.tasks[0].options.string("sleep_tail"), "fixed");
 
   // Only the family is required; the rest keep the TaskFamilySpec defaults.
   const TaskFamilySpec defaults;
   const RunConfig bare = parse_config(replaced(minimal_config, "\"rosenbrock\"", "\"synthetic\""));
-  EXPECT_EQ(bare.tasks[0].kind, TaskKind::synthetic);
-  EXPECT_EQ(bare.tasks[0].step_sleep_seconds, defaults.step_sleep_seconds);
-  EXPECT_EQ(bare.tasks[0].sleep_tail, defaults.sleep_tail);
-  EXPECT_EQ(bare.tasks[0].pareto_shape, defaults.pareto_shape);
-  EXPECT_EQ(bare.tasks[0].fault, TaskFault::none);
-  EXPECT_EQ(bare.tasks[0].fault_probability, defaults.fault_probability);
-  EXPECT_EQ(bare.tasks[0].fault_step, defaults.fault_step);
+  const Options& bare_options = bare.tasks[0].options;
+  EXPECT_EQ(bare.tasks[0].family, "synthetic");
+  EXPECT_EQ(bare_options.real("step_sleep_seconds"), defaults.step_sleep_seconds);
+  EXPECT_EQ(bare_options.string("sleep_tail"), to_string(defaults.sleep_tail));
+  EXPECT_EQ(bare_options.real("pareto_shape"), defaults.pareto_shape);
+  EXPECT_EQ(bare_options.string("fault"), "none");
+  EXPECT_EQ(bare_options.real("fault_probability"), defaults.fault_probability);
+  EXPECT_EQ(bare_options.integer("fault_step"), defaults.fault_step);
 }
 
 TEST(ConfigTest, BadSyntheticTaskValuesNameKeyAndLine) {
   expect_rejected(replaced(synthetic_config, "step_sleep_seconds = 0.01", "step_sleep_seconds = -0.01"),
-                  "step_sleep_seconds", {"tasks[0].step_sleep_seconds must be >= 0", "got -0.01"});
+                  "step_sleep_seconds", {"tasks[0].step_sleep_seconds must be in [0, 60]", "got -0.01"});
   // The upper limit is the task family's, mapped back to the key's line.
   expect_rejected(replaced(synthetic_config, "step_sleep_seconds = 0.01", "step_sleep_seconds = 90"),
                   "step_sleep_seconds", {"tasks[0].step_sleep_seconds must be in [0, 60]", "got 90"});
@@ -608,17 +610,17 @@ TEST(ConfigTest, SyntheticKeysBelongOnlyToSyntheticTasks) {
 
 TEST(ConfigTest, RunModeNamesRoundTrip) {
   for (RunMode mode : {RunMode::generational, RunMode::steady_state}) {
-    EXPECT_EQ(run_mode_from_string(to_string(mode)), mode);
+    EXPECT_EQ(from_string<RunMode>(to_string(mode)), mode);
   }
   EXPECT_EQ(to_string(RunMode::steady_state), "steady_state");
-  EXPECT_EQ(run_mode_from_string("async"), std::nullopt);
+  EXPECT_EQ(from_string<RunMode>("async"), std::nullopt);
 }
 
 TEST(ConfigTest, FitnessMeasureNamesRoundTrip) {
   for (FitnessMeasure measure : {FitnessMeasure::final_loss, FitnessMeasure::auc}) {
-    EXPECT_EQ(fitness_measure_from_string(to_string(measure)), measure);
+    EXPECT_EQ(from_string<FitnessMeasure>(to_string(measure)), measure);
   }
-  EXPECT_EQ(fitness_measure_from_string("loss"), std::nullopt);
+  EXPECT_EQ(from_string<FitnessMeasure>("loss"), std::nullopt);
 }
 
 }  // namespace

@@ -89,16 +89,16 @@ Genome genome_of(std::initializer_list<double> x, std::initializer_list<double> 
 
 TEST(GeneticAlgorithmTest, EnumStringsRoundTrip) {
   for (CrossoverKind kind : {CrossoverKind::uniform, CrossoverKind::blend}) {
-    EXPECT_EQ(crossover_kind_from_string(to_string(kind)), kind);
+    EXPECT_EQ(from_string<CrossoverKind>(to_string(kind)), kind);
   }
   for (StepSizeAdaptation adaptation :
        {StepSizeAdaptation::per_gene, StepSizeAdaptation::per_group, StepSizeAdaptation::global}) {
-    EXPECT_EQ(step_size_adaptation_from_string(to_string(adaptation)), adaptation);
+    EXPECT_EQ(from_string<StepSizeAdaptation>(to_string(adaptation)), adaptation);
   }
   EXPECT_EQ(to_string(CrossoverKind::blend), "blend");
   EXPECT_EQ(to_string(StepSizeAdaptation::per_group), "per_group");
-  EXPECT_FALSE(crossover_kind_from_string("sbx").has_value());
-  EXPECT_FALSE(step_size_adaptation_from_string("per-gene").has_value());
+  EXPECT_FALSE(from_string<CrossoverKind>("sbx").has_value());
+  EXPECT_FALSE(from_string<StepSizeAdaptation>("per-gene").has_value());
 }
 
 TEST(GeneticAlgorithmTest, ValidationNamesTheField) {

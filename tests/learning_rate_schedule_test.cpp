@@ -21,10 +21,10 @@ LearningRateSchedule make_schedule(ScheduleKind kind, std::int64_t total, double
 
 TEST(LearningRateScheduleTest, KindNamesRoundTrip) {
   for (ScheduleKind kind : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::warmup_cosine})
-    EXPECT_EQ(schedule_kind_from_string(to_string(kind)), kind);
+    EXPECT_EQ(from_string<ScheduleKind>(to_string(kind)), kind);
   EXPECT_EQ(to_string(ScheduleKind::warmup_cosine), "warmup_cosine");
-  EXPECT_FALSE(schedule_kind_from_string("linear").has_value());
-  EXPECT_FALSE(schedule_kind_from_string("Cosine").has_value());
+  EXPECT_FALSE(from_string<ScheduleKind>("linear").has_value());
+  EXPECT_FALSE(from_string<ScheduleKind>("Cosine").has_value());
 }
 
 TEST(LearningRateScheduleTest, ConstantIsOneEverywhere) {

@@ -44,11 +44,11 @@ void expect_config_error(Function&& function, std::initializer_list<std::string>
 
 TEST(SearchSpaceTest, GeneKindStringsRoundTrip) {
   for (GeneKind kind : {GeneKind::real, GeneKind::log_real, GeneKind::integer, GeneKind::categorical}) {
-    EXPECT_EQ(gene_kind_from_string(to_string(kind)), kind);
+    EXPECT_EQ(from_string<GeneKind>(to_string(kind)), kind);
   }
   EXPECT_EQ(to_string(GeneKind::log_real), "log_real");
-  EXPECT_FALSE(gene_kind_from_string("Real").has_value());
-  EXPECT_FALSE(gene_kind_from_string("").has_value());
+  EXPECT_FALSE(from_string<GeneKind>("Real").has_value());
+  EXPECT_FALSE(from_string<GeneKind>("").has_value());
 }
 
 TEST(SearchSpaceTest, DecodesEachKindByItsFormula) {

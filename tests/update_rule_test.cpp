@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -13,6 +14,14 @@
 
 namespace metaevo {
 namespace {
+
+/// The built-in families: registered first, before any a test adds (tests/registry_test.cpp
+/// registers more in the same process).
+std::vector<std::string> builtin_families() {
+  std::vector<std::string> names = update_rule_families();
+  names.resize(std::min<std::size_t>(names.size(), 7));
+  return names;
+}
 
 constexpr double tolerance = 1e-12;
 
@@ -265,7 +274,7 @@ TEST(UpdateRuleTest, AdamWDecayUsesTheScheduledRate) {
 }
 
 TEST(UpdateRuleTest, ResetClearsTheState) {
-  for (const std::string& family : update_rule_families()) {
+  for (const std::string& family : builtin_families()) {
     auto rule = make_update_rule(family, {{"learning_rate", 0.1}}, 10);
     Eigen::VectorXd fresh = p0;
     rule->reset(2);
@@ -286,7 +295,7 @@ TEST(UpdateRuleTest, ResetClearsTheState) {
 }
 
 TEST(UpdateRuleTest, SizeMismatchIsRejected) {
-  for (const std::string& family : update_rule_families()) {
+  for (const std::string& family : builtin_families()) {
     auto rule = make_update_rule(family, {}, 10);
     rule->reset(2);
     Eigen::VectorXd p = vec({1.0, 2.0, 3.0});
@@ -307,7 +316,7 @@ TEST(UpdateRuleTest, EveryFamilyConvergesOnAQuadratic) {
       {"rmsprop", {{"learning_rate", 0.01}, {"schedule", std::string("cosine")}}},
       {"lion", {{"learning_rate", 0.02}, {"schedule", std::string("warmup_cosine")}}},
   };
-  ASSERT_EQ(settings.size(), update_rule_families().size());
+  ASSERT_EQ(settings.size(), builtin_families().size());
   const std::int64_t steps = 500;
   for (const auto& [family, hyperparameters] : settings) {
     auto rule = make_update_rule(family, hyperparameters, steps);
@@ -329,7 +338,7 @@ TEST(UpdateRuleTest, EveryFamilyConvergesOnAQuadratic) {
 TEST(UpdateRuleTest, UnknownFamilyListsTheKnownOnes) {
   const std::string message = config_error_of("adagrad", {});
   EXPECT_TRUE(contains(message, "adagrad")) << message;
-  for (const std::string& family : update_rule_families()) EXPECT_TRUE(contains(message, family)) << message;
+  for (const std::string& family : builtin_families()) EXPECT_TRUE(contains(message, family)) << message;
   EXPECT_THROW(update_rule_hyperparameters("adagrad"), ConfigError);
   EXPECT_THROW(default_hyperparameters("Adam"), ConfigError);
 }
@@ -420,7 +429,7 @@ TEST(UpdateRuleTest, InnerStepsMustBePositive) {
 
 TEST(UpdateRuleTest, FamiliesAreListed) {
   const std::vector<std::string> expected = {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lion"};
-  EXPECT_EQ(update_rule_families(), expected);
+  EXPECT_EQ(builtin_families(), expected);
 }
 
 TEST(UpdateRuleTest, DefaultsAreTheDocumentedOnes) {
@@ -452,7 +461,7 @@ TEST(UpdateRuleTest, DefaultsAreTheDocumentedOnes) {
 }
 
 TEST(UpdateRuleTest, ReferenceTableIsComplete) {
-  for (const std::string& family : update_rule_families()) {
+  for (const std::string& family : builtin_families()) {
     const auto& infos = update_rule_hyperparameters(family);
     ASSERT_FALSE(infos.empty()) << family;
     EXPECT_EQ(infos.front().name, "learning_rate") << family;

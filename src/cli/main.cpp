@@ -17,6 +17,7 @@
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/runtime/mpi_runtime.hpp"
 #include "metaevo/runtime/run.hpp"
+#include "metaevo/store/run_report.hpp"
 
 namespace {
 
@@ -51,6 +52,9 @@ void print_search_space(const metaevo::RunConfig& config) {
       std::printf("  gene %-18s %-11s [%g, %g]\n", gene.name.c_str(), std::string(to_string(gene.kind)).c_str(),
                   gene.low, gene.high);
     }
+  }
+  for (const metaevo::TaskConfig& task : config.tasks) {
+    std::printf("  task %s\n", metaevo::describe_task_family(task).c_str());
   }
 }
 
@@ -222,6 +226,9 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
   check->add_option("config", arguments.config_path, "TOML config")->required()->check(CLI::ExistingFile);
 
+  CLI::App* families = app.add_subcommand(
+      "families", "list the registered task families and update rules with their options, ranges and defaults");
+
   metaevo::cli::InspectExportArguments inspect_export_arguments;
   metaevo::cli::add_inspect_export_commands(app, inspect_export_arguments);
 
@@ -236,6 +243,11 @@ int main(int argc, char** argv) {
 
   if (inspect_export_arguments.inspect->parsed() || inspect_export_arguments.export_best->parsed()) {
     return session.is_master() ? *metaevo::cli::run_inspect_export(inspect_export_arguments) : exit_ok;
+  }
+
+  if (families->parsed()) {
+    if (session.is_master()) std::fputs(metaevo::describe_registered_families().c_str(), stdout);
+    return exit_ok;
   }
 
   if (check->parsed()) {

@@ -27,40 +27,11 @@
 
 namespace metaevo {
 
-std::string_view to_string(FitnessMeasure measure) {
-  switch (measure) {
-    case FitnessMeasure::final_loss: return "final_loss";
-    case FitnessMeasure::auc: return "auc";
-  }
-  return "unknown";
-}
-
-std::optional<FitnessMeasure> fitness_measure_from_string(std::string_view text) {
-  for (FitnessMeasure measure : {FitnessMeasure::final_loss, FitnessMeasure::auc}) {
-    if (to_string(measure) == text) return measure;
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(RunMode mode) {
-  switch (mode) {
-    case RunMode::generational: return "generational";
-    case RunMode::steady_state: return "steady_state";
-  }
-  return "unknown";
-}
-
-std::optional<RunMode> run_mode_from_string(std::string_view text) {
-  for (RunMode mode : {RunMode::generational, RunMode::steady_state}) {
-    if (to_string(mode) == text) return mode;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 using text::format_number;
 using text::joined;
+using text::suggestion;
 
 constexpr std::int64_t max_inner_steps = 10'000'000;
 constexpr std::int64_t int_max = std::numeric_limits<int>::max();
@@ -79,34 +50,6 @@ const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner
                                                   "time_limit_seconds"};
 const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed"};
 const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
-// Grouped as the task table of docs/configuration.md: common, model, then synthetic keys.
-const std::vector<std::string> all_task_keys = {
-    "family", "weight", "dimension", "condition_number", "samples", "noise", "hidden_layers", "activation",
-    "classes", "initial_scale", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
-    "fault_step"};
-
-/// The keys a [[tasks]] table of this kind may hold (TaskFamilySpec fields the kind reads).
-std::vector<std::string> task_keys(TaskKind kind) {
-  std::vector<std::string> keys = {"family", "weight"};
-  auto add = [&keys](std::initializer_list<const char*> more) { keys.insert(keys.end(), more.begin(), more.end()); };
-  switch (kind) {
-    case TaskKind::quadratic: add({"dimension", "condition_number"}); break;
-    case TaskKind::rosenbrock: add({"dimension"}); break;
-    case TaskKind::linear_regression:
-    case TaskKind::logistic_regression: add({"dimension", "samples", "noise"}); break;
-    case TaskKind::mlp_regression: add({"dimension", "samples", "noise", "hidden_layers", "activation"}); break;
-    case TaskKind::mlp_classification:
-      add({"dimension", "samples", "noise", "hidden_layers", "activation", "classes"});
-      break;
-    case TaskKind::synthetic:
-      add({"dimension", "step_sleep_seconds", "sleep_tail", "pareto_shape", "fault", "fault_probability",
-           "fault_step"});
-      break;
-  }
-  keys.emplace_back("initial_scale");
-  return keys;
-}
-
 bool contains(const std::vector<std::string>& items, std::string_view item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
@@ -180,35 +123,6 @@ std::vector<Entry> entries_in_file_order(const toml::table& table) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   });
   return entries;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> previous(b.size() + 1);
-  std::vector<std::size_t> current(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
-/// " (did you mean population_size?)" for a near miss, else "".
-std::string suggestion(std::string_view key, const std::vector<std::string>& allowed) {
-  std::size_t best_distance = 3;  // more than two edits away is not a typo
-  std::string best;
-  for (const std::string& candidate : allowed) {
-    const std::size_t distance = edit_distance(key, candidate);
-    if (distance < best_distance && distance < key.size()) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  return best.empty() ? std::string() : " (did you mean " + best + "?)";
 }
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
@@ -549,7 +463,7 @@ GeneSpec read_gene(const Section& gene, const HyperparameterInfo& info, const st
       names_of({GeneKind::real, GeneKind::log_real, GeneKind::integer, GeneKind::categorical});
   const std::optional<std::string> kind = gene.choice("kind", kinds);
   if (!kind) gene.fail_here(gene.key_path("kind") + " is required: one of " + joined(kinds));
-  spec.kind = *gene_kind_from_string(*kind);
+  spec.kind = *from_string<GeneKind>(*kind);
   if (const auto group = gene.string("group")) spec.group = *group;
 
   const bool has_choices = !info.choices.empty();
@@ -692,65 +606,95 @@ UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps
   return options;
 }
 
-TaskFamilySpec read_task(const Section& task) {
-  TaskFamilySpec spec;
-  std::vector<std::string> kinds;
-  for (TaskKind kind : all_task_kinds()) kinds.emplace_back(to_string(kind));
-  const std::optional<std::string> family = task.choice("family", kinds);
-  if (!family) task.fail_here(task.key_path("family") + " is required: one of " + joined(kinds));
-  spec.kind = *task_kind_from_string(*family);
+/// A [[tasks]] value as the type its schema declares (an integer is accepted for a real); a wrong
+/// type fails at the key's line.
+OptionValue option_value(const Section& table, const toml::node& node, const OptionSpec& spec) {
+  const std::string name = table.key_path(spec.key);
+  switch (spec.type) {
+    case OptionType::boolean:
+      if (const auto* value = node.as_boolean()) return value->get();
+      break;
+    case OptionType::integer:
+      if (const auto* value = node.as_integer()) return value->get();
+      break;
+    case OptionType::real:
+      if (const auto* value = node.as_floating_point()) return value->get();
+      if (const auto* value = node.as_integer()) return static_cast<double>(value->get());
+      break;
+    case OptionType::string:
+      if (const auto* value = node.as_string()) return value->get();
+      break;
+    case OptionType::integer_list:
+      if (const auto* array = node.as_array()) {
+        std::vector<std::int64_t> items;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+          const toml::node& element = *array->get(i);
+          const auto* item = element.as_integer();
+          if (item == nullptr) {
+            table.reporter().fail(element, name + "[" + std::to_string(i) + "] must be an integer, got " +
+                                               describe_value(element));
+          }
+          items.push_back(item->get());
+        }
+        return items;
+      }
+      break;
+  }
+  std::string expected;
+  switch (spec.type) {
+    case OptionType::boolean: expected = "a boolean"; break;
+    case OptionType::integer: expected = "an integer"; break;
+    case OptionType::real: expected = "a number"; break;
+    case OptionType::string: expected = spec.choices.empty() ? "a string" : "one of " + joined(spec.choices); break;
+    case OptionType::integer_list: expected = "an array of " + spec.describe_allowed(); break;
+  }
+  table.reporter().fail(node, name + " must be " + expected + ", got " + describe_value(node));
+}
 
-  const std::vector<std::string> allowed = task_keys(spec.kind);
+/// One [[tasks]] table, read from the schema its family registered: no per-family code here.
+TaskConfig read_task(const Section& task) {
+  const Registry<TaskFamilyRegistration>& registry = task_family_registry();
+  const std::vector<std::string> families = registry.names();
+  const std::optional<std::string> family = task.choice("family", families);
+  if (!family) task.fail_here(task.key_path("family") + " is required: one of " + joined(families));
+  const TaskFamilyRegistration& registration = registry.find(*family);
+
+  std::vector<std::string> allowed = {"family", "weight"};
+  for (const std::string& key : registration.options.keys()) allowed.push_back(key);
   for (const Entry& entry : entries_in_file_order(task.table())) {
     if (contains(allowed, entry.key)) continue;
-    if (!contains(all_task_keys, entry.key)) task.fail_unknown(entry, allowed, *family + " tasks");
     std::vector<std::string> owners;
-    for (TaskKind kind : all_task_kinds()) {
-      if (contains(task_keys(kind), entry.key)) owners.emplace_back(to_string(kind));
+    for (const TaskFamilyRegistration& other : registry.entries()) {
+      if (other.options.find(entry.key) != nullptr) owners.push_back(other.name);
     }
+    if (owners.empty()) task.fail_unknown(entry, allowed, *family + " tasks");
     task.reporter().fail(entry.line, task.key_path(entry.key) + " does not apply to family " + *family +
                                          " (only to " + joined(owners) + "); keys of " + *family +
                                          " tasks: " + joined(allowed));
   }
 
-  // Obvious bounds here; the family's own limits come from make_task_family below.
-  task.read("weight", RealRange{.low = 0.0, .low_open = true}, spec.weight);
-  task.read("dimension", {1, int_max}, spec.dimension);
-  task.read("condition_number", RealRange{.low = 1.0}, spec.condition_number);
-  task.read("samples", {1, int_max}, spec.samples);
-  task.read("noise", RealRange{.low = 0.0}, spec.noise);
-  if (const toml::node* node = task.find("hidden_layers")) {
-    const std::string name = task.key_path("hidden_layers");
-    const auto* array = node->as_array();
-    if (array == nullptr || array->empty() || array->size() > 2) {
-      task.reporter().fail(*node, name + " must be an array of 1 or 2 layer widths like [16] or [32, 16], got " +
-                                      (array == nullptr ? describe_value(*node)
-                                                        : std::to_string(array->size()) + " widths"));
-    }
-    spec.hidden_layers.clear();
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      const std::string element_name = name + "[" + std::to_string(i) + "]";
-      spec.hidden_layers.push_back(
-          static_cast<int>(task.integer_value(*array->get(i), element_name, {1, int_max})));
-    }
+  TaskConfig config;
+  config.family = *family;
+  task.read("weight", RealRange{.low = 0.0, .low_open = true}, config.weight);
+  std::map<std::string, OptionValue, std::less<>> given;
+  for (const OptionSpec& spec : registration.options.specs()) {
+    const toml::node* node = task.find(spec.key);
+    if (node == nullptr) continue;
+    OptionValue value = option_value(task, *node, spec);
+    const std::string problem = spec.problem(value);
+    if (!problem.empty()) task.reporter().fail(*node, task.key_path(problem));
+    given[spec.key] = std::move(value);
   }
-  task.read_enum("activation", {Activation::tanh, Activation::relu}, spec.activation);
-  task.read("classes", {2, int_max}, spec.classes);
-  task.read("initial_scale", RealRange{.low = 0.0, .low_open = true}, spec.initial_scale);
-  task.read("step_sleep_seconds", RealRange{.low = 0.0}, spec.step_sleep_seconds);
-  task.read_enum("sleep_tail", {SleepTail::fixed, SleepTail::pareto}, spec.sleep_tail);
-  task.read("pareto_shape", RealRange{.low = 0.0, .low_open = true}, spec.pareto_shape);
-  task.read_enum("fault", {TaskFault::none, TaskFault::throw_exception, TaskFault::nan_loss}, spec.fault);
-  task.read("fault_probability", RealRange{.low = 0.0, .high = 1.0}, spec.fault_probability);
-  task.read("fault_step", {1, int64_max}, spec.fault_step);
+  config.options = registration.options.resolve(given);  // checked above: this only adds the defaults
 
+  // Checks across keys are the family's own (e.g. samples * dimension), mapped back to a key's line.
   // "family" is left out: every message of make_task_family says "task family '...'".
-  std::vector<std::string> value_keys(allowed.begin() + 1, allowed.end());
-  task.check_with_lines(value_keys, [&spec] { make_task_family(spec); });
-  return spec;
+  const std::vector<std::string> value_keys(allowed.begin() + 1, allowed.end());
+  task.check_with_lines(value_keys, [&config] { make_task_family(config); });
+  return config;
 }
 
-std::vector<TaskFamilySpec> read_tasks(const Section& root) {
+std::vector<TaskConfig> read_tasks(const Section& root) {
   const std::string example = "add one [[tasks]] table per task family, e.g. [[tasks]] family = \"quadratic\"";
   const toml::node* node = root.find("tasks");
   if (node == nullptr) root.fail_here("at least one [[tasks]] table is required: " + example);
@@ -759,7 +703,7 @@ std::vector<TaskFamilySpec> read_tasks(const Section& root) {
   if (array == nullptr || !array->is_array_of_tables()) {
     root.reporter().fail(*node, "tasks must be an array of tables ([[tasks]]), got " + describe_value(*node));
   }
-  std::vector<TaskFamilySpec> specs;
+  std::vector<TaskConfig> specs;
   for (std::size_t i = 0; i < array->size(); ++i) {
     const Section task(root.reporter(), *array->get(i)->as_table(), "tasks[" + std::to_string(i) + "]");
     specs.push_back(read_task(task));

@@ -37,9 +37,9 @@ double task_score(const LearningCurve& curve, FitnessMeasure measure) {
 
 Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.search_space()) {
   double total = 0.0;
-  for (const TaskFamilySpec& spec : config_.tasks) {
-    families_.push_back(make_task_family(spec));
-    total += spec.weight;
+  for (const TaskConfig& task : config_.tasks) {
+    families_.push_back(make_task_family(task));
+    total += task.weight;
     cumulative_weights_.push_back(total);
   }
   if (families_.empty()) throw ConfigError("the config needs at least one [[tasks]] table");
@@ -125,14 +125,14 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
       if (curve.timed_out) {
         std::ostringstream reason;
         reason << "time limit of " << options.time_limit_seconds << " s exceeded in task " << task_index << " ("
-               << to_string(family.kind()) << ") at step " << curve.steps();
+               << family.name() << ") at step " << curve.steps();
         throw EvaluationError(reason.str());
       }
       if (curve.diverged) {
         score_sum += options.penalty_fitness;
         if (!result.diverged) {
           std::ostringstream reason;
-          reason << "task " << task_index << " (" << to_string(family.kind()) << ") diverged at step "
+          reason << "task " << task_index << " (" << family.name() << ") diverged at step "
                  << curve.steps() << ": loss " << curve.losses.back() << " from " << curve.losses.front();
           result.reason = reason.str();
         }

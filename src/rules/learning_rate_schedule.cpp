@@ -10,12 +10,6 @@ namespace metaevo {
 
 namespace {
 
-constexpr std::array<std::pair<ScheduleKind, std::string_view>, 3> schedule_names{{
-    {ScheduleKind::constant, "constant"},
-    {ScheduleKind::cosine, "cosine"},
-    {ScheduleKind::warmup_cosine, "warmup_cosine"},
-}};
-
 /// Half-cosine from 1 down towards final_fraction over `steps` steps, at step s (1-based, clamped to
 /// [1, steps]). Step 1 is the full rate; like PyTorch's CosineAnnealingLR, step `steps` is one step
 /// short of the floor, so the last step still moves the parameters when final_fraction is 0.
@@ -26,18 +20,6 @@ double cosine_factor(std::int64_t s, std::int64_t steps, double final_fraction) 
 }
 
 }  // namespace
-
-std::string_view to_string(ScheduleKind kind) {
-  for (const auto& [k, name] : schedule_names)
-    if (k == kind) return name;
-  return "unknown";
-}
-
-std::optional<ScheduleKind> schedule_kind_from_string(std::string_view text) {
-  for (const auto& [k, name] : schedule_names)
-    if (name == text) return k;
-  return std::nullopt;
-}
 
 double LearningRateSchedule::factor(std::int64_t t) const {
   // A degenerate total (< 1) behaves as a one-step schedule rather than dividing by zero.

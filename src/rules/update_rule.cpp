@@ -224,133 +224,122 @@ class LionRule final : public ScheduledRule {
 // Hyperparameter tables
 // ---------------------------------------------------------------------------------------------
 
-// Open interval ends as the nearest inclusive value, so inclusive checks on min/max are exact.
-constexpr double just_above_zero = 1e-300;
-const double just_below_one = std::nextafter(1.0, 0.0);
-
-/// The hyperparameters after validation: every one of the family, given or defaulted.
-class ResolvedHyperparameters {
- public:
-  void set_number(const std::string& name, double value) { numbers_[name] = value; }
-  void set_schedule(ScheduleKind kind) { schedule_ = kind; }
-  double number(std::string_view name) const { return numbers_.find(name)->second; }  // present by construction
-  ScheduleKind schedule() const { return schedule_; }
-
- private:
-  std::map<std::string, double, std::less<>> numbers_;
-  ScheduleKind schedule_ = ScheduleKind::constant;
-};
-
-using RuleFactory = std::function<std::unique_ptr<UpdateRule>(const ResolvedHyperparameters&, LearningRateSchedule)>;
-
-struct FamilyEntry {
-  std::string name;
-  std::vector<HyperparameterInfo> hyperparameters;
-  RuleFactory make;
-};
-
-HyperparameterInfo numeric(std::string name, double default_value, double min_value, double max_value,
-                           std::string range, std::string description) {
-  HyperparameterInfo info;
-  info.name = std::move(name);
-  info.default_value = default_value;
-  info.min_value = min_value;
-  info.max_value = max_value;
-  info.range = std::move(range);
-  info.description = std::move(description);
-  return info;
-}
-
 HyperparameterInfo learning_rate(double default_value) {
-  return numeric("learning_rate", default_value, just_above_zero, 10.0, "(0, 10]",
-                 "base step size; the schedule multiplies it at each inner step");
+  return real_hyperparameter("learning_rate", default_value, NumericRange::make(0.0, true, 10.0, false),
+                             "base step size; the schedule multiplies it at each inner step");
 }
 
 HyperparameterInfo unit_open(std::string name, double default_value, std::string description) {
-  return numeric(std::move(name), default_value, 0.0, just_below_one, "[0, 1)", std::move(description));
+  return real_hyperparameter(std::move(name), default_value, NumericRange::closed_open(0.0, 1.0),
+                             std::move(description));
 }
 
 HyperparameterInfo epsilon() {
-  return numeric("epsilon", 1e-8, just_above_zero, 1.0, "(0, 1]",
-                 "added to the root-mean-square denominator for numerical safety");
+  return real_hyperparameter("epsilon", 1e-8, NumericRange::make(0.0, true, 1.0, false),
+                             "added to the root-mean-square denominator for numerical safety");
 }
 
 HyperparameterInfo weight_decay(double default_value, std::string description) {
-  return numeric("weight_decay", default_value, 0.0, 1.0, "[0, 1]", std::move(description));
+  return real_hyperparameter("weight_decay", default_value, NumericRange::closed(0.0, 1.0), std::move(description));
 }
 
 /// The schedule hyperparameters every family shares, appended after the family's own.
-std::vector<HyperparameterInfo> with_schedule(std::vector<HyperparameterInfo> own) {
+std::vector<HyperparameterInfo> schedule_hyperparameters() {
   HyperparameterInfo schedule;
   schedule.name = "schedule";
-  for (ScheduleKind kind : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::warmup_cosine})
-    schedule.choices.emplace_back(to_string(kind));
+  schedule.choices = enum_names<ScheduleKind>();
   schedule.default_choice = std::string(to_string(ScheduleKind::constant));
   schedule.description = "learning-rate schedule over the inner loop: constant, cosine or warmup_cosine";
-  own.push_back(std::move(schedule));
-  own.push_back(numeric("warmup_fraction", 0.1, 0.0, 0.99, "[0, 0.99]",
-                        "warmup_cosine only: fraction of the inner steps spent in linear warmup"));
-  own.push_back(numeric("final_lr_fraction", 0.0, 0.0, 1.0, "[0, 1]",
-                        "cosine schedules: learning rate at the end relative to learning_rate"));
-  return own;
+  return {schedule,
+          real_hyperparameter("warmup_fraction", 0.1, NumericRange::closed(0.0, 0.99),
+                              "warmup_cosine only: fraction of the inner steps spent in linear warmup"),
+          real_hyperparameter("final_lr_fraction", 0.0, NumericRange::closed(0.0, 1.0),
+                              "cosine schedules: learning rate at the end relative to learning_rate")};
 }
 
-const std::vector<FamilyEntry>& family_table() {
-  static const std::vector<FamilyEntry> table = [] {
-    std::vector<FamilyEntry> families;
-    families.push_back({"sgd", with_schedule({learning_rate(1e-2)}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<SgdRule>(h.number("learning_rate"), s);
-                        }});
-    families.push_back({"momentum",
-                        with_schedule({learning_rate(1e-2),
-                                       unit_open("momentum", 0.9, "velocity decay mu: v = mu v + g")}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<MomentumRule>(h.number("learning_rate"), s, h.number("momentum"));
-                        }});
-    families.push_back({"nesterov",
-                        with_schedule({learning_rate(1e-2),
-                                       unit_open("momentum", 0.9, "velocity decay mu; step along g + mu v")}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<NesterovRule>(h.number("learning_rate"), s, h.number("momentum"));
-                        }});
-    families.push_back({"adam",
-                        with_schedule({learning_rate(1e-3),
-                                       unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
-                                       unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon()}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<AdamRule>(h.number("learning_rate"), s, h.number("beta1"),
-                                                            h.number("beta2"), h.number("epsilon"));
-                        }});
-    families.push_back({"adamw",
-                        with_schedule({learning_rate(1e-3),
-                                       unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
-                                       unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon(),
-                                       weight_decay(1e-2, "decoupled decay: p -= lr wd p before the Adam step")}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<AdamWRule>(h.number("learning_rate"), s, h.number("beta1"),
-                                                             h.number("beta2"), h.number("epsilon"),
-                                                             h.number("weight_decay"));
-                        }});
-    families.push_back({"rmsprop",
-                        with_schedule({learning_rate(1e-2),
-                                       unit_open("alpha", 0.99, "decay of the mean squared gradient"), epsilon()}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<RmspropRule>(h.number("learning_rate"), s, h.number("alpha"),
-                                                               h.number("epsilon"));
-                        }});
-    families.push_back({"lion",
-                        with_schedule({learning_rate(1e-4),
-                                       unit_open("beta1", 0.9, "interpolation of momentum and gradient inside the sign"),
-                                       unit_open("beta2", 0.99, "decay of the momentum kept between steps"),
-                                       weight_decay(0.0, "decoupled decay: p -= lr wd p alongside the sign step")}),
-                        [](const ResolvedHyperparameters& h, LearningRateSchedule s) -> std::unique_ptr<UpdateRule> {
-                          return std::make_unique<LionRule>(h.number("learning_rate"), s, h.number("beta1"),
-                                                            h.number("beta2"), h.number("weight_decay"));
-                        }});
-    return families;
-  }();
-  return table;
+double number(const ParameterSet& h, std::string_view name) { return numeric_parameter(h, name); }
+
+UpdateRuleRegistration builtin(std::string name, std::string help, std::vector<HyperparameterInfo> own,
+                               std::function<std::unique_ptr<UpdateRule>(const ParameterSet&, LearningRateSchedule)> make) {
+  UpdateRuleRegistration registration;
+  registration.name = std::move(name);
+  registration.help = std::move(help);
+  registration.hyperparameters = std::move(own);
+  registration.make = [make = std::move(make)](const ParameterSet& h, std::int64_t inner_steps) {
+    return make(h, learning_rate_schedule(h, inner_steps));
+  };
+  return registration;
+}
+
+/// Appends the shared schedule hyperparameters, checks the declaration and adds the family.
+void add_rule(Registry<UpdateRuleRegistration>& registry, UpdateRuleRegistration registration) {
+  if (!registration.make) {
+    throw ConfigError("update rule family \"" + registration.name + "\" is registered without a factory");
+  }
+  for (HyperparameterInfo& shared : schedule_hyperparameters()) registration.hyperparameters.push_back(std::move(shared));
+  for (std::size_t i = 0; i < registration.hyperparameters.size(); ++i) {
+    const HyperparameterInfo& info = registration.hyperparameters[i];
+    for (std::size_t j = 0; j < i; ++j) {
+      if (registration.hyperparameters[j].name == info.name) {
+        throw ConfigError("update rule family \"" + registration.name + "\": hyperparameter \"" + info.name +
+                          "\" is declared twice (the schedule ones are added for every family)");
+      }
+    }
+  }
+  registry.add(std::move(registration));
+}
+
+/// The built-in families, in the order listings show them.
+void register_builtin_rules(Registry<UpdateRuleRegistration>& registry) {
+  using S = LearningRateSchedule;
+  add_rule(registry, builtin("sgd", "p <- p - lr_t g", {learning_rate(1e-2)},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<SgdRule>(number(h, "learning_rate"), s);
+                               }));
+  add_rule(registry, builtin("momentum", "heavy ball: v <- mu v + g, p <- p - lr_t v",
+                               {learning_rate(1e-2), unit_open("momentum", 0.9, "velocity decay mu: v = mu v + g")},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<MomentumRule>(number(h, "learning_rate"), s,
+                                                                       number(h, "momentum"));
+                               }));
+  add_rule(registry, builtin("nesterov", "Nesterov momentum (PyTorch form): p <- p - lr_t (g + mu v)",
+                               {learning_rate(1e-2), unit_open("momentum", 0.9, "velocity decay mu; step along g + mu v")},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<NesterovRule>(number(h, "learning_rate"), s,
+                                                                       number(h, "momentum"));
+                               }));
+  add_rule(registry, builtin("adam", "Adam with bias correction, epsilon outside the square root",
+                               {learning_rate(1e-3), unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
+                                unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon()},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<AdamRule>(number(h, "learning_rate"), s, number(h, "beta1"),
+                                                                   number(h, "beta2"), number(h, "epsilon"));
+                               }));
+  add_rule(registry, builtin("adamw", "Adam with decoupled weight decay (as PyTorch)",
+                               {learning_rate(1e-3), unit_open("beta1", 0.9, "decay of the first-moment (mean) estimate"),
+                                unit_open("beta2", 0.999, "decay of the second-moment estimate"), epsilon(),
+                                weight_decay(1e-2, "decoupled decay: p -= lr wd p before the Adam step")},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<AdamWRule>(number(h, "learning_rate"), s, number(h, "beta1"),
+                                                                    number(h, "beta2"), number(h, "epsilon"),
+                                                                    number(h, "weight_decay"));
+                               }));
+  add_rule(registry, builtin("rmsprop", "RMSprop without momentum: p <- p - lr_t g / (sqrt(s) + eps)",
+                               {learning_rate(1e-2), unit_open("alpha", 0.99, "decay of the mean squared gradient"),
+                                epsilon()},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<RmspropRule>(number(h, "learning_rate"), s, number(h, "alpha"),
+                                                                      number(h, "epsilon"));
+                               }));
+  add_rule(registry, builtin("lion", "Lion (Chen et al. 2023): sign of an interpolated momentum",
+                               {learning_rate(1e-4),
+                                unit_open("beta1", 0.9, "interpolation of momentum and gradient inside the sign"),
+                                unit_open("beta2", 0.99, "decay of the momentum kept between steps"),
+                                weight_decay(0.0, "decoupled decay: p -= lr wd p alongside the sign step")},
+                               [](const ParameterSet& h, S s) -> std::unique_ptr<UpdateRule> {
+                                 return std::make_unique<LionRule>(number(h, "learning_rate"), s, number(h, "beta1"),
+                                                                   number(h, "beta2"), number(h, "weight_decay"));
+                               }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,16 +357,12 @@ std::string describe_value(const GeneValue& value) {
       value);
 }
 
-const FamilyEntry& find_family(std::string_view family) {
-  for (const FamilyEntry& entry : family_table())
-    if (entry.name == family) return entry;
-  throw ConfigError("unknown update rule family \"" + std::string(family) +
-                    "\"; known families: " + joined(update_rule_families()));
-}
+const UpdateRuleRegistration& find_family(std::string_view family) { return update_rule_registry().find(family); }
 
 /// Checks every given hyperparameter (name, type, range) before anything is built, then fills in
-/// the defaults of the ones not given.
-ResolvedHyperparameters resolve(const FamilyEntry& family, const ParameterSet& given) {
+/// the defaults of the ones not given: the result holds every hyperparameter of the family, numbers
+/// as double.
+ParameterSet resolve(const UpdateRuleRegistration& family, const ParameterSet& given) {
   const std::string where = "update rule \"" + family.name + "\": hyperparameter \"";
   for (const auto& [name, value] : given) {
     const auto info = std::find_if(family.hyperparameters.begin(), family.hyperparameters.end(),
@@ -404,12 +389,11 @@ ResolvedHyperparameters resolve(const FamilyEntry& family, const ParameterSet& g
       throw ConfigError(where + name + "\" must be in " + info->range + ", got " + format_number(number));
   }
 
-  ResolvedHyperparameters resolved;
+  ParameterSet resolved;
   for (const HyperparameterInfo& info : family.hyperparameters) {
     const auto found = given.find(info.name);
     if (!info.choices.empty()) {
-      const std::string& choice = found == given.end() ? info.default_choice : std::get<std::string>(found->second);
-      if (info.name == "schedule") resolved.set_schedule(*schedule_kind_from_string(choice));
+      resolved[info.name] = found == given.end() ? info.default_choice : std::get<std::string>(found->second);
       continue;
     }
     double number = info.default_value;
@@ -418,21 +402,59 @@ ResolvedHyperparameters resolve(const FamilyEntry& family, const ParameterSet& g
                    ? std::get<double>(found->second)
                    : static_cast<double>(std::get<std::int64_t>(found->second));
     }
-    resolved.set_number(info.name, number);
+    resolved[info.name] = number;
   }
   return resolved;
 }
 
 }  // namespace
 
-const std::vector<std::string>& update_rule_families() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> list;
-    for (const FamilyEntry& entry : family_table()) list.push_back(entry.name);
-    return list;
-  }();
-  return names;
+HyperparameterInfo real_hyperparameter(std::string name, double default_value, NumericRange range,
+                                       std::string description) {
+  if (!std::isfinite(range.low) || !std::isfinite(range.high)) {
+    throw ConfigError("hyperparameter \"" + name + "\": its range must be bounded, got " + range.describe(false));
+  }
+  HyperparameterInfo info;
+  info.name = std::move(name);
+  info.default_value = default_value;
+  // Open ends as the nearest inclusive value, so inclusive checks on min/max are exact; "(0" is
+  // 1e-300 rather than the smallest subnormal.
+  info.min_value = !range.low_open ? range.low : range.low == 0.0 ? 1e-300 : std::nextafter(range.low, range.high);
+  info.max_value = !range.high_open ? range.high : std::nextafter(range.high, range.low);
+  info.range = range.describe(false).substr(3);  // "in [0, 1)" -> "[0, 1)"
+  info.description = std::move(description);
+  return info;
 }
+
+Registry<UpdateRuleRegistration>& update_rule_registry() {
+  static Registry<UpdateRuleRegistration> registry = [] {
+    Registry<UpdateRuleRegistration> builtins("update rule family");
+    register_builtin_rules(builtins);
+    return builtins;
+  }();
+  return registry;
+}
+
+void register_update_rule(UpdateRuleRegistration registration) {
+  add_rule(update_rule_registry(), std::move(registration));
+}
+
+LearningRateSchedule learning_rate_schedule(const ParameterSet& hyperparameters, std::int64_t inner_steps) {
+  LearningRateSchedule schedule;
+  const auto kind = hyperparameters.find("schedule");
+  if (kind != hyperparameters.end()) {
+    const auto* name = std::get_if<std::string>(&kind->second);
+    const std::optional<ScheduleKind> parsed = name == nullptr ? std::nullopt : from_string<ScheduleKind>(*name);
+    if (!parsed) throw ConfigError("hyperparameter \"schedule\" must be one of " + joined(enum_names<ScheduleKind>()));
+    schedule.kind = *parsed;
+  }
+  schedule.total_steps = inner_steps;
+  schedule.warmup_fraction = numeric_parameter(hyperparameters, "warmup_fraction");
+  schedule.final_fraction = numeric_parameter(hyperparameters, "final_lr_fraction");
+  return schedule;
+}
+
+std::vector<std::string> update_rule_families() { return update_rule_registry().names(); }
 
 const std::vector<HyperparameterInfo>& update_rule_hyperparameters(std::string_view family) {
   return find_family(family).hyperparameters;
@@ -447,19 +469,19 @@ ParameterSet default_hyperparameters(std::string_view family) {
   return defaults;
 }
 
+std::vector<GeneBlock> update_rule_gene_blocks(std::string_view family, const Options& architecture) {
+  const UpdateRuleRegistration& entry = find_family(family);
+  if (!entry.gene_blocks) return {};
+  return entry.gene_blocks(architecture);
+}
+
 std::unique_ptr<UpdateRule> make_update_rule(std::string_view family, const ParameterSet& hyperparameters,
                                              std::int64_t inner_steps) {
-  const FamilyEntry& entry = find_family(family);
+  const UpdateRuleRegistration& entry = find_family(family);
   if (inner_steps < 1)
     throw ConfigError("update rule \"" + entry.name + "\": inner_steps must be >= 1, got " +
                       std::to_string(inner_steps));
-  const ResolvedHyperparameters resolved = resolve(entry, hyperparameters);
-  LearningRateSchedule schedule;
-  schedule.kind = resolved.schedule();
-  schedule.total_steps = inner_steps;
-  schedule.warmup_fraction = resolved.number("warmup_fraction");
-  schedule.final_fraction = resolved.number("final_lr_fraction");
-  return entry.make(resolved, schedule);
+  return entry.make(resolve(entry, hyperparameters), inner_steps);
 }
 
 }  // namespace metaevo

@@ -119,38 +119,6 @@ bool has_length(const Genome& genome, Eigen::Index genes) {
 
 }  // namespace
 
-std::string_view to_string(CrossoverKind kind) {
-  switch (kind) {
-    case CrossoverKind::uniform: return "uniform";
-    case CrossoverKind::blend: return "blend";
-  }
-  return "unknown";
-}
-
-std::optional<CrossoverKind> crossover_kind_from_string(std::string_view text) {
-  for (CrossoverKind kind : {CrossoverKind::uniform, CrossoverKind::blend}) {
-    if (to_string(kind) == text) return kind;
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(StepSizeAdaptation adaptation) {
-  switch (adaptation) {
-    case StepSizeAdaptation::per_gene: return "per_gene";
-    case StepSizeAdaptation::per_group: return "per_group";
-    case StepSizeAdaptation::global: return "global";
-  }
-  return "unknown";
-}
-
-std::optional<StepSizeAdaptation> step_size_adaptation_from_string(std::string_view text) {
-  for (StepSizeAdaptation adaptation :
-       {StepSizeAdaptation::per_gene, StepSizeAdaptation::per_group, StepSizeAdaptation::global}) {
-    if (to_string(adaptation) == text) return adaptation;
-  }
-  return std::nullopt;
-}
-
 void validate(const GeneticAlgorithmOptions& options) {
   const int population = options.population_size;
   require(population >= 2, "population_size", ">= 2", std::to_string(population));

@@ -96,23 +96,6 @@ std::size_t choice_index(const GeneSpec& gene, double x) {
 
 }  // namespace
 
-std::string_view to_string(GeneKind kind) {
-  switch (kind) {
-    case GeneKind::real: return "real";
-    case GeneKind::log_real: return "log_real";
-    case GeneKind::integer: return "integer";
-    case GeneKind::categorical: return "categorical";
-  }
-  return "unknown";
-}
-
-std::optional<GeneKind> gene_kind_from_string(std::string_view text) {
-  for (GeneKind kind : {GeneKind::real, GeneKind::log_real, GeneKind::integer, GeneKind::categorical}) {
-    if (to_string(kind) == text) return kind;
-  }
-  return std::nullopt;
-}
-
 double numeric_parameter(const ParameterSet& parameters, std::string_view name) {
   const auto found = parameters.find(name);
   if (found == parameters.end()) {

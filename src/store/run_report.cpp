@@ -90,35 +90,6 @@ std::string padded(std::string text, std::size_t width) {
   return text;
 }
 
-std::string describe_task_family(const TaskFamilySpec& spec) {
-  std::vector<std::string> details{"weight " + format_number(spec.weight)};
-  switch (spec.kind) {
-    case TaskKind::quadratic:
-      details.push_back("dimension " + std::to_string(spec.dimension));
-      details.push_back("condition number " + format_number(spec.condition_number));
-      break;
-    case TaskKind::rosenbrock:
-    case TaskKind::synthetic:
-      details.push_back("dimension " + std::to_string(spec.dimension));
-      break;
-    case TaskKind::linear_regression:
-    case TaskKind::logistic_regression:
-      details.push_back(std::to_string(spec.dimension) + " features");
-      details.push_back(std::to_string(spec.samples) + " samples");
-      break;
-    case TaskKind::mlp_regression:
-    case TaskKind::mlp_classification: {
-      std::vector<std::string> widths;
-      for (int width : spec.hidden_layers) widths.push_back(std::to_string(width));
-      details.push_back(std::to_string(spec.dimension) + " inputs");
-      details.push_back("hidden " + joined(widths, "x") + " " + std::string(to_string(spec.activation)));
-      if (spec.kind == TaskKind::mlp_classification) details.push_back(std::to_string(spec.classes) + " classes");
-      break;
-    }
-  }
-  return std::string(to_string(spec.kind)) + " (" + joined(details, ", ") + ")";
-}
-
 std::string describe_gene(const GeneSpec& gene) {
   std::string text = padded(gene.name, 20) + padded(std::string(to_string(gene.kind)), 13);
   if (gene.kind == GeneKind::categorical) return text + "{" + joined(gene.choices, ", ") + "}";
@@ -295,6 +266,44 @@ void read_source(const Json& source, ExportedUpdateRule& rule) {
 
 }  // namespace
 
+std::string describe_task_family(const TaskConfig& task) {
+  std::vector<std::string> details{"weight " + format_number(task.weight)};
+  if (const TaskFamilyRegistration* family = task_family_registry().find_if_present(task.family)) {
+    for (const OptionSpec& spec : family->options.specs()) {
+      if (task.options.has(spec.key)) details.push_back(spec.key + " " + format_option_value(task.options.value(spec.key)));
+    }
+  }
+  return task.family + " (" + joined(details, ", ") + ")";
+}
+
+std::string describe_registered_families() {
+  std::ostringstream out;
+  const auto row = [&out](const std::string& key, const std::string& allowed, const std::string& default_text,
+                          const std::string& help) {
+    out << "    " << padded(key, 20) << padded(allowed, 34) << " default " << padded(default_text, 10) << " "
+        << help << "\n";
+  };
+  out << "task families ([[tasks]] family = \"...\"; every table also takes weight, > 0):\n";
+  for (const TaskFamilyRegistration& family : task_family_registry().entries()) {
+    out << "  " << family.name << ": " << family.help << "\n";
+    for (const OptionSpec& spec : family.options.specs()) {
+      row(spec.key, spec.describe_allowed(), format_option_value(spec.default_value), spec.help);
+    }
+  }
+  out << "update rules ([update_rule] family = \"...\"; genes and fixed name these hyperparameters):\n";
+  for (const UpdateRuleRegistration& rule : update_rule_registry().entries()) {
+    out << "  " << rule.name << ": " << rule.help << "\n";
+    for (const HyperparameterInfo& info : rule.hyperparameters) {
+      if (info.choices.empty()) {
+        row(info.name, "number in " + info.range, format_number(info.default_value), info.description);
+      } else {
+        row(info.name, "one of " + joined(info.choices, ", "), "\"" + info.default_choice + "\"", info.description);
+      }
+    }
+  }
+  return out.str();
+}
+
 std::string inspect_run(const std::filesystem::path& run_file) {
   const LoadedRun run = load_run(run_file);
   const RunFileContents& contents = run.contents;
@@ -318,7 +327,7 @@ std::string inspect_run(const std::filesystem::path& run_file) {
   out << "evaluation   : " << config.evaluation.tasks_per_evaluation << " tasks x "
       << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
   out << "task mix     :\n";
-  for (const TaskFamilySpec& spec : config.tasks) out << "  " << describe_task_family(spec) << "\n";
+  for (const TaskConfig& task : config.tasks) out << "  " << describe_task_family(task) << "\n";
   out << "genes (" << space.size() << "):\n";
   for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
   if (!config.update_rule.fixed.empty()) {

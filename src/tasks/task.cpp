@@ -7,63 +7,14 @@
 
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/random.hpp"
+#include "core/text_format.hpp"
 #include "tasks/task_detail.hpp"
 
 namespace metaevo {
 
 namespace {
 
-constexpr std::array<std::pair<TaskKind, std::string_view>, 7> task_kind_names{{
-    {TaskKind::quadratic, "quadratic"},
-    {TaskKind::linear_regression, "linear_regression"},
-    {TaskKind::logistic_regression, "logistic_regression"},
-    {TaskKind::mlp_regression, "mlp_regression"},
-    {TaskKind::mlp_classification, "mlp_classification"},
-    {TaskKind::rosenbrock, "rosenbrock"},
-    {TaskKind::synthetic, "synthetic"},
-}};
-
-constexpr std::array<std::pair<Activation, std::string_view>, 2> activation_names{{
-    {Activation::tanh, "tanh"},
-    {Activation::relu, "relu"},
-}};
-
-constexpr std::array<std::pair<SleepTail, std::string_view>, 2> sleep_tail_names{{
-    {SleepTail::fixed, "fixed"},
-    {SleepTail::pareto, "pareto"},
-}};
-
-constexpr std::array<std::pair<TaskFault, std::string_view>, 3> task_fault_names{{
-    {TaskFault::none, "none"},
-    {TaskFault::throw_exception, "throw"},
-    {TaskFault::nan_loss, "nan"},
-}};
-
-template <class Enum, std::size_t Size>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, Size>& names, Enum value) {
-  for (const auto& [entry, name] : names) {
-    if (entry == value) return name;
-  }
-  return "unknown";
-}
-
-template <class Enum, std::size_t Size>
-std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, Size>& names,
-                             std::string_view text) {
-  for (const auto& [entry, name] : names) {
-    if (name == text) return entry;
-  }
-  return std::nullopt;
-}
-
-// Limits beyond the obvious ones keep a typo from allocating gigabytes.
-constexpr int max_dimension = 100000;
-constexpr int max_quadratic_dimension = 2000;       // the rotation is a dense d x d matrix
-constexpr int max_samples = 1000000;
-constexpr double max_data_values = 5e7;             // samples * dimension (400 MB of doubles)
-constexpr int max_hidden_width = 10000;
-constexpr int max_classes = 1000;
-constexpr double max_step_sleep_seconds = 60.0;     // a diagnostic task, not a way to stall a run
+using namespace task_detail::limits;  // NOLINT: the shared limits of every family
 
 /// Collects the family name once so every message starts the same way.
 class SpecChecker {
@@ -153,12 +104,12 @@ void validate(const TaskFamilySpec& spec) {
   if (spec.kind == TaskKind::mlp_classification) check.int_in_range("classes", spec.classes, 2, max_classes);
 }
 
-class SyntheticTaskFamily final : public TaskFamily {
+/// Every built-in family: a validated spec and the kind's sampler.
+class BuiltinTaskFamily final : public TaskFamily {
  public:
-  explicit SyntheticTaskFamily(TaskFamilySpec spec) : spec_(std::move(spec)) {}
+  explicit BuiltinTaskFamily(TaskFamilySpec spec) : spec_(std::move(spec)) {}
 
-  TaskKind kind() const override { return spec_.kind; }
-  const TaskFamilySpec& spec() const override { return spec_; }
+  std::string_view name() const override { return to_string(spec_.kind); }
 
   std::unique_ptr<Task> sample(std::uint64_t seed) const override {
     RandomStream stream(seed);
@@ -178,59 +129,106 @@ class SyntheticTaskFamily final : public TaskFamily {
   TaskFamilySpec spec_;
 };
 
+template <NamedEnum Enum>
+Enum enum_option(const Options& options, std::string_view key) {
+  const std::string& text = options.string(key);
+  const std::optional<Enum> value = from_string<Enum>(text);
+  if (!value) throw ConfigError(std::string(key) + " must be one of " + text::joined(enum_names<Enum>()) + ", got \"" + text + "\"");
+  return *value;
+}
+
+/// The spec a built-in family is built from: the kind's defaults, overridden by the options it has.
+TaskFamilySpec spec_from_options(TaskKind kind, const Options& options) {
+  TaskFamilySpec spec;
+  spec.kind = kind;
+  const auto read_int = [&options](std::string_view key, int& out) {
+    if (options.has(key)) out = static_cast<int>(options.integer(key));
+  };
+  const auto read_real = [&options](std::string_view key, double& out) {
+    if (options.has(key)) out = options.real(key);
+  };
+  read_int("dimension", spec.dimension);
+  read_real("condition_number", spec.condition_number);
+  read_int("samples", spec.samples);
+  read_real("noise", spec.noise);
+  if (options.has("hidden_layers")) {
+    spec.hidden_layers.clear();
+    for (std::int64_t width : options.integer_list("hidden_layers")) spec.hidden_layers.push_back(static_cast<int>(width));
+  }
+  if (options.has("activation")) spec.activation = enum_option<Activation>(options, "activation");
+  read_int("classes", spec.classes);
+  read_real("initial_scale", spec.initial_scale);
+  read_real("step_sleep_seconds", spec.step_sleep_seconds);
+  if (options.has("sleep_tail")) spec.sleep_tail = enum_option<SleepTail>(options, "sleep_tail");
+  read_real("pareto_shape", spec.pareto_shape);
+  if (options.has("fault")) spec.fault = enum_option<TaskFault>(options, "fault");
+  read_real("fault_probability", spec.fault_probability);
+  if (options.has("fault_step")) spec.fault_step = options.integer("fault_step");
+  return spec;
+}
+
+/// The built-in families, in the order `metaevo check` and the docs list them. Each source file
+/// registers the families it implements.
+Registry<TaskFamilyRegistration> builtin_task_families() {
+  Registry<TaskFamilyRegistration> registry("task family");
+  task_detail::register_quadratic_family(registry);
+  task_detail::register_linear_model_families(registry);
+  task_detail::register_mlp_families(registry);
+  task_detail::register_rosenbrock_family(registry);
+  task_detail::register_synthetic_family(registry);
+  return registry;
+}
+
 }  // namespace
-
-std::string_view to_string(TaskKind kind) {
-  for (const auto& [value, name] : task_kind_names) {
-    if (value == kind) return name;
-  }
-  return "unknown";
-}
-
-std::optional<TaskKind> task_kind_from_string(std::string_view text) {
-  for (const auto& [value, name] : task_kind_names) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
-}
-
-const std::vector<TaskKind>& all_task_kinds() {
-  static const std::vector<TaskKind> kinds = [] {
-    std::vector<TaskKind> result;
-    for (const auto& entry : task_kind_names) result.push_back(entry.first);
-    return result;
-  }();
-  return kinds;
-}
-
-std::string_view to_string(Activation activation) {
-  for (const auto& [value, name] : activation_names) {
-    if (value == activation) return name;
-  }
-  return "unknown";
-}
-
-std::optional<Activation> activation_from_string(std::string_view text) {
-  for (const auto& [value, name] : activation_names) {
-    if (name == text) return value;
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(SleepTail tail) { return name_of(sleep_tail_names, tail); }
-
-std::optional<SleepTail> sleep_tail_from_string(std::string_view text) { return value_of(sleep_tail_names, text); }
-
-std::string_view to_string(TaskFault fault) { return name_of(task_fault_names, fault); }
-
-std::optional<TaskFault> task_fault_from_string(std::string_view text) { return value_of(task_fault_names, text); }
 
 std::unique_ptr<TaskFamily> make_task_family(const TaskFamilySpec& spec) {
   validate(spec);
-  return std::make_unique<SyntheticTaskFamily>(spec);
+  return std::make_unique<BuiltinTaskFamily>(spec);
+}
+
+Registry<TaskFamilyRegistration>& task_family_registry() {
+  static Registry<TaskFamilyRegistration> registry = builtin_task_families();
+  return registry;
+}
+
+void register_task_family(TaskFamilyRegistration registration) {
+  if (!registration.make) {
+    throw ConfigError("task family \"" + registration.name + "\" is registered without a factory");
+  }
+  task_family_registry().add(std::move(registration));
+}
+
+std::unique_ptr<TaskFamily> make_task_family(const TaskConfig& config) {
+  const TaskFamilyRegistration& family = task_family_registry().find(config.family);
+  const std::string context = "task family '" + family.name + "'";
+  if (!(config.weight > 0.0) || !std::isfinite(config.weight)) {
+    throw ConfigError(context + ": weight must be > 0 and finite, got " + text::format_number(config.weight));
+  }
+  const Options options = family.options.resolve(config.options.values(), context);
+  std::unique_ptr<TaskFamily> built = family.make(options);
+  if (built == nullptr) throw ConfigError(context + ": the factory returned no family");
+  return built;
 }
 
 namespace task_detail {
+
+OptionSpec dimension_option(std::int64_t min_value, std::int64_t max_value, std::string help) {
+  return integer_option("dimension", 10, NumericRange::closed(static_cast<double>(min_value), static_cast<double>(max_value)),
+                        std::move(help));
+}
+
+OptionSpec initial_scale_option(std::string help) {
+  return real_option("initial_scale", 1.0, NumericRange::greater_than(0.0), std::move(help));
+}
+
+TaskFamilyRegistration builtin_registration(TaskKind kind, std::string help, std::vector<OptionSpec> options) {
+  TaskFamilyRegistration registration;
+  registration.name = std::string(to_string(kind));
+  registration.help = std::move(help);
+  registration.options = OptionSchema(std::move(options));
+  registration.make = [kind](const Options& values) { return make_task_family(spec_from_options(kind, values)); };
+  return registration;
+}
 
 Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, RandomStream& stream) {
   Eigen::MatrixXd matrix(rows, cols);

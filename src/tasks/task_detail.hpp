@@ -1,12 +1,42 @@
 #pragma once
 // Private to the task sources: one builder per family, called by TaskFamily::sample after the spec
 // was validated by make_task_family. Each builder draws everything from the stream it is given.
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "metaevo/core/options.hpp"
 #include "metaevo/core/random.hpp"
+#include "metaevo/core/registry.hpp"
 #include "metaevo/tasks/task.hpp"
 
 namespace metaevo::task_detail {
+
+namespace limits {
+// Limits beyond the obvious ones keep a typo from allocating gigabytes.
+inline constexpr int max_dimension = 100000;
+inline constexpr int max_quadratic_dimension = 2000;       // the rotation is a dense d x d matrix
+inline constexpr int max_samples = 1000000;
+inline constexpr double max_data_values = 5e7;             // samples * dimension (400 MB of doubles)
+inline constexpr int max_hidden_width = 10000;
+inline constexpr int max_classes = 1000;
+inline constexpr double max_step_sleep_seconds = 60.0;     // a diagnostic task, not a way to stall a run
+}  // namespace limits
+
+// Registration of the built-in families: one function per source file, all called from
+// builtin_task_families() in task.cpp (explicit calls, no static-initialization order to rely on).
+void register_quadratic_family(Registry<TaskFamilyRegistration>& registry);       // task_quadratic.cpp
+void register_rosenbrock_family(Registry<TaskFamilyRegistration>& registry);      // task_quadratic.cpp
+void register_linear_model_families(Registry<TaskFamilyRegistration>& registry);  // task_linear_models.cpp
+void register_mlp_families(Registry<TaskFamilyRegistration>& registry);           // task_mlp.cpp
+void register_synthetic_family(Registry<TaskFamilyRegistration>& registry);       // task_synthetic.cpp
+
+/// A built-in family's registration: its schema, and a factory that builds a TaskFamilySpec of
+/// `kind` from the options and validates it (make_task_family(const TaskFamilySpec&)).
+TaskFamilyRegistration builtin_registration(TaskKind kind, std::string help, std::vector<OptionSpec> options);
+OptionSpec dimension_option(std::int64_t min_value, std::int64_t max_value, std::string help);
+OptionSpec initial_scale_option(std::string help);
 
 std::unique_ptr<Task> sample_quadratic(const TaskFamilySpec& spec, RandomStream& stream);
 std::unique_ptr<Task> sample_rosenbrock(const TaskFamilySpec& spec, RandomStream& stream);

@@ -149,4 +149,21 @@ std::unique_ptr<Task> sample_logistic_regression(const TaskFamilySpec& spec, Ran
   return std::make_unique<LogisticRegressionTask>(std::move(data.inputs), std::move(labels), std::move(initial));
 }
 
+void register_linear_model_families(Registry<TaskFamilyRegistration>& registry) {
+  using namespace limits;
+  const auto common = [](OptionSpec noise) {
+    return std::vector<OptionSpec>{
+        dimension_option(1, max_dimension, "input features (parameters: features + 1 bias)"),
+        integer_option("samples", 64, NumericRange::closed(1, max_samples), "data points (full-batch loss)"),
+        std::move(noise),
+        initial_scale_option("scale of the initial weights (std dev initial_scale / sqrt(dimension))")};
+  };
+  registry.add(builtin_registration(
+      TaskKind::linear_regression, "mean squared error of a linear model on synthetic teacher data",
+      common(real_option("noise", 0.1, NumericRange::at_least(0.0), "std dev of the label noise"))));
+  registry.add(builtin_registration(
+      TaskKind::logistic_regression, "binary cross-entropy of a linear classifier on synthetic teacher data",
+      common(real_option("noise", 0.1, NumericRange::closed_open(0.0, 0.5), "probability a label is flipped"))));
+}
+
 }  // namespace metaevo::task_detail

@@ -219,4 +219,30 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
                                    std::move(initial));
 }
 
+void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
+  using namespace limits;
+  const auto options = [](OptionSpec noise, bool classification) {
+    std::vector<OptionSpec> list{
+        dimension_option(1, max_dimension, "inputs"),
+        integer_option("samples", 64, NumericRange::closed(1, max_samples), "data points (full-batch loss)"),
+        std::move(noise),
+        integer_list_option("hidden_layers", {16}, 1, 2, NumericRange::closed(1, max_hidden_width),
+                            "widths of the 1 or 2 hidden layers"),
+        choice_option("activation", "tanh", enum_names<Activation>(), "hidden nonlinearity")};
+    if (classification) {
+      list.push_back(integer_option("classes", 3, NumericRange::closed(2, max_classes), "output classes"));
+    }
+    list.push_back(initial_scale_option("multiplies the Glorot (tanh) or He (relu) initial weights"));
+    return list;
+  };
+  registry.add(builtin_registration(
+      TaskKind::mlp_regression, "MLP with 1-2 hidden layers, mean squared error against a teacher MLP",
+      options(real_option("noise", 0.1, NumericRange::at_least(0.0), "std dev of the target noise"), false)));
+  registry.add(builtin_registration(
+      TaskKind::mlp_classification, "MLP with 1-2 hidden layers, softmax cross-entropy against a teacher MLP",
+      options(real_option("noise", 0.1, NumericRange::closed_open(0.0, 0.5),
+                          "probability a label is replaced by another class"),
+              true)));
+}
+
 }  // namespace metaevo::task_detail

@@ -128,4 +128,22 @@ std::unique_ptr<Task> sample_rosenbrock(const TaskFamilySpec& spec, RandomStream
   return std::make_unique<RosenbrockTask>(spec.initial_scale * normal_vector(spec.dimension, stream));
 }
 
+void register_quadratic_family(Registry<TaskFamilyRegistration>& registry) {
+  using namespace limits;
+  registry.add(builtin_registration(
+      TaskKind::quadratic, "0.5 (x - x*)' Q (x - x*) with a random rotation and log-spaced eigenvalues",
+      {dimension_option(1, max_quadratic_dimension, "parameters (the rotation is a dense d x d matrix)"),
+       real_option("condition_number", 100.0, NumericRange::at_least(1.0),
+                   "largest / smallest eigenvalue of Q"),
+       initial_scale_option("std dev of the start around the optimum")}));
+}
+
+void register_rosenbrock_family(Registry<TaskFamilyRegistration>& registry) {
+  using namespace limits;
+  registry.add(builtin_registration(
+      TaskKind::rosenbrock, "sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, started around the origin",
+      {dimension_option(2, max_dimension, "parameters"),
+       initial_scale_option("std dev of the start around the origin")}));
+}
+
 }  // namespace metaevo::task_detail

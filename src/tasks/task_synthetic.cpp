@@ -91,6 +91,23 @@ std::unique_ptr<Task> sample_synthetic(const TaskFamilySpec& spec, RandomStream&
                                          draws.faulty ? spec.fault : TaskFault::none, spec.fault_step);
 }
 
+void register_synthetic_family(Registry<TaskFamilyRegistration>& registry) {
+  using namespace limits;
+  registry.add(builtin_registration(
+      TaskKind::synthetic, "diagnostic 0.5 |x|^2 with a chosen cost per step and injected faults",
+      {dimension_option(1, max_dimension, "parameters"),
+       real_option("step_sleep_seconds", 0.0, NumericRange::closed(0.0, max_step_sleep_seconds),
+                   "each loss_and_gradient call sleeps this long (times the tail factor)"),
+       choice_option("sleep_tail", "fixed", enum_names<SleepTail>(),
+                     "fixed, or a Pareto factor per task (stragglers)"),
+       real_option("pareto_shape", 1.5, NumericRange::greater_than(0.0),
+                   "pareto tail: factor = U^(-1/shape), capped at 100"),
+       choice_option("fault", "none", enum_names<TaskFault>(), "the fault a faulty task injects"),
+       real_option("fault_probability", 1.0, NumericRange::closed(0.0, 1.0), "chance a sampled task is faulty"),
+       integer_option("fault_step", 1, NumericRange::at_least(1), "the loss_and_gradient call at which the fault hits"),
+       initial_scale_option("std dev of the start around the origin")}));
+}
+
 }  // namespace task_detail
 
 }  // namespace metaevo

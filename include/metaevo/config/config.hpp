@@ -18,8 +18,13 @@ enum class RunMode {
   generational,   // evaluate a whole generation, then breed the next: deterministic
   steady_state,   // asynchronous: a new offspring as soon as any result arrives (no idle workers)
 };
-std::string_view to_string(RunMode mode);
-std::optional<RunMode> run_mode_from_string(std::string_view text);
+template <>
+struct EnumNames<RunMode> {
+  static constexpr std::array<EnumName<RunMode>, 2> table{{
+      {RunMode::generational, "generational"},
+      {RunMode::steady_state, "steady_state"},
+  }};
+};
 
 /// [run]
 /// Bounds that keep derived quantities representable: generations * population_size evaluations in
@@ -38,8 +43,13 @@ enum class FitnessMeasure {
   final_loss,  // per task: log10(L_T / L_0)
   auc,         // per task: log10(mean(L_1..L_T) / L_0), rewards fast progress too
 };
-std::string_view to_string(FitnessMeasure measure);
-std::optional<FitnessMeasure> fitness_measure_from_string(std::string_view text);
+template <>
+struct EnumNames<FitnessMeasure> {
+  static constexpr std::array<EnumName<FitnessMeasure>, 2> table{{
+      {FitnessMeasure::final_loss, "final_loss"},
+      {FitnessMeasure::auc, "auc"},
+  }};
+};
 
 /// [evaluation]
 struct EvaluationOptions {
@@ -72,7 +82,7 @@ struct RunConfig {
   EvaluationOptions evaluation;
   CheckpointOptions checkpoint;
   UpdateRuleOptions update_rule;
-  std::vector<TaskFamilySpec> tasks;  // [[tasks]], at least one
+  std::vector<TaskConfig> tasks;      // [[tasks]], at least one
   std::string source_text;            // the TOML as given, stored in the run file
   std::string source_name;            // file name (or "<string>") for messages
 

@@ -4,11 +4,19 @@
 #include <optional>
 #include <string_view>
 
+#include "metaevo/core/enum_names.hpp"
+
 namespace metaevo {
 
 enum class ScheduleKind { constant, cosine, warmup_cosine };
-std::string_view to_string(ScheduleKind kind);
-std::optional<ScheduleKind> schedule_kind_from_string(std::string_view text);
+template <>
+struct EnumNames<ScheduleKind> {
+  static constexpr std::array<EnumName<ScheduleKind>, 3> table{{
+      {ScheduleKind::constant, "constant"},
+      {ScheduleKind::cosine, "cosine"},
+      {ScheduleKind::warmup_cosine, "warmup_cosine"},
+  }};
+};
 
 /// factor(t) for t = 1..total_steps:
 ///  - constant:      1

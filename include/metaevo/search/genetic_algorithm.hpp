@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metaevo/core/enum_names.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/search/search_strategy.hpp"
 #include "metaevo/core/random.hpp"
@@ -15,14 +16,25 @@
 namespace metaevo {
 
 enum class CrossoverKind { uniform, blend };
-std::string_view to_string(CrossoverKind kind);
-std::optional<CrossoverKind> crossover_kind_from_string(std::string_view text);
+template <>
+struct EnumNames<CrossoverKind> {
+  static constexpr std::array<EnumName<CrossoverKind>, 2> table{{
+      {CrossoverKind::uniform, "uniform"},
+      {CrossoverKind::blend, "blend"},
+  }};
+};
 
 /// How many self-adaptive step sizes a genome carries: one per gene, one per gene group
 /// (SearchSpace::group_of_gene), or a single one for the whole genome.
 enum class StepSizeAdaptation { per_gene, per_group, global };
-std::string_view to_string(StepSizeAdaptation adaptation);
-std::optional<StepSizeAdaptation> step_size_adaptation_from_string(std::string_view text);
+template <>
+struct EnumNames<StepSizeAdaptation> {
+  static constexpr std::array<EnumName<StepSizeAdaptation>, 3> table{{
+      {StepSizeAdaptation::per_gene, "per_gene"},
+      {StepSizeAdaptation::per_group, "per_group"},
+      {StepSizeAdaptation::global, "global"},
+  }};
+};
 
 struct GeneticAlgorithmOptions {
   int population_size = 24;      // >= 2

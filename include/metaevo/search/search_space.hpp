@@ -9,12 +9,20 @@
 #include <variant>
 #include <vector>
 
+#include "metaevo/core/enum_names.hpp"
+
 namespace metaevo {
 
 enum class GeneKind { real, log_real, integer, categorical };
-std::string_view to_string(GeneKind kind);
-/// Parses "real", "log_real", "integer", "categorical"; std::nullopt for anything else.
-std::optional<GeneKind> gene_kind_from_string(std::string_view text);
+template <>
+struct EnumNames<GeneKind> {
+  static constexpr std::array<EnumName<GeneKind>, 4> table{{
+      {GeneKind::real, "real"},
+      {GeneKind::log_real, "log_real"},
+      {GeneKind::integer, "integer"},
+      {GeneKind::categorical, "categorical"},
+  }};
+};
 
 /// One searched quantity. Every gene lives in [0, 1] in normalized coordinates:
 ///  - real:        value = low + x (high - low)

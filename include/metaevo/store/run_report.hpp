@@ -10,6 +10,7 @@
 
 #include "metaevo/search/search_space.hpp"
 #include "metaevo/rules/update_rule.hpp"
+#include "metaevo/tasks/task.hpp"
 
 namespace metaevo {
 
@@ -18,6 +19,14 @@ namespace metaevo {
 /// per generation (best, median, worst; long runs show the first and the last generations).
 /// Throws StorageError with a one-line reason for a missing, non-HDF5, corrupt or unreadable file.
 std::string inspect_run(const std::filesystem::path& run_file);
+
+/// One [[tasks]] table as inspect and check show it, every option in its family's schema order:
+/// "quadratic (weight 2, dimension 20, condition_number 100, initial_scale 1)".
+std::string describe_task_family(const TaskConfig& task);
+
+/// Every registered task family and update rule, read from the registries: name, help, and each
+/// option or hyperparameter with its type and allowed values, default and help (`metaevo families`).
+std::string describe_registered_families();
 
 /// An update rule that can be rebuilt without the run: the family, every hyperparameter and the
 /// inner-loop length its schedule was searched for, plus where it came from.

@@ -3,11 +3,16 @@
 // for the same seed on any machine and rank.
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "metaevo/core/enum_names.hpp"
+#include "metaevo/core/options.hpp"
+#include "metaevo/core/registry.hpp"
 
 namespace metaevo {
 
@@ -36,27 +41,53 @@ enum class TaskKind {
   synthetic,               // diagnostic: 0.5 |x|^2 with a chosen cost per step and injected faults,
                            // for benchmarks of the runtime and tests of fault handling
 };
-std::string_view to_string(TaskKind kind);
-std::optional<TaskKind> task_kind_from_string(std::string_view text);
-const std::vector<TaskKind>& all_task_kinds();
+template <>
+struct EnumNames<TaskKind> {
+  static constexpr std::array<EnumName<TaskKind>, 7> table{{
+      {TaskKind::quadratic, "quadratic"},
+      {TaskKind::linear_regression, "linear_regression"},
+      {TaskKind::logistic_regression, "logistic_regression"},
+      {TaskKind::mlp_regression, "mlp_regression"},
+      {TaskKind::mlp_classification, "mlp_classification"},
+      {TaskKind::rosenbrock, "rosenbrock"},
+      {TaskKind::synthetic, "synthetic"},
+  }};
+};
 
 enum class Activation { tanh, relu };
-std::string_view to_string(Activation activation);
-std::optional<Activation> activation_from_string(std::string_view text);
+template <>
+struct EnumNames<Activation> {
+  static constexpr std::array<EnumName<Activation>, 2> table{{
+      {Activation::tanh, "tanh"},
+      {Activation::relu, "relu"},
+  }};
+};
 
 /// Cost distribution of the synthetic task's sleep: the same for every task, or a Pareto factor
 /// drawn per task (stragglers).
 enum class SleepTail { fixed, pareto };
-std::string_view to_string(SleepTail tail);
-std::optional<SleepTail> sleep_tail_from_string(std::string_view text);
+template <>
+struct EnumNames<SleepTail> {
+  static constexpr std::array<EnumName<SleepTail>, 2> table{{
+      {SleepTail::fixed, "fixed"},
+      {SleepTail::pareto, "pareto"},
+  }};
+};
 
 /// A fault the synthetic task injects.
 enum class TaskFault { none, throw_exception, nan_loss };
-std::string_view to_string(TaskFault fault);  // "none", "throw", "nan"
-std::optional<TaskFault> task_fault_from_string(std::string_view text);
+template <>
+struct EnumNames<TaskFault> {
+  static constexpr std::array<EnumName<TaskFault>, 3> table{{
+      {TaskFault::none, "none"},
+      {TaskFault::throw_exception, "throw"},
+      {TaskFault::nan_loss, "nan"},
+  }};
+};
 
-/// The settings of one task family of the mix (one [[tasks]] table of the config). Each kind reads
-/// only the fields listed for it; config validation rejects the others.
+/// What the built-in families are built from: their registered factories turn a [[tasks]] table's
+/// Options into this spec (the config itself holds TaskConfig). Each kind reads only the fields
+/// listed for it; its schema rejects the others.
 struct TaskFamilySpec {
   TaskKind kind = TaskKind::quadratic;
   double weight = 1.0;             // share of the mix (all)
@@ -104,9 +135,10 @@ struct TaskFamilySpec {
 class TaskFamily {
  public:
   virtual ~TaskFamily() = default;
-  virtual TaskKind kind() const = 0;
-  virtual const TaskFamilySpec& spec() const = 0;
-  /// Deterministic in seed: all random draws come from RandomStream(seed).
+  /// The registered family name ("quadratic"), for messages.
+  virtual std::string_view name() const = 0;
+  /// Deterministic in seed: all random draws must come from RandomStream(seed) (or another source
+  /// seeded only by it), so a task is the same on every machine and rank.
   virtual std::unique_ptr<Task> sample(std::uint64_t seed) const = 0;
 };
 
@@ -121,5 +153,37 @@ SyntheticTaskDraws synthetic_task_draws(const TaskFamilySpec& spec, std::uint64_
 /// Validates the fields the spec's kind reads (throws ConfigError naming the kind, the field, the
 /// allowed range and the value) and builds the family. Fields the kind does not read are ignored.
 std::unique_ptr<TaskFamily> make_task_family(const TaskFamilySpec& spec);
+
+// ---------------------------------------------------------------------------------------------
+// The task family registry: what a [[tasks]] table may name (see docs/extending.md).
+// ---------------------------------------------------------------------------------------------
+
+/// One registered task family: its name (the [[tasks]] family = "..."), one line of help, the keys
+/// its [[tasks]] table accepts besides family and weight, and the factory. The factory gets every
+/// key of the schema (given or defaulted, already checked against the schema's types and ranges);
+/// it may throw ConfigError "...: KEY must be ..., got ..." for checks across keys, which the
+/// config reader reports at the key's line.
+struct TaskFamilyRegistration {
+  std::string name;
+  std::string help;
+  OptionSchema options;
+  std::function<std::unique_ptr<TaskFamily>(const Options& options)> make;
+};
+
+/// Every registered task family; the built-in ones are registered on first use.
+Registry<TaskFamilyRegistration>& task_family_registry();
+/// Adds a family (ConfigError if the name is taken). Call before parsing configs that name it.
+void register_task_family(TaskFamilyRegistration registration);
+
+/// One [[tasks]] table: a registered family, its share of the mix and its options.
+struct TaskConfig {
+  std::string family;
+  double weight = 1.0;  // > 0, finite
+  Options options;      // every key of the family's schema
+};
+
+/// Builds a family from the registry: validates `config.options` against the family's schema
+/// (filling in defaults) and calls its factory.
+std::unique_ptr<TaskFamily> make_task_family(const TaskConfig& config);
 
 }  // namespace metaevo

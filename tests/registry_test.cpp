@@ -1,0 +1,324 @@
+// Families registered from outside the library (as a plugin would) are usable from a TOML config
+// with no other change: parsing, validation messages, evaluation.
+#include <gtest/gtest.h>
+
+#include <Eigen/Core>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "metaevo/config/config.hpp"
+#include "metaevo/core/error.hpp"
+#include "metaevo/core/random.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/rules/update_rule.hpp"
+#include "metaevo/store/run_report.hpp"
+#include "metaevo/tasks/task.hpp"
+
+namespace metaevo {
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// ----- A task family the library does not know: 0.5 |x - c|^2 with c drawn per task. -----------
+
+class ShiftedSphereTask final : public Task {
+ public:
+  ShiftedSphereTask(Eigen::VectorXd centre, Eigen::VectorXd start) : centre_(std::move(centre)), start_(std::move(start)) {}
+  Eigen::Index dimension() const override { return centre_.size(); }
+  Eigen::VectorXd initial_parameters() const override { return start_; }
+  double loss(const Eigen::VectorXd& x) const override { return 0.5 * (x - centre_).squaredNorm(); }
+  double loss_and_gradient(const Eigen::VectorXd& x, Eigen::VectorXd& gradient) const override {
+    gradient = x - centre_;
+    return 0.5 * gradient.squaredNorm();
+  }
+
+ private:
+  Eigen::VectorXd centre_;
+  Eigen::VectorXd start_;
+};
+
+class ShiftedSphereFamily final : public TaskFamily {
+ public:
+  explicit ShiftedSphereFamily(const Options& options)
+      : dimension_(options.integer("dimension")), shift_(options.real("shift")) {}
+  std::string_view name() const override { return "shifted_sphere"; }
+  std::unique_ptr<Task> sample(std::uint64_t seed) const override {
+    RandomStream stream(seed);
+    Eigen::VectorXd centre(dimension_);
+    for (Eigen::Index i = 0; i < centre.size(); ++i) centre(i) = shift_ + stream.normal();
+    return std::make_unique<ShiftedSphereTask>(centre, Eigen::VectorXd::Zero(dimension_));
+  }
+
+ private:
+  std::int64_t dimension_;
+  double shift_;
+};
+
+void register_shifted_sphere_once() {
+  if (task_family_registry().contains("shifted_sphere")) return;
+  register_task_family({
+      .name = "shifted_sphere",
+      .help = "0.5 |x - c|^2, c ~ shift + N(0, I), started at 0",
+      .options = {integer_option("dimension", 4, NumericRange::closed(1, 100), "parameters"),
+                  real_option("shift", 1.0, NumericRange::closed(-10.0, 10.0), "mean of the centre")},
+      .make = [](const Options& options) -> std::unique_ptr<TaskFamily> {
+        if (options.integer("dimension") == 13) throw ConfigError("shifted_sphere: dimension must not be 13, got 13");
+        return std::make_unique<ShiftedSphereFamily>(options);
+      },
+  });
+}
+
+constexpr const char* sphere_config = R"(
+[run]
+seed = 3
+generations = 2
+
+[ga]
+population_size = 4
+elite_count = 1
+tournament_size = 2
+
+[evaluation]
+tasks_per_evaluation = 3
+inner_steps = 20
+holdout_tasks = 0
+
+[update_rule]
+family = "sgd"
+
+[update_rule.genes]
+learning_rate = { kind = "log_real", low = 1e-3, high = 1.0 }
+
+[[tasks]]
+family = "shifted_sphere"
+weight = 2.0
+dimension = 6
+shift = 2.5
+)";
+
+std::string with(std::string text, const std::string& from, const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  return text;
+}
+
+std::string config_error(const std::string& text) {
+  try {
+    parse_config(text, "sphere.toml");
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(TaskFamilyRegistry, ARegisteredFamilyIsUsableFromAConfigEndToEnd) {
+  register_shifted_sphere_once();
+  const RunConfig config = parse_config(sphere_config, "sphere.toml");
+  ASSERT_EQ(config.tasks.size(), 1u);
+  EXPECT_EQ(config.tasks[0].family, "shifted_sphere");
+  EXPECT_EQ(config.tasks[0].weight, 2.0);
+  EXPECT_EQ(config.tasks[0].options.integer("dimension"), 6);
+  EXPECT_EQ(config.tasks[0].options.real("shift"), 2.5);
+
+  const Evaluator evaluator(config);
+  EXPECT_EQ(evaluator.family_for_slot({3, 0, StreamPurpose::task_sample}, 0, 3).name(), "shifted_sphere");
+  const EvaluationResult result =
+      evaluator.evaluate_parameters({{"learning_rate", 0.5}}, {3, 0, StreamPurpose::task_sample}, 3);
+  EXPECT_FALSE(result.failed) << result.reason;
+  EXPECT_FALSE(result.diverged);
+  EXPECT_LT(result.fitness, -1.0);  // sgd at 0.5 shrinks the distance to c by 2^20: far below L_0
+
+  // Defaults come from the schema.
+  const RunConfig bare = parse_config(with(with(sphere_config, "dimension = 6\n", ""), "shift = 2.5\n", ""));
+  EXPECT_EQ(bare.tasks[0].options.integer("dimension"), 4);
+  EXPECT_EQ(bare.tasks[0].options.real("shift"), 1.0);
+}
+
+TEST(TaskFamilyRegistry, SchemaMessagesNameFileLineKeyRangeAndValue) {
+  register_shifted_sphere_once();
+  const std::string line = "sphere.toml:" + std::to_string(26) + ": ";
+  EXPECT_EQ(config_error(with(sphere_config, "shift = 2.5", "shift = 50")),
+            line + "tasks[0].shift must be in [-10, 10], got 50");
+  EXPECT_EQ(config_error(with(sphere_config, "shift = 2.5", "shift = \"far\"")),
+            line + "tasks[0].shift must be a number, got string \"far\"");
+  EXPECT_EQ(config_error(with(sphere_config, "dimension = 6", "dimension = 0")),
+            "sphere.toml:25: tasks[0].dimension must be in [1, 100], got 0");
+  EXPECT_EQ(config_error(with(sphere_config, "dimension = 6", "dimension = 1.5")),
+            "sphere.toml:25: tasks[0].dimension must be an integer, got float 1.5");
+  // A check of the factory's own, at the key's line.
+  EXPECT_EQ(config_error(with(sphere_config, "dimension = 6", "dimension = 13")),
+            "sphere.toml:25: tasks[0].dimension must not be 13, got 13");
+  const std::string typo = config_error(with(sphere_config, "shift = 2.5", "shfit = 2.5"));
+  EXPECT_TRUE(contains(typo, "sphere.toml:26: unknown key tasks[0].shfit (did you mean shift?)")) << typo;
+  EXPECT_TRUE(contains(typo, "family, weight, dimension, shift")) << typo;
+  const std::string foreign = config_error(with(sphere_config, "shift = 2.5", "samples = 5"));
+  EXPECT_TRUE(contains(foreign, "tasks[0].samples does not apply to family shifted_sphere (only to linear_regression"))
+      << foreign;
+}
+
+TEST(TaskFamilyRegistry, DuplicateAndUnknownFamilies) {
+  register_shifted_sphere_once();
+  TaskFamilyRegistration again;
+  again.name = "shifted_sphere";
+  again.make = [](const Options& options) -> std::unique_ptr<TaskFamily> {
+    return std::make_unique<ShiftedSphereFamily>(options);
+  };
+  try {
+    register_task_family(again);
+    ADD_FAILURE() << "a second shifted_sphere was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "task family \"shifted_sphere\" is already registered");
+  }
+  again.name = "quadratic";
+  EXPECT_THROW(register_task_family(again), ConfigError);
+
+  const std::string unknown = config_error(with(sphere_config, "\"shifted_sphere\"", "\"shifted_spere\""));
+  EXPECT_TRUE(contains(unknown, "sphere.toml:23: tasks[0].family must be one of quadratic, linear_regression,")) << unknown;
+  EXPECT_TRUE(contains(unknown, "synthetic, shifted_sphere, got \"shifted_spere\" (did you mean shifted_sphere?)"))
+      << unknown;
+  try {
+    make_task_family(TaskConfig{.family = "quadratc", .weight = 1.0, .options = {}});
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_TRUE(contains(error.what(), "unknown task family \"quadratc\" (did you mean quadratic?); known: quadratic, "))
+        << error.what();
+  }
+}
+
+TEST(TaskFamilyRegistry, BuiltInFamiliesAreRegisteredWithTheirSchemas) {
+  const auto& registry = task_family_registry();
+  for (TaskKind kind : enum_values<TaskKind>()) {
+    const TaskFamilyRegistration& family = registry.find(to_string(kind));
+    EXPECT_FALSE(family.help.empty());
+    ASSERT_NE(family.options.find("initial_scale"), nullptr) << family.name;
+    // Every built-in family builds from its schema's defaults alone.
+    EXPECT_EQ(make_task_family(TaskConfig{.family = family.name, .weight = 1.0, .options = {}})->name(), family.name);
+  }
+  EXPECT_EQ(registry.find("quadratic").options.find("dimension")->describe_allowed(), "integer in [1, 2000]");
+  EXPECT_EQ(registry.find("logistic_regression").options.find("noise")->describe_allowed(), "number in [0, 0.5)");
+}
+
+
+// ----- An update rule the library does not know: clipped sign descent. -------------------------
+
+class ClippedSignRule final : public UpdateRule {
+ public:
+  ClippedSignRule(double learning_rate, double clip, LearningRateSchedule schedule)
+      : learning_rate_(learning_rate), clip_(clip), schedule_(schedule) {}
+  std::string_view family() const override { return "clipped_sign"; }
+  void reset(Eigen::Index) override {}
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+    const double rate = learning_rate_ * schedule_.factor(t);
+    parameters.array() -= rate * gradient.array().max(-clip_).min(clip_);
+  }
+
+ private:
+  double learning_rate_;
+  double clip_;
+  LearningRateSchedule schedule_;
+};
+
+void register_clipped_sign_once() {
+  if (update_rule_registry().contains("clipped_sign")) return;
+  register_update_rule({
+      .name = "clipped_sign",
+      .help = "p <- p - lr_t clip(g, -c, c)",
+      .hyperparameters = {real_hyperparameter("learning_rate", 0.1, NumericRange::make(0.0, true, 10.0, false),
+                                              "step size"),
+                          real_hyperparameter("clip", 1.0, NumericRange::make(0.0, true, 100.0, false),
+                                              "gradient clip c")},
+      .make = [](const ParameterSet& h, std::int64_t inner_steps) -> std::unique_ptr<UpdateRule> {
+        return std::make_unique<ClippedSignRule>(numeric_parameter(h, "learning_rate"), numeric_parameter(h, "clip"),
+                                                 learning_rate_schedule(h, inner_steps));
+      },
+      .gene_blocks = {},
+  });
+}
+
+TEST(UpdateRuleRegistry, ARegisteredRuleIsUsableFromAConfigEndToEnd) {
+  register_clipped_sign_once();
+  const std::string text = with(with(sphere_config, "family = \"sgd\"", "family = \"clipped_sign\""),
+                                "[[tasks]]\nfamily = \"shifted_sphere\"", "[update_rule.fixed]\nclip = 0.5\n\n[[tasks]]\nfamily = \"quadratic\"");
+  const std::string config_text = with(text, "shift = 2.5\n", "");
+  const RunConfig config = parse_config(config_text, "rule.toml");
+  EXPECT_EQ(config.update_rule.family, "clipped_sign");
+  EXPECT_EQ(numeric_parameter(config.update_rule.fixed, "clip"), 0.5);
+
+  const Evaluator evaluator(config);
+  const ParameterSet baseline = evaluator.baseline_hyperparameters();
+  EXPECT_EQ(numeric_parameter(baseline, "clip"), 0.5);
+  EXPECT_EQ(numeric_parameter(baseline, "learning_rate"), 0.1);
+  EXPECT_EQ(std::get<std::string>(baseline.at("schedule")), "constant");  // the shared schedule ones were added
+  const EvaluationResult result = evaluator.evaluate_parameters({{"learning_rate", 0.05}, {"clip", 0.5}},
+                                                                {3, 0, StreamPurpose::task_sample}, 3);
+  EXPECT_FALSE(result.failed) << result.reason;
+  EXPECT_TRUE(std::isfinite(result.fitness));
+
+  // Messages come from the registered hyperparameters, at the key's line.
+  try {
+    parse_config(with(config_text, "clip = 0.5", "clip = 500"), "rule.toml");
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "rule.toml:23: update_rule.fixed.clip must be in (0, 100], got 500");
+  }
+  try {
+    parse_config(with(config_text, "clip = 0.5", "clp = 0.5"), "rule.toml");
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_TRUE(contains(error.what(), "is not a hyperparameter of clipped_sign (did you mean clip?)")) << error.what();
+  }
+  EXPECT_TRUE(update_rule_gene_blocks("clipped_sign", Options{}).empty());
+}
+
+TEST(UpdateRuleRegistry, DuplicateAndUnknownRules) {
+  register_clipped_sign_once();
+  UpdateRuleRegistration again;
+  again.name = "adam";
+  again.make = [](const ParameterSet&, std::int64_t) -> std::unique_ptr<UpdateRule> { return nullptr; };
+  try {
+    register_update_rule(again);
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "update rule family \"adam\" is already registered");
+  }
+  again.name = "with_own_schedule";
+  again.hyperparameters = {real_hyperparameter("warmup_fraction", 0.1, NumericRange::closed(0.0, 1.0), "")};
+  EXPECT_THROW(register_update_rule(again), ConfigError);  // the shared schedule keys are the registry's
+  EXPECT_FALSE(update_rule_registry().contains("with_own_schedule"));
+  try {
+    make_update_rule("clipped_sgn", {}, 10);
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_TRUE(contains(error.what(), "unknown update rule family \"clipped_sgn\" (did you mean clipped_sign?); "
+                                       "known: sgd, momentum, nesterov, adam, adamw, rmsprop, lion"))
+        << error.what();
+  }
+}
+
+TEST(UpdateRuleRegistry, BuiltInRangesAreUnchanged) {
+  const auto& adam = update_rule_hyperparameters("adam");
+  ASSERT_GE(adam.size(), 4u);
+  EXPECT_EQ(adam[0].range, "(0, 10]");
+  EXPECT_EQ(adam[0].min_value, 1e-300);
+  EXPECT_EQ(adam[1].range, "[0, 1)");
+  EXPECT_EQ(adam[1].max_value, std::nextafter(1.0, 0.0));
+  EXPECT_TRUE(update_rule_gene_blocks("adam", Options{}).empty());
+}
+
+TEST(TaskFamilyRegistry, ListingsComeFromTheRegistries) {
+  register_shifted_sphere_once();
+  register_clipped_sign_once();
+  const std::string listing = describe_registered_families();
+  for (const char* expected :
+       {"  quadratic: ", "    condition_number    number >= 1 and finite", "  shifted_sphere: 0.5 |x - c|^2",
+        "    shift               number in [-10, 10]", "default 1 ", "  clipped_sign: p <- p - lr_t clip(g, -c, c)",
+        "    clip                number in (0, 100]", "    schedule            one of constant, cosine, warmup_cosine",
+        "    hidden_layers       1 or 2 integers in [1, 10000]", "default [16]"}) {
+    EXPECT_TRUE(contains(listing, expected)) << expected << "\n" << listing;
+  }
+  const RunConfig config = parse_config(sphere_config);
+  EXPECT_EQ(describe_task_family(config.tasks[0]), "shifted_sphere (weight 2, dimension 6, shift 2.5)");
+}
+
+}  // namespace
+}  // namespace metaevo
