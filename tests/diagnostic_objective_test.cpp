@@ -12,11 +12,11 @@ namespace {
 TEST(DiagnosticObjectiveTest, NamesRoundTrip) {
   for (DiagnosticFunction function :
        {DiagnosticFunction::sphere, DiagnosticFunction::ellipsoid, DiagnosticFunction::rastrigin}) {
-    EXPECT_EQ(diagnostic_function_from_string(to_string(function)), function);
+    EXPECT_EQ(from_string<DiagnosticFunction>(to_string(function)), function);
   }
   EXPECT_EQ(to_string(DiagnosticFunction::ellipsoid), "ellipsoid");
-  EXPECT_FALSE(diagnostic_function_from_string("Sphere").has_value());
-  EXPECT_FALSE(diagnostic_function_from_string("").has_value());
+  EXPECT_FALSE(from_string<DiagnosticFunction>("Sphere").has_value());
+  EXPECT_FALSE(from_string<DiagnosticFunction>("").has_value());
 }
 
 TEST(DiagnosticObjectiveTest, MinimumIsZeroAtTheOrigin) {

@@ -37,13 +37,20 @@ void install_stop_handlers() {
 }
 
 void print_search_space(const metaevo::RunConfig& config) {
-  std::printf("update rule %s; %zu genes, %zu task families; population %d x %lld generations (%s), %d tasks x %lld "
-              "steps per evaluation\n",
-              config.update_rule.family.c_str(), config.update_rule.genes.size(), config.tasks.size(),
-              config.ga.population_size, static_cast<long long>(config.run.generations),
-              std::string(to_string(config.run.mode)).c_str(), config.evaluation.tasks_per_evaluation,
-              static_cast<long long>(config.evaluation.inner_steps));
-  for (const metaevo::GeneSpec& gene : config.update_rule.genes) {
+  const metaevo::SearchSpace space = config.search_space();
+  std::printf("strategy %s; population %d x %lld generations (%s); %lld coordinates\n", config.search.strategy.c_str(),
+              config.population_size(), static_cast<long long>(config.run.generations),
+              std::string(to_string(config.run.mode)).c_str(), static_cast<long long>(space.size()));
+  if (config.objective) {
+    std::printf("objective %s in %lld dimensions (the genome is the point)\n",
+                std::string(to_string(config.objective->function)).c_str(),
+                static_cast<long long>(config.objective->dimension));
+  } else {
+    std::printf("update rule %s; %zu genes, %zu task families; %d tasks x %lld steps per evaluation\n",
+                config.update_rule.family.c_str(), config.update_rule.genes.size(), config.tasks.size(),
+                config.evaluation.tasks_per_evaluation, static_cast<long long>(config.evaluation.inner_steps));
+  }
+  for (const metaevo::GeneSpec& gene : space.genes()) {
     if (gene.kind == metaevo::GeneKind::categorical) {
       std::string choices;
       for (const std::string& choice : gene.choices) choices += (choices.empty() ? "" : ", ") + choice;
@@ -52,6 +59,11 @@ void print_search_space(const metaevo::RunConfig& config) {
       std::printf("  gene %-18s %-11s [%g, %g]\n", gene.name.c_str(), std::string(to_string(gene.kind)).c_str(),
                   gene.low, gene.high);
     }
+  }
+  for (const metaevo::GeneBlock& block : space.blocks()) {
+    std::printf("  block %-17s %lld real genes in [%g, %g], starting at %g +- %g%s%s\n", block.name.c_str(),
+                static_cast<long long>(block.length), block.low, block.high, block.initial_value, block.initial_scale,
+                block.description.empty() ? "" : ": ", block.description.c_str());
   }
   for (const metaevo::TaskConfig& task : config.tasks) {
     std::printf("  task %s\n", metaevo::describe_task_family(task).c_str());

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "metaevo/core/error.hpp"
+#include "metaevo/search/strategy_registry.hpp"
 #include "metaevo/rules/update_rule.hpp"
 #include "core/text_format.hpp"
 
@@ -38,7 +39,10 @@ constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
-const std::vector<std::string> top_level_keys = {"run", "ga", "evaluation", "checkpoint", "update_rule", "tasks"};
+const std::vector<std::string> top_level_keys = {"run",        "search",      "ga",    "evaluation",
+                                                 "checkpoint", "update_rule", "tasks", "objective"};
+const std::vector<std::string> objective_keys = {"function",      "dimension",     "low", "high",
+                                                 "initial_value", "initial_scale", "evaluation_sleep_seconds"};
 const std::vector<std::string> checkpoint_keys = {"every_generations", "every_seconds"};
 const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
 const std::vector<std::string> ga_keys = {
@@ -651,6 +655,81 @@ OptionValue option_value(const Section& table, const toml::node& node, const Opt
   table.reporter().fail(node, name + " must be " + expected + ", got " + describe_value(node));
 }
 
+/// The values a table gives for a schema's keys, each type- and range-checked at its line.
+std::map<std::string, OptionValue, std::less<>> read_schema_values(const Section& table, const OptionSchema& schema) {
+  std::map<std::string, OptionValue, std::less<>> given;
+  for (const OptionSpec& spec : schema.specs()) {
+    const toml::node* node = table.find(spec.key);
+    if (node == nullptr) continue;
+    OptionValue value = option_value(table, *node, spec);
+    const std::string problem = spec.problem(value);
+    if (!problem.empty()) table.reporter().fail(*node, table.key_path(problem));
+    given[spec.key] = std::move(value);
+  }
+  return given;
+}
+
+/// [search]: the strategy's name, and its table [search.<name>] read from the schema it registered.
+/// The GA's options stay in [ga]; [search.ga] is refused so there is one place for them.
+SearchOptions read_search(const Section& root, const GeneticAlgorithmOptions& ga) {
+  SearchOptions search;
+  const Registry<SearchStrategyRegistration>& registry = search_strategy_registry();
+  const std::vector<std::string> names = registry.names();
+  const std::optional<Section> found = root.subtable("search");
+  if (!found) {
+    search.options = to_options(ga);
+    return search;
+  }
+  const Section& section = *found;
+  if (const auto strategy = section.choice("strategy", names)) search.strategy = *strategy;
+  std::vector<std::string> allowed = {"strategy"};
+  if (search.strategy != "ga") allowed.push_back(search.strategy);
+  for (const Entry& entry : entries_in_file_order(section.table())) {
+    if (contains(allowed, entry.key)) continue;
+    if (entry.key == "ga") {
+      section.reporter().fail(entry.line, "the GA's options are the [ga] table, not [search.ga]");
+    }
+    if (contains(names, entry.key)) {
+      section.reporter().fail(entry.line, "[search." + entry.key + "] is for strategy = \"" + entry.key +
+                                              "\", but search.strategy is \"" + search.strategy + "\"");
+    }
+    section.fail_unknown(entry, allowed, "[search]");
+  }
+  const SearchStrategyRegistration& registration = registry.find(search.strategy);
+  if (search.strategy == "ga") {
+    search.options = to_options(ga);
+    return search;
+  }
+  const std::optional<Section> table = section.subtable(search.strategy);
+  const toml::table empty;
+  const Section options_table = table ? *table : Section(root.reporter(), empty, "search." + search.strategy);
+  options_table.reject_unknown_keys(registration.options.keys());
+  search.options = registration.options.resolve(read_schema_values(options_table, registration.options));
+  return search;
+}
+
+std::optional<ObjectiveOptions> read_objective(const Section& root) {
+  const std::optional<Section> found = root.subtable("objective");
+  if (!found) return std::nullopt;
+  const Section& section = *found;
+  section.reject_unknown_keys(objective_keys);
+  ObjectiveOptions objective;
+  const std::optional<std::string> function = section.choice("function", enum_names<DiagnosticFunction>());
+  if (!function) section.fail_here("objective.function is required: one of " + joined(enum_names<DiagnosticFunction>()));
+  objective.function = *from_string<DiagnosticFunction>(*function);
+  section.read("dimension", IntegerRange{1, max_block_length}, objective.dimension);
+  section.read("low", RealRange{}, objective.low);
+  section.read("high", RealRange{}, objective.high);
+  section.read("initial_value", RealRange{}, objective.initial_value);
+  section.read("initial_scale", RealRange{.low = 0.0, .low_open = true}, objective.initial_scale);
+  section.read("evaluation_sleep_seconds", RealRange{.low = 0.0, .high = 60.0}, objective.evaluation_sleep_seconds);
+  section.check_with_lines(objective_keys, [&objective] {
+    SearchSpace space({}, {GeneBlock{"x", objective.dimension, objective.low, objective.high, objective.initial_value,
+                                     objective.initial_scale, ""}});
+  });
+  return objective;
+}
+
 /// One [[tasks]] table, read from the schema its family registered: no per-family code here.
 TaskConfig read_task(const Section& task) {
   const Registry<TaskFamilyRegistration>& registry = task_family_registry();
@@ -741,19 +820,54 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name)
     const std::string what = entry.node->is_table() || entry.node->is_array_of_tables() ? "table [" + entry.key + "]"
                                                                                           : "key " + entry.key;
     reporter.fail(entry.line, "unknown " + what + suggestion(entry.key, top_level_keys) +
-                                  "; allowed top-level tables: [run], [ga], [evaluation], [checkpoint], [update_rule], [[tasks]]");
+                                  "; allowed top-level tables: [run], [search], [ga], [evaluation], [checkpoint], [update_rule], "
+                                  "[[tasks]], [objective]");
   }
 
   RunConfig config;
   config.run = read_run(root);
   config.ga = read_ga(root);
+  config.search = read_search(root, config.ga);
   config.evaluation = read_evaluation(root);
   config.checkpoint = read_checkpoint(root);
-  config.update_rule = read_update_rule(root, config.evaluation.inner_steps);
-  config.tasks = read_tasks(root);
+  config.objective = read_objective(root);
+  if (config.objective) {
+    // The genome is the point: no update rule and no inner-loop tasks.
+    for (const char* key : {"update_rule", "tasks"}) {
+      if (const toml::node* node = root.find(key)) {
+        reporter.fail(*node, std::string(key == std::string("tasks") ? "[[tasks]]" : "[update_rule]") +
+                                 " does not apply to a run with an [objective] (the genome itself is the point)");
+      }
+    }
+  } else {
+    config.update_rule = read_update_rule(root, config.evaluation.inner_steps);
+    config.tasks = read_tasks(root);
+  }
+  if (config.run.mode == RunMode::steady_state && !search_strategy_registry().find(config.search.strategy).steady_state) {
+    const toml::node* mode = root.subtable("run")->find("mode");
+    reporter.fail(*mode, "run.mode = \"steady_state\" needs a strategy that breeds one genome at a time (ga), not " +
+                             config.search.strategy);
+  }
+  // Build the strategy once: its own checks run before any work, and it says its population size.
+  const std::optional<Section> search_table = root.subtable("search");
+  const Section& search_section = search_table ? *search_table : root;
+  search_section.check_with_lines({"strategy"}, [&config] {
+    config.search.population_size =
+        make_search_strategy(config.search.strategy, config.search_space(), config.strategy_options(), config.run.seed)
+            ->population_size();
+  });
   config.source_text = std::string(toml_text);
   config.source_name = std::string(source_name);
   return config;
+}
+
+SearchSpace RunConfig::search_space() const {
+  if (objective) {
+    return SearchSpace({}, {GeneBlock{"x", objective->dimension, objective->low, objective->high,
+                                      objective->initial_value, objective->initial_scale,
+                                      "the point the diagnostic objective is evaluated at"}});
+  }
+  return SearchSpace(update_rule.genes);
 }
 
 RunConfig load_config(const std::filesystem::path& path) {

@@ -5,23 +5,6 @@
 
 namespace metaevo {
 
-std::string_view to_string(DiagnosticFunction function) {
-  switch (function) {
-    case DiagnosticFunction::sphere: return "sphere";
-    case DiagnosticFunction::ellipsoid: return "ellipsoid";
-    case DiagnosticFunction::rastrigin: return "rastrigin";
-  }
-  return "unknown";
-}
-
-std::optional<DiagnosticFunction> diagnostic_function_from_string(std::string_view text) {
-  for (DiagnosticFunction function :
-       {DiagnosticFunction::sphere, DiagnosticFunction::ellipsoid, DiagnosticFunction::rastrigin}) {
-    if (to_string(function) == text) return function;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 /// 10^(6 i / (n - 1)), computed once per dimension and thread: a strategy test evaluates the same n

@@ -6,8 +6,10 @@
 #include <exception>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "metaevo/core/error.hpp"
+#include "metaevo/evaluation/diagnostic_objective.hpp"
 #include "metaevo/evaluation/inner_loop.hpp"
 #include "metaevo/core/random.hpp"
 #include "metaevo/rules/update_rule.hpp"
@@ -42,6 +44,7 @@ Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.s
     total += task.weight;
     cumulative_weights_.push_back(total);
   }
+  if (config_.objective) return;  // the genome itself is the point: no tasks
   if (families_.empty()) throw ConfigError("the config needs at least one [[tasks]] table");
 }
 
@@ -64,6 +67,7 @@ std::size_t Evaluator::family_index_for_slot(const EvaluationKey& key, int task_
 }
 
 ParameterSet Evaluator::baseline_hyperparameters() const {
+  if (config_.objective) return {};
   ParameterSet parameters = default_hyperparameters(config_.update_rule.family);
   for (const auto& [name, value] : config_.update_rule.fixed) parameters[name] = value;
   return parameters;
@@ -79,7 +83,36 @@ EvaluationResult Evaluator::evaluate(const Genome& genome, const EvaluationKey& 
   return evaluate(EvaluationRequest{genome, key});
 }
 
+EvaluationResult Evaluator::evaluate_objective(const Genome& genome) const {
+  const auto start = std::chrono::steady_clock::now();
+  const ObjectiveOptions& objective = *config_.objective;
+  EvaluationResult result;
+  result.genome_id = genome.id;
+  try {
+    if (objective.evaluation_sleep_seconds > 0.0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(objective.evaluation_sleep_seconds));
+    }
+    Eigen::VectorXd point;
+    space_.decode_block(genome.x, 0, point);
+    result.fitness = diagnostic_objective(objective.function, point);
+    result.mean_final_loss = result.fitness;
+    if (!std::isfinite(result.fitness)) {
+      result.diverged = true;
+      result.reason = "the objective is not finite at this point";
+      result.fitness = config_.evaluation.penalty_fitness;
+    }
+  } catch (const std::exception& error) {
+    result.failed = true;
+    result.fitness = config_.evaluation.penalty_fitness;
+    result.mean_final_loss = std::numeric_limits<double>::quiet_NaN();
+    result.reason = std::string("evaluation failed: ") + error.what();
+  }
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
 EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
+  if (config_.objective) return evaluate_objective(request.genome);
   const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
   const ParameterSet parameters = request.baseline ? baseline_hyperparameters() : hyperparameters_of(request.genome);
   EvaluationResult result = evaluate_parameters(parameters, request.key, task_count);

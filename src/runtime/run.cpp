@@ -12,6 +12,7 @@
 #include "metaevo/core/error.hpp"
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
+#include "metaevo/search/strategy_registry.hpp"
 #include "metaevo/rules/update_rule.hpp"
 
 namespace metaevo {
@@ -56,7 +57,7 @@ HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, cons
 
 /// The run's search strategy, built from its config (the same on every resume).
 std::unique_ptr<SearchStrategy> make_strategy(const RunConfig& config) {
-  return std::make_unique<GeneticAlgorithm>(config.search_space(), config.ga, config.run.seed);
+  return make_search_strategy(config.search.strategy, config.search_space(), config.strategy_options(), config.run.seed);
 }
 
 void load_strategy_state(SearchStrategy& strategy, const RunConfig& config, const Checkpoint& checkpoint,
@@ -200,7 +201,7 @@ Termination run_generational(const RunConfig& config, SearchStrategy& ga, RunSto
 // resume breeds new offspring in their place.
 Termination run_steady_state(const RunConfig& config, GeneticAlgorithm& ga, RunStore& store, Executor& executor,
                              Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
-  const std::int64_t population_size = config.ga.population_size;
+  const std::int64_t population_size = config.population_size();
   const std::int64_t total = config.run.generations * population_size;
   std::map<std::int64_t, Genome> in_flight;
   std::vector<Genome> batch_genomes;
@@ -253,7 +254,8 @@ RunSummary continue_search(const RunConfig& config, RunStore& store, SearchStrat
     summary.best = *ga.best();
     summary.best_fitness = ga.best_fitness();
     summary.best_hyperparameters = evaluator.hyperparameters_of(summary.best);
-    if (summary.termination == Termination::completed && config.evaluation.holdout_tasks > 0) {
+    // An [objective] has no tasks to hold out, and no defaults to compare with.
+    if (summary.termination == Termination::completed && config.evaluation.holdout_tasks > 0 && !config.objective) {
       summary.holdout = evaluate_holdout(executor, config, summary.best);
       store.write_holdout_report(*summary.holdout);
     }

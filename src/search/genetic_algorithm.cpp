@@ -143,6 +143,45 @@ void validate(const GeneticAlgorithmOptions& options) {
   require_in(options.categorical_mutation_rate, 0.0, false, 1.0, false, "categorical_mutation_rate");
 }
 
+Options to_options(const GeneticAlgorithmOptions& options) {
+  Options result;
+  result.set("population_size", std::int64_t{options.population_size});
+  result.set("elite_count", std::int64_t{options.elite_count});
+  result.set("tournament_size", std::int64_t{options.tournament_size});
+  result.set("crossover", std::string(to_string(options.crossover)));
+  result.set("crossover_rate", options.crossover_rate);
+  result.set("blend_alpha", options.blend_alpha);
+  result.set("initial_step_size", options.initial_step_size);
+  result.set("min_step_size", options.min_step_size);
+  result.set("max_step_size", options.max_step_size);
+  result.set("step_size_adaptation", std::string(to_string(options.step_size_adaptation)));
+  result.set("categorical_mutation_rate", options.categorical_mutation_rate);
+  return result;
+}
+
+GeneticAlgorithmOptions genetic_algorithm_options(const Options& options) {
+  GeneticAlgorithmOptions result;
+  result.population_size = static_cast<int>(options.integer("population_size"));
+  result.elite_count = static_cast<int>(options.integer("elite_count"));
+  result.tournament_size = static_cast<int>(options.integer("tournament_size"));
+  const auto crossover = from_string<CrossoverKind>(options.string("crossover"));
+  const auto adaptation = from_string<StepSizeAdaptation>(options.string("step_size_adaptation"));
+  if (!crossover) throw ConfigError("ga.crossover: unknown \"" + options.string("crossover") + "\"");
+  if (!adaptation) {
+    throw ConfigError("ga.step_size_adaptation: unknown \"" + options.string("step_size_adaptation") + "\"");
+  }
+  result.crossover = *crossover;
+  result.step_size_adaptation = *adaptation;
+  result.crossover_rate = options.real("crossover_rate");
+  result.blend_alpha = options.real("blend_alpha");
+  result.initial_step_size = options.real("initial_step_size");
+  result.min_step_size = options.real("min_step_size");
+  result.max_step_size = options.real("max_step_size");
+  result.categorical_mutation_rate = options.real("categorical_mutation_rate");
+  validate(result);
+  return result;
+}
+
 namespace detail {
 
 double reflect_into_unit(double x) {

@@ -436,7 +436,7 @@ struct RunStore::Impl {
     write_string_attribute(config_group.id(), "source_name", config.source_name);
     write_uint64_attribute(config_group.id(), "seed", config.run.seed);
     write_int64_attribute(config_group.id(), "generations", config.run.generations);
-    write_int64_attribute(config_group.id(), "population_size", config.ga.population_size);
+    write_int64_attribute(config_group.id(), "population_size", config.population_size());
     write_int64_attribute(config_group.id(), "tasks_per_evaluation", config.evaluation.tasks_per_evaluation);
     write_int64_attribute(config_group.id(), "inner_steps", config.evaluation.inner_steps);
     write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
@@ -547,11 +547,11 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
   impl->path = path;
   const std::string context = "cannot create run file '" + path.string() + "': ";
   impl->space = config.search_space();  // ConfigError for an invalid search space, as from the config
-  if (config.ga.population_size < 1) {
+  if (config.population_size() < 1) {
     throw StorageError(context + "ga.population_size must be >= 1, got " +
-                       std::to_string(config.ga.population_size));
+                       std::to_string(config.population_size()));
   }
-  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->population_size = static_cast<hsize_t>(config.population_size());
   impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
   try {
@@ -591,12 +591,12 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->space = config.search_space();
-  impl->population_size = static_cast<hsize_t>(config.ga.population_size);
+  impl->population_size = static_cast<hsize_t>(config.population_size());
   impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
-  if (contents.population_size != config.ga.population_size) {
+  if (contents.population_size != config.population_size()) {
     throw failure("its generations have " + std::to_string(contents.population_size) +
-                  " genomes but its config says population_size " + std::to_string(config.ga.population_size));
+                  " genomes but its config says population_size " + std::to_string(config.population_size()));
   }
   Checkpoint checkpoint;
   try {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "metaevo/core/options.hpp"
+#include "metaevo/evaluation/diagnostic_objective.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/search_space.hpp"
 #include "metaevo/tasks/task.hpp"
@@ -76,17 +78,48 @@ struct UpdateRuleOptions {
   ParameterSet fixed;            // [update_rule.fixed]: the rest; omitted ones keep the family default
 };
 
+/// [search]: which registered strategy drives the search, and its options. The GA's options are the
+/// [ga] table (its historical place); another strategy's are the table [search.<strategy>].
+struct SearchOptions {
+  std::string strategy = "ga";
+  Options options;           // resolved against the strategy's schema (defaults filled in)
+  int population_size = 0;   // genomes per generation the strategy gives for this search space
+};
+
+/// [objective]: a diagnostic search in which the genome itself is the point: fitness = f(x) with x
+/// the block "x" of `dimension` real genes in [low, high]. Replaces [update_rule] and [[tasks]]; for
+/// tests and benchmarks of the strategies and the runtime.
+struct ObjectiveOptions {
+  DiagnosticFunction function = DiagnosticFunction::sphere;
+  std::int64_t dimension = 10;         // [1, max_block_length]
+  double low = -5.0;                   // low < high, finite
+  double high = 5.0;
+  double initial_value = 3.0;          // where every coordinate starts, in [low, high]
+  double initial_scale = 1.0;          // the initial spread, value units, > 0
+  double evaluation_sleep_seconds = 0.0;  // each evaluation sleeps this long (a stand-in for real cost), [0, 60]
+};
+
 struct RunConfig {
   RunOptions run;
+  SearchOptions search;
   GeneticAlgorithmOptions ga;
   EvaluationOptions evaluation;
   CheckpointOptions checkpoint;
   UpdateRuleOptions update_rule;
-  std::vector<TaskConfig> tasks;      // [[tasks]], at least one
+  std::vector<TaskConfig> tasks;      // [[tasks]], at least one (none with an [objective])
+  std::optional<ObjectiveOptions> objective;
   std::string source_text;            // the TOML as given, stored in the run file
   std::string source_name;            // file name (or "<string>") for messages
 
-  SearchSpace search_space() const { return SearchSpace(update_rule.genes); }
+  /// The update rule's genes, or for an [objective] the block "x".
+  SearchSpace search_space() const;
+  /// Genomes per generation: the strategy's, resolved by parse_config; ga.population_size for a
+  /// config built in code (search.population_size 0) that runs the GA.
+  int population_size() const {
+    return search.population_size > 0 || search.strategy != "ga" ? search.population_size : ga.population_size;
+  }
+  /// The options the strategy is built from: the [ga] table for the GA, else search.options.
+  Options strategy_options() const { return search.strategy == "ga" ? to_options(ga) : search.options; }
 };
 
 /// Parses and validates TOML text. Throws ConfigError whose message names the file, line, key, the

@@ -1,10 +1,12 @@
 #pragma once
 // Classic test functions whose optimum is known, for checking that a search strategy works before
 // trusting it with costly inner loops. The genome's decoded values are the point itself.
-#include <optional>
-#include <string_view>
+#include <array>
+
 
 #include <Eigen/Core>
+
+#include "metaevo/core/enum_names.hpp"
 
 namespace metaevo {
 
@@ -19,8 +21,14 @@ enum class DiagnosticFunction {
   rastrigin,
 };
 
-std::string_view to_string(DiagnosticFunction function);
-std::optional<DiagnosticFunction> diagnostic_function_from_string(std::string_view text);
+template <>
+struct EnumNames<DiagnosticFunction> {
+  static constexpr std::array<EnumName<DiagnosticFunction>, 3> table{{
+      {DiagnosticFunction::sphere, "sphere"},
+      {DiagnosticFunction::ellipsoid, "ellipsoid"},
+      {DiagnosticFunction::rastrigin, "rastrigin"},
+  }};
+};
 
 /// The function at `point` (any n >= 1; an empty point gives 0). Not finite when a coordinate is not.
 double diagnostic_objective(DiagnosticFunction function, const Eigen::VectorXd& point);

@@ -97,6 +97,8 @@ class Evaluator {
   std::size_t family_index_for_slot(const EvaluationKey& key, int task_index, int task_count) const;
 
  private:
+  /// An [objective] run: fitness = the diagnostic function at the genome's block "x".
+  EvaluationResult evaluate_objective(const Genome& genome) const;
 
   RunConfig config_;
   SearchSpace space_;

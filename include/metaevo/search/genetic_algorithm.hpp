@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "metaevo/core/enum_names.hpp"
+#include "metaevo/core/options.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/search/search_strategy.hpp"
 #include "metaevo/core/random.hpp"
@@ -52,6 +53,11 @@ struct GeneticAlgorithmOptions {
 
 /// Validates the options; throws ConfigError naming the field, its allowed range and the value.
 void validate(const GeneticAlgorithmOptions& options);
+
+/// The options as the strategy registry's generic Options (keys as in [ga]) and back; the latter
+/// validates.
+Options to_options(const GeneticAlgorithmOptions& options);
+GeneticAlgorithmOptions genetic_algorithm_options(const Options& options);
 
 /// The GA's operators, exposed so tests can check each one on its own.
 namespace detail {
