@@ -98,6 +98,7 @@ class Session {
       record.failed += result.failed ? 1 : 0;
     }
     store_.append_generation(population, results);
+    store_.append_strategy_statistics(ga_.statistics());
     store_.append_evaluations(population, results, checkpoint_.session);
     store_.write_best(*ga_.best(), ga_.best_fitness());
 

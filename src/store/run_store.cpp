@@ -39,6 +39,7 @@ const std::string config_group_name = "config";
 const std::string search_space_group_name = "search_space";
 const std::string generations_group_name = "generations";
 const std::string decoded_group_name = "decoded";
+const std::string strategy_statistics_group_name = "strategy";
 const std::string best_group_name = "best";
 const std::string holdout_group_name = "holdout";
 const std::string completed_generations_attribute = "completed_generations";
@@ -711,6 +712,41 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     throw StorageError(context + error.what());
   }
   store.completed_generations = generation + 1;
+}
+
+void RunStore::append_strategy_statistics(const StrategyStatistics& statistics) {
+  if (!impl_) throw StorageError("RunStore::append_strategy_statistics on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  if (store.completed_generations == 0) {
+    throw StorageError(store.context() + ": append_strategy_statistics before any generation");
+  }
+  const hsize_t generation = store.completed_generations - 1;
+  try {
+    const h5::Group group = h5::h5l_exists(store.generations_group.id(), strategy_statistics_group_name)
+                                ? h5::h5g_open2(store.generations_group.id(), strategy_statistics_group_name)
+                                : h5::h5g_create2(store.generations_group.id(), strategy_statistics_group_name);
+    const std::string group_path = "/" + generations_group_name + "/" + strategy_statistics_group_name;
+    for (const auto& [name, value] : statistics) {
+      if (name.empty() || name == "." || name.find('/') != std::string::npos) {
+        throw StorageError("strategy statistic '" + name + "' cannot be an HDF5 dataset name");
+      }
+      GenerationDataset column;
+      if (h5::h5l_exists(group.id(), name)) {
+        column = open_generation_dataset(group.id(), group_path, name, H5T_NATIVE_DOUBLE, {});
+      } else {
+        column = create_generation_dataset(group.id(), group_path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {}, false);
+      }
+      // Rows of generations before this statistic existed (another strategy version, a resume) are NaN.
+      const h5::Dataspace space = h5::h5d_get_space(column.dataset.id(), column.name);
+      const hsize_t rows = h5::h5s_get_simple_extent_dims(space.id(), column.name).at(0);
+      const double missing = std::numeric_limits<double>::quiet_NaN();
+      for (hsize_t row = rows; row < generation; ++row) write_generation_row(column, row, &missing);
+      write_generation_row(column, generation, &value);
+    }
+  } catch (const StorageError& error) {
+    throw StorageError(store.context() + ": append_strategy_statistics: " + error.what());
+  }
 }
 
 void RunStore::write_best(const Genome& best, double fitness) {

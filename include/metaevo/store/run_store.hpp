@@ -11,6 +11,7 @@
 #include "metaevo/config/config.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/search/genome.hpp"
+#include "metaevo/search/search_strategy.hpp"
 #include "metaevo/search/strategy_state.hpp"
 
 namespace metaevo {
@@ -64,6 +65,9 @@ class RunStore {
   /// Appends one generation: population (genes, step sizes, ids, parents), results and decoded
   /// gene values. population.size() == results.size() == config population size.
   void append_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results);
+  /// Appends the strategy's statistics of the generation just stored (after append_generation): one
+  /// value per name into /generations/strategy/<name>, created at its first use (earlier rows NaN).
+  void append_strategy_statistics(const StrategyStatistics& statistics);
   /// Replaces the best-so-far genome (normalized and decoded) and its fitness.
   void write_best(const Genome& best, double fitness);
   void write_holdout_report(const HoldoutReport& report);
