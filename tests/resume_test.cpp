@@ -144,7 +144,9 @@ TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
   TemporaryPath output(".h5");
   RunCallbacks stop;
   int polls = 0;
-  stop.should_stop = [&] { return ++polls > 12; };  // mid-generation 1: 8 + 4 evaluations dispatched
+  // Mid-generation 1: one poll per generation start, per dispatched evaluation and per validation
+  // re-scoring (2 candidates): 1 + 8 + 2 for generation 0, then 1 + 4 evaluations of generation 1.
+  stop.should_stop = [&] { return ++polls > 16; };
   run_search(config, output.path(), stop);
   const RunFileContents interrupted = read_run_file(output.path());
   EXPECT_EQ(interrupted.generations, 1);

@@ -50,7 +50,7 @@ const std::vector<std::string> ga_keys = {
     "crossover_rate",  "blend_alpha",   "initial_step_size",    "min_step_size",
     "max_step_size",   "step_size_adaptation", "categorical_mutation_rate"};
 const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
-                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks",
+                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks", "validation_tasks", "validation_candidates",
                                                   "time_limit_seconds"};
 const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed"};
 const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
@@ -415,6 +415,8 @@ EvaluationOptions read_evaluation(const Section& root) {
                 options.divergence_factor);
   section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
   section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
+  section->read("validation_tasks", {0, int_max}, options.validation_tasks);
+  section->read("validation_candidates", {1, int_max}, options.validation_candidates);
   section->read("time_limit_seconds", RealRange{.low = 0.0, .high = max_time_limit_seconds}, options.time_limit_seconds);
   return options;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -87,7 +88,9 @@ class Session {
         first_generation_(store.completed_generations()) {}
 
   /// Stores one generation (or steady-state batch) of evaluated genomes, then checkpoints if due.
-  void record(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results) {
+  /// `validation_fitness` (one per genome, NaN where not re-scored) is empty when validation is off.
+  void record(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results,
+              const std::vector<double>& validation_fitness = {}) {
     GenerationRecord record;
     record.generation = store_.completed_generations();
     std::vector<double> fitness;
@@ -100,12 +103,18 @@ class Session {
     store_.append_generation(population, results);
     store_.append_strategy_statistics(ga_.statistics());
     store_.append_evaluations(population, results, checkpoint_.session);
-    store_.write_best(*ga_.best(), ga_.best_fitness());
+    if (!validation_fitness.empty()) store_.append_validation_fitness(validation_fitness);
+    if (const auto& validated = checkpoint_.validated_best) {
+      store_.write_best(validated->genome, validated->training_fitness, validated->validation_fitness);
+    } else {
+      store_.write_best(*ga_.best(), ga_.best_fitness());
+    }
 
     const auto now = clock::now();
     record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
     record.median_fitness = median_of(fitness);
     record.best_so_far = ga_.best_fitness();
+    if (checkpoint_.validated_best) record.validation_best = checkpoint_.validated_best->validation_fitness;
     record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
     const double generation_seconds = std::chrono::duration<double>(now - generation_start_).count();
     generation_start_ = now;
@@ -162,8 +171,54 @@ class Session {
 
 bool stop_requested(const RunCallbacks& callbacks) { return callbacks.should_stop && callbacks.should_stop(); }
 
+bool validation_enabled(const RunConfig& config) {
+  return config.evaluation.validation_tasks > 0 && !config.objective && config.run.mode == RunMode::generational;
+}
+
+/// Re-scores the generation's best candidates (by training fitness, ties to the lower index) on the
+/// fixed validation task set. Returns one value per genome (NaN where not re-scored), or nothing when
+/// a stop interrupted it.
+std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
+                                                       const std::vector<EvaluationResult>& results,
+                                                       Executor& executor, const RunCallbacks& callbacks) {
+  std::vector<std::size_t> order(population.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto rank_fitness = [&](std::size_t i) {
+    return std::isfinite(results[i].fitness) ? results[i].fitness : std::numeric_limits<double>::infinity();
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank_fitness(a) < rank_fitness(b); });
+  order.resize(std::min(order.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
+
+  // Generation 0 of its own purpose: the same tasks for every generation and candidate.
+  const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
+  std::vector<EvaluationRequest> requests;
+  for (std::size_t i : order) requests.push_back({population[i], key, config.evaluation.validation_tasks, false});
+  const Executor::Batch batch = executor.evaluate(requests, callbacks.should_stop);
+  if (!batch.complete()) return std::nullopt;
+
+  std::vector<double> validation(population.size(), std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t c = 0; c < order.size(); ++c) validation[order[c]] = batch.results[c].fitness;
+  return validation;
+}
+
+/// Keeps the best by validation fitness; in genome order, strictly better replaces, so an earlier
+/// genome keeps its place on a tie.
+void update_validated_best(Checkpoint& checkpoint, const std::vector<Genome>& population,
+                           const std::vector<EvaluationResult>& results, const std::vector<double>& validation) {
+  std::optional<std::size_t> winner;
+  double winner_score = checkpoint.validated_best ? checkpoint.validated_best->validation_fitness
+                                                  : std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < validation.size(); ++i) {
+    if (std::isfinite(validation[i]) && validation[i] < winner_score) {
+      winner = i;
+      winner_score = validation[i];
+    }
+  }
+  if (winner) checkpoint.validated_best = ValidatedBest{population[*winner], winner_score, results[*winner].fitness};
+}
+
 Termination run_generational(const RunConfig& config, SearchStrategy& ga, RunStore& store, Executor& executor,
-                             Session& session, const RunCallbacks& callbacks) {
+                             Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
   std::vector<EvaluationRequest> requests;
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
     if (stop_requested(callbacks)) return Termination::interrupted;
@@ -187,11 +242,22 @@ Termination run_generational(const RunConfig& config, SearchStrategy& ga, RunSto
       session.record_unfinished(finished_genomes, finished_results);
       return Termination::interrupted;
     }
+    std::vector<double> validation;
+    if (validation_enabled(config)) {
+      std::optional<std::vector<double>> scores =
+          validate_generation(config, population, batch.results, executor, callbacks);
+      if (!scores) {  // a stop: the generation is incomplete and is evaluated again after a resume
+        session.record_unfinished(population, batch.results);
+        return Termination::interrupted;
+      }
+      validation = std::move(*scores);
+      update_validated_best(checkpoint, population, batch.results, validation);
+    }
     std::vector<double> fitness;
     fitness.reserve(batch.results.size());
     for (const EvaluationResult& result : batch.results) fitness.push_back(result.fitness);
     ga.tell(fitness);
-    session.record(population, batch.results);
+    session.record(population, batch.results, validation);
   }
   return Termination::completed;
 }
@@ -247,13 +313,18 @@ RunSummary continue_search(const RunConfig& config, RunStore& store, SearchStrat
   summary.generations = store.completed_generations();
   Session session(config, store, ga, checkpoint, callbacks, summary);
   summary.termination = config.run.mode == RunMode::generational
-                            ? run_generational(config, ga, store, executor, session, callbacks)
+                            ? run_generational(config, ga, store, executor, session, checkpoint, callbacks)
                             : run_steady_state(config, dynamic_cast<GeneticAlgorithm&>(ga), store, executor, session,
                                                checkpoint, callbacks);
   if (ga.best()) {
     const Evaluator evaluator(config);
     summary.best = *ga.best();
     summary.best_fitness = ga.best_fitness();
+    if (checkpoint.validated_best) {
+      summary.best = checkpoint.validated_best->genome;
+      summary.best_fitness = checkpoint.validated_best->training_fitness;
+      summary.best_validation_fitness = checkpoint.validated_best->validation_fitness;
+    }
     summary.best_hyperparameters = evaluator.hyperparameters_of(summary.best);
     // An [objective] has no tasks to hold out, and no defaults to compare with.
     if (summary.termination == Termination::completed && config.evaluation.holdout_tasks > 0 && !config.objective) {
@@ -277,14 +348,21 @@ std::string format_generation_line(const GenerationRecord& record, std::int64_t 
                 record.best_fitness, record.median_fitness, record.best_so_far, record.diverged, record.failed,
                 record.evaluations_per_second, format_seconds(record.elapsed_seconds).c_str(),
                 format_seconds(record.eta_seconds).c_str());
-  return buffer;
+  std::string line = buffer;
+  if (!std::isnan(record.validation_best)) {
+    std::snprintf(buffer, sizeof buffer, "  validated best %9.4f", record.validation_best);
+    line += buffer;
+  }
+  return line;
 }
 
 std::string RunSummary::brief_report() const {
   std::ostringstream out;
   out << to_string(termination) << ": " << generations << " generations, "
       << evaluations << " evaluations in " << format_seconds(wall_seconds) << "; best fitness " << best_fitness
-      << " (genome " << best.id << ", generation " << best.generation << ")";
+      << " (genome " << best.id << ", generation " << best.generation;
+  if (best_validation_fitness) out << ", validation fitness " << *best_validation_fitness;
+  out << ")";
   return out.str();
 }
 

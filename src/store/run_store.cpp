@@ -40,6 +40,8 @@ const std::string search_space_group_name = "search_space";
 const std::string generations_group_name = "generations";
 const std::string decoded_group_name = "decoded";
 const std::string strategy_statistics_group_name = "strategy";
+const std::string validation_fitness_name = "validation_fitness";
+const std::string validated_best_group_name = "validated_best";
 const std::string best_group_name = "best";
 const std::string holdout_group_name = "holdout";
 const std::string completed_generations_attribute = "completed_generations";
@@ -614,6 +616,13 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
       checkpoint.session = read_int64_attribute(group.id(), "session");
       checkpoint.elapsed_seconds = read_double_attribute(group.id(), "elapsed_seconds");
       checkpoint.strategy_state = read_strategy_state(group.id(), strategy_state_group_name);
+      if (h5::h5l_exists(group.id(), validated_best_group_name)) {
+        const StrategyState validated = read_strategy_state(group.id(), validated_best_group_name);
+        validated.require(validated_best_group_name, 1);
+        std::vector<Genome> genome = validated.genomes("genome", impl->space.size(), 1);
+        checkpoint.validated_best =
+            ValidatedBest{std::move(genome.front()), validated.real("validation_fitness"), validated.real("training_fitness")};
+      }
       if (checkpoint.completed_generations != contents.generations) {
         throw StorageError("its checkpoint is at generation " + std::to_string(checkpoint.completed_generations) +
                            " but it stores " + std::to_string(contents.generations) + " generations");
@@ -749,7 +758,37 @@ void RunStore::append_strategy_statistics(const StrategyStatistics& statistics) 
   }
 }
 
-void RunStore::write_best(const Genome& best, double fitness) {
+void RunStore::append_validation_fitness(const std::vector<double>& fitness) {
+  if (!impl_) throw StorageError("RunStore::append_validation_fitness on a moved-from store");
+  h5::ErrorPrintingSilencer silence;
+  Impl& store = *impl_;
+  const std::string context = store.context() + ": append_validation_fitness: ";
+  if (store.completed_generations == 0) throw StorageError(context + "before any generation");
+  if (fitness.size() != store.population_size) {
+    throw StorageError(context + std::to_string(fitness.size()) + " values for a population of " +
+                       std::to_string(store.population_size));
+  }
+  const hsize_t generation = store.completed_generations - 1;
+  try {
+    const hid_t group = store.generations_group.id();
+    const std::string group_path = "/" + generations_group_name;
+    GenerationDataset column =
+        h5::h5l_exists(group, validation_fitness_name)
+            ? open_generation_dataset(group, group_path, validation_fitness_name, H5T_NATIVE_DOUBLE,
+                                      {store.population_size})
+            : create_generation_dataset(group, group_path, validation_fitness_name, H5T_IEEE_F64LE,
+                                        H5T_NATIVE_DOUBLE, {store.population_size}, true);
+    const h5::Dataspace space = h5::h5d_get_space(column.dataset.id(), column.name);
+    const hsize_t rows = h5::h5s_get_simple_extent_dims(space.id(), column.name).at(0);
+    const std::vector<double> missing(store.population_size, std::numeric_limits<double>::quiet_NaN());
+    for (hsize_t row = rows; row < generation; ++row) write_generation_row(column, row, missing.data());
+    write_generation_row(column, generation, fitness.data());
+  } catch (const StorageError& error) {
+    throw StorageError(context + error.what());
+  }
+}
+
+void RunStore::write_best(const Genome& best, double fitness, std::optional<double> validation_fitness) {
   if (!impl_) throw StorageError("RunStore::write_best on a moved-from store");
   h5::ErrorPrintingSilencer silence;
   Impl& store = *impl_;
@@ -764,6 +803,9 @@ void RunStore::write_best(const Genome& best, double fitness) {
     write_int64_attribute(group.id(), "genome_id", best.id);
     write_int64_attribute(group.id(), "generation", best.generation);
     write_double_attribute(group.id(), "fitness", fitness);
+    write_string_attribute(group.id(), "selected_by", validation_fitness ? "validation" : "training");
+    write_double_attribute(group.id(), "validation_fitness",
+                           validation_fitness.value_or(std::numeric_limits<double>::quiet_NaN()));
     const std::string genes_path = "/" + best_group_name + "/genes";
     const h5::Dataset genes = h5::h5l_exists(group.id(), "genes")
                                   ? h5::h5d_open2(group.id(), "genes")
@@ -854,6 +896,14 @@ void RunStore::commit(const Checkpoint& checkpoint) {
     write_string_attribute(group.id(), "written_utc", utc_timestamp());
     if (!checkpoint.strategy_state) throw StorageError("a checkpoint without the search strategy's state");
     write_strategy_state(group.id(), strategy_state_group_name, *checkpoint.strategy_state);
+    if (checkpoint.validated_best) {
+      StrategyState validated;
+      validated.strategy = validated_best_group_name;
+      validated.put_genomes("genome", {checkpoint.validated_best->genome});
+      validated.put("validation_fitness", checkpoint.validated_best->validation_fitness);
+      validated.put("training_fitness", checkpoint.validated_best->training_fitness);
+      write_strategy_state(group.id(), validated_best_group_name, validated);
+    }
   } catch (const StorageError& error) {
     throw StorageError(store.context() + ": commit: " + error.what());
   }

@@ -61,6 +61,12 @@ struct EvaluationOptions {
   double divergence_factor = 1e3;     // loss above factor * L_0 (or NaN/inf) = diverged, > 1
   double penalty_fitness = 10.0;      // per-task score of a diverged inner loop; above any normal score
   int holdout_tasks = 32;             // fresh tasks of the final report (best vs defaults), >= 0
+  // A best you can trust: each generation's validation_candidates best genomes (by training fitness)
+  // are re-scored on validation_tasks fixed tasks that selection never sees; the run reports the
+  // best by that validation fitness. 0 tasks = off (the best by training fitness is reported).
+  // Generational mode only; an [objective] run has no tasks and skips it.
+  int validation_tasks = 16;          // >= 0
+  int validation_candidates = 2;      // >= 1
   double time_limit_seconds = 0.0;    // wall-time limit of one evaluation (all K tasks); 0 = none, <= max_time_limit_seconds
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@ struct GenerationRecord {
   double best_fitness = 0.0;      // best of this generation
   double median_fitness = 0.0;
   double best_so_far = 0.0;
+  double validation_best = std::numeric_limits<double>::quiet_NaN();  // the reported best's validation fitness (NaN: off)
   int diverged = 0;               // evaluations with a diverged inner loop
   int failed = 0;                 // evaluations that threw
   double evaluations_per_second = 0.0;
@@ -42,8 +44,9 @@ struct RunSummary {
   std::int64_t evaluations = 0;            // recorded in the run file
   std::int64_t unrecorded_evaluations = 0; // finished after a stop request, in an incomplete generation
   double wall_seconds = 0.0;
-  Genome best;
-  double best_fitness = 0.0;
+  Genome best;                         // the best by validation fitness when validation is on
+  double best_fitness = 0.0;           // its training fitness (in its own generation)
+  std::optional<double> best_validation_fitness;
   ParameterSet best_hyperparameters;   // decoded, merged with fixed values and defaults
   std::optional<HoldoutReport> holdout;
   std::vector<GenerationRecord> log;

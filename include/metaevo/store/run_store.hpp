@@ -29,6 +29,14 @@ struct HoldoutReport {
   double default_mean_final_loss = 0.0;
 };
 
+/// The genome a run reports: the best by validation fitness (re-scored on the fixed validation task
+/// set), with the training fitness it had in its own generation.
+struct ValidatedBest {
+  Genome genome;
+  double validation_fitness = 0.0;
+  double training_fitness = 0.0;
+};
+
 /// The state a run resumes from, beyond the stored datasets: the search strategy's state (named
 /// arrays, stored as datasets under /checkpoint/strategy) and the run's counters.
 struct Checkpoint {
@@ -37,6 +45,7 @@ struct Checkpoint {
   std::int64_t session = 0;                // 0 for the first run, +1 for every resume
   double elapsed_seconds = 0.0;            // run time summed over sessions
   std::optional<StrategyState> strategy_state;  // absent only in a file killed before its first commit
+  std::optional<ValidatedBest> validated_best;  // once a generation has been validated
 };
 
 /// A run file opened to continue it.
@@ -68,8 +77,12 @@ class RunStore {
   /// Appends the strategy's statistics of the generation just stored (after append_generation): one
   /// value per name into /generations/strategy/<name>, created at its first use (earlier rows NaN).
   void append_strategy_statistics(const StrategyStatistics& statistics);
-  /// Replaces the best-so-far genome (normalized and decoded) and its fitness.
-  void write_best(const Genome& best, double fitness);
+  /// Replaces the best-so-far genome (normalized and decoded) and its fitness. With a validation
+  /// fitness, /best is the best by validation (attribute selected_by = "validation").
+  void write_best(const Genome& best, double fitness, std::optional<double> validation_fitness = std::nullopt);
+  /// The validation fitness of the generation just stored: one value per genome (NaN for those not
+  /// re-scored) into /generations/validation_fitness, created at its first use.
+  void append_validation_fitness(const std::vector<double>& fitness);
   void write_holdout_report(const HoldoutReport& report);
   /// Appends rows to the evaluation log (/evaluations): one per result, with `session`. Unlike
   /// /generations it also takes the finished evaluations of a generation that was interrupted.
