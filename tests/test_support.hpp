@@ -2,6 +2,7 @@
 // Small helpers shared by the tests: temporary files and running the metaevo command.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -12,13 +13,16 @@
 
 namespace metaevo::testing_support {
 
-/// A path under the test temp dir, unique per test, removed when the object dies.
+/// A path under the test temp dir, unique per test and per test process, removed when the object
+/// dies. The process id keeps suites of several build trees that run at once on one machine (a
+/// Release and a sanitizer build, another checkout) from sharing files, and from stopping each
+/// other's jobs: tests find their jobs with `pkill -f` by these paths.
 class TemporaryPath {
  public:
   explicit TemporaryPath(const std::string& suffix) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("metaevo_" + std::string(info->test_suite_name()) + "_" + info->name() + suffix);
+    path_ = std::filesystem::temp_directory_path() / ("metaevo_" + std::string(info->test_suite_name()) + "_" +
+                                                      info->name() + "_" + std::to_string(::getpid()) + suffix);
     std::filesystem::remove(path_);
   }
   ~TemporaryPath() {
