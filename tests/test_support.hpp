@@ -2,27 +2,27 @@
 // Small helpers shared by the tests: temporary files and running the metaevo command.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace metaevo::testing_support {
 
-/// A path under the test temp dir, unique per test and process (two suites may run at once on one
-/// machine), removed when the object dies.
+/// A path under the test temp dir, unique per test and per test process, removed when the object
+/// dies. The process id keeps suites of several build trees that run at once on one machine (a
+/// Release and a sanitizer build, another checkout) from sharing files, and from stopping each
+/// other's jobs: tests find their jobs with `pkill -f` by these paths.
 class TemporaryPath {
  public:
   explicit TemporaryPath(const std::string& suffix) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("metaevo_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-             std::to_string(::getpid()) + suffix);
+    path_ = std::filesystem::temp_directory_path() / ("metaevo_" + std::string(info->test_suite_name()) + "_" +
+                                                      info->name() + "_" + std::to_string(::getpid()) + suffix);
     std::filesystem::remove(path_);
   }
   ~TemporaryPath() {
