@@ -61,14 +61,16 @@ inline const std::vector<std::string>& deterministic_datasets() {
   static const std::vector<std::string> datasets = {
       "/generations/genes",    "/generations/step_size", "/generations/genome_id",       "/generations/parent_a",
       "/generations/parent_b", "/generations/fitness",   "/generations/mean_final_loss", "/generations/inner_steps",
-      "/generations/diverged", "/generations/failed",    "/generations/reason",          "/best/genes"};
+      "/generations/diverged", "/generations/failed",    "/generations/reason",          "/best/genes",
+      "/generations/task_score", "/generations/task_final_loss", "/generations/task_family"};
   return datasets;
 }
 
-/// All values of an integer dataset of a run file, read with the HDF5 library (h5dump output is too
-/// easy to match by accident). Fails the test and returns {} when it cannot be read.
-inline std::vector<std::int64_t> read_int64_dataset(const std::filesystem::path& file, const std::string& dataset) {
-  std::vector<std::int64_t> values;
+/// All values of a dataset of a run file (row-major), read with the HDF5 library as `Value` (h5dump
+/// output is too easy to match by accident). Fails the test and returns {} when it cannot be read.
+template <class Value>
+std::vector<Value> read_dataset(const std::filesystem::path& file, const std::string& dataset, hid_t memory_type) {
+  std::vector<Value> values;
   const hid_t file_id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file_id < 0) {
     ADD_FAILURE() << "cannot open " << file;
@@ -78,7 +80,7 @@ inline std::vector<std::int64_t> read_int64_dataset(const std::filesystem::path&
   if (dataset_id >= 0) {
     const hid_t space = H5Dget_space(dataset_id);
     values.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
-    if (H5Dread(dataset_id, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+    if (!values.empty() && H5Dread(dataset_id, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
       ADD_FAILURE() << "cannot read " << dataset << " of " << file;
       values.clear();
     }
@@ -89,6 +91,14 @@ inline std::vector<std::int64_t> read_int64_dataset(const std::filesystem::path&
   }
   H5Fclose(file_id);
   return values;
+}
+
+inline std::vector<std::int64_t> read_int64_dataset(const std::filesystem::path& file, const std::string& dataset) {
+  return read_dataset<std::int64_t>(file, dataset, H5T_NATIVE_INT64);
+}
+
+inline std::vector<double> read_double_dataset(const std::filesystem::path& file, const std::string& dataset) {
+  return read_dataset<double>(file, dataset, H5T_NATIVE_DOUBLE);
 }
 
 /// An int64 attribute of an object (group or dataset) of a run file; fails the test and returns -1

@@ -53,10 +53,10 @@ LoadedRun load_run(const std::filesystem::path& run_file) {
   // command line's --seed/--generations) are the /config attributes.
   run.config.run.seed = run.contents.seed;
   if (run.contents.configured_generations > 0) run.config.run.generations = run.contents.configured_generations;
-  if (run.config.search_space().size() != static_cast<Eigen::Index>(run.contents.gene_names.size())) {
+  if (run.config.search_space().size() != static_cast<Eigen::Index>(run.contents.coordinate_count)) {
     throw run_file_error(run_file, "its stored config has " + std::to_string(run.config.search_space().size()) +
-                                       " genes but /search_space has " +
-                                       std::to_string(run.contents.gene_names.size()));
+                                       " coordinates but /search_space has " +
+                                       std::to_string(run.contents.coordinate_count));
   }
   return run;
 }

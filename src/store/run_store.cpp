@@ -979,7 +979,13 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
 
     const h5::Group space_group = h5::h5g_open2(root, search_space_group_name);
     contents.gene_names = read_string_vector_dataset(space_group.id(), "name");
-    const auto n = static_cast<hsize_t>(contents.gene_names.size());
+    // Coordinates: the scalar genes, then every block's (the size attribute counts both).
+    const auto n = static_cast<hsize_t>(read_int64_attribute(space_group.id(), "size"));
+    if (n < contents.gene_names.size() || n > static_cast<hsize_t>(max_search_space_size)) {
+      throw failure("/search_space@size is " + std::to_string(n) + " for " + std::to_string(contents.gene_names.size()) +
+                    " named genes");
+    }
+    contents.coordinate_count = static_cast<std::int64_t>(n);
 
     const h5::Group generations = h5::h5g_open2(root, generations_group_name);
     const std::string fitness_path = "/generations/fitness";

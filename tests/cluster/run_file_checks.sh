@@ -6,6 +6,7 @@ run_file_deterministic_datasets=(
   /generations/genes /generations/step_size /generations/genome_id /generations/parent_a
   /generations/parent_b /generations/fitness /generations/mean_final_loss /generations/inner_steps
   /generations/diverged /generations/failed /generations/reason /best/genes
+  /generations/task_score /generations/task_final_loss /generations/task_family
 )
 
 # run_file_generations RUN.h5: prints the number of generations stored in RUN.h5.

@@ -115,7 +115,8 @@ struct RunFileContents {
   std::string config_toml;
   std::uint64_t seed = 0;                  // /config@seed: the run's effective seed (after --seed)
   std::int64_t configured_generations = 0; // /config@generations: the effective total (after --generations)
-  std::vector<std::string> gene_names;
+  std::vector<std::string> gene_names;     // the named scalar genes
+  std::int64_t coordinate_count = 0;       // genes plus every block's length: the genomes' length
   std::int64_t generations = 0;        // generations stored
   std::int64_t population_size = 0;
   std::vector<std::vector<double>> fitness;  // [generation][individual]
