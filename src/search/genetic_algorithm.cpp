@@ -289,9 +289,16 @@ void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Ge
     ++members[k];
   }
 
-  // Log-normal self-adaptation (Schwefel): one common draw, one per parameter.
+  // Log-normal self-adaptation (Schwefel): one common draw, one per parameter. tau_local counts the
+  // step-size parameters; tau_global counts the mutation groups (a block of real genes is one group,
+  // an ungrouped gene its own), which is the number of parameters except for per_gene with groups or
+  // blocks: the common factor learns the overall scale, and with n = 1000 coordinates of one block
+  // 1/sqrt(2n) = 0.022 left the step sizes at their initial value for 1000 generations.
   const double n = static_cast<double>(layout.count);
-  const double tau_global = 1.0 / std::sqrt(2.0 * n);
+  const double groups = options.step_size_adaptation == StepSizeAdaptation::per_gene
+                            ? static_cast<double>(space.group_count())
+                            : n;
+  const double tau_global = 1.0 / std::sqrt(2.0 * groups);
   const double tau_local = 1.0 / std::sqrt(2.0 * std::sqrt(n));
   const double common = stream.normal();
   std::vector<double> sigma(parameters);

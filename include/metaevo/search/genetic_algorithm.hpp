@@ -102,6 +102,8 @@ Genome crossover(const SearchSpace& space, const GeneticAlgorithmOptions& option
 
 /// Self-adaptive log-normal mutation of step sizes (per options.step_size_adaptation), then of x;
 /// categorical genes jump to another choice with probability options.categorical_mutation_rate.
+/// Learning rates: tau_local = 1/sqrt(2 sqrt(m)) for m step-size parameters, tau_global = 1/sqrt(2 G)
+/// for G mutation groups (space.group_count(); G = m except per_gene with groups or blocks).
 /// step_factor scales the adapted step sizes (before the clamp) for the bandit's wide and narrow
 /// operators; 1 is the plain self-adaptive mutation.
 void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Genome& genome,
