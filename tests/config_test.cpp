@@ -310,6 +310,23 @@ TEST(ConfigTest, OutOfRangePopulationSizeNamesKeyAndLine) {
   }
 }
 
+TEST(ConfigTest, OperatorSelectionKeysAreReadAndChecked) {
+  const std::string bandit = replaced(full_config, "categorical_mutation_rate = 0.3",
+                                      "categorical_mutation_rate = 0.3\noperator_selection = \"bandit\"\n"
+                                      "bandit_min_probability = 0.05\nbandit_learning_rate = 0.5");
+  const RunConfig config = parse_config(bandit, "test.toml");
+  EXPECT_EQ(config.ga.operator_selection, OperatorSelection::bandit);
+  EXPECT_EQ(config.ga.bandit_min_probability, 0.05);
+  EXPECT_EQ(config.ga.bandit_learning_rate, 0.5);
+  EXPECT_EQ(parse_config(full_config, "test.toml").ga.operator_selection, OperatorSelection::fixed);
+  expect_rejected(replaced(bandit, "\"bandit\"", "\"ucb\""), "operator_selection",
+                  {"ga.operator_selection must be one of fixed, bandit", "got \"ucb\""});
+  expect_rejected(replaced(bandit, "bandit_min_probability = 0.05", "bandit_min_probability = 0.5"),
+                  "bandit_min_probability", {"ga.bandit_min_probability must be in [0, 0.333", "got 0.5"});
+  expect_rejected(replaced(bandit, "bandit_learning_rate = 0.5", "bandit_learning_rate = 0"), "bandit_learning_rate",
+                  {"ga.bandit_learning_rate must be in (0, 1]", "got 0"});
+}
+
 TEST(ConfigTest, EliteCountMustBeBelowPopulationSize) {
   expect_rejected(replaced(full_config, "elite_count = 3", "elite_count = 12"), "elite_count",
                   {"ga.elite_count must be in [0, population_size - 1]", "got 12"});

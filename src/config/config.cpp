@@ -48,7 +48,8 @@ const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
 const std::vector<std::string> ga_keys = {
     "population_size", "elite_count",   "tournament_size",      "crossover",
     "crossover_rate",  "blend_alpha",   "initial_step_size",    "min_step_size",
-    "max_step_size",   "step_size_adaptation", "categorical_mutation_rate"};
+    "max_step_size",   "step_size_adaptation", "categorical_mutation_rate",
+    "operator_selection", "bandit_min_probability", "bandit_learning_rate"};
 const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
                                                   "divergence_factor",    "penalty_fitness", "holdout_tasks", "validation_tasks", "validation_candidates",
                                                   "time_limit_seconds"};
@@ -394,6 +395,10 @@ GeneticAlgorithmOptions read_ga(const Section& root) {
                     {StepSizeAdaptation::per_gene, StepSizeAdaptation::per_group, StepSizeAdaptation::global},
                     options.step_size_adaptation);
   section.read("categorical_mutation_rate", any_real, options.categorical_mutation_rate);
+  section.read_enum("operator_selection", {OperatorSelection::fixed, OperatorSelection::bandit},
+                    options.operator_selection);
+  section.read("bandit_min_probability", any_real, options.bandit_min_probability);
+  section.read("bandit_learning_rate", any_real, options.bandit_learning_rate);
   if (found) {
     section.check_with_lines(ga_keys, [&options] { validate(options); });
   } else {

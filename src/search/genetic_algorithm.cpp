@@ -78,23 +78,44 @@ StepSizeLayout step_size_layout(const SearchSpace& space, StepSizeAdaptation ada
   return layout;
 }
 
+/// The operators a child is bred with in bandit mode (indices into crossover_operator_names and
+/// mutation_operator_names); nullopt in fixed mode.
+struct OperatorChoice {
+  std::size_t crossover = 0;
+  std::size_t mutation = 0;
+};
+
 /// One child from parents ranked by fitness: tournament parents, crossover with probability
 /// crossover_rate (else a copy of parent a), then mutation. Shared by the generational and the
-/// steady-state modes, which differ only in the stream path.
+/// steady-state modes, which differ only in the stream path. With `choice` (bandit mode) the crossover
+/// operator and the mutation step factor come from it instead (crossover_rate and options.crossover are
+/// not used). `parent_fitness` receives the better fitness of the parents the child was made from.
 Genome breed_child(const SearchSpace& space, const GeneticAlgorithmOptions& options, const std::vector<Genome>& parents,
-                   const std::vector<double>& fitness, std::uint64_t seed, std::initializer_list<std::uint64_t> path) {
+                   const std::vector<double>& fitness, std::uint64_t seed, std::initializer_list<std::uint64_t> path,
+                   const std::optional<OperatorChoice>& choice = std::nullopt, double* parent_fitness = nullptr) {
   RandomStream selection(seed, StreamPurpose::selection, path);
   RandomStream crossing(seed, StreamPurpose::crossover, path);
   RandomStream mutation(seed, StreamPurpose::mutation, path);
 
-  const Genome& parent_a = parents[static_cast<std::size_t>(
-      detail::tournament_select(fitness, options.tournament_size, selection))];
-  const Genome& parent_b = parents[static_cast<std::size_t>(
-      detail::tournament_select(fitness, options.tournament_size, selection))];
+  const auto index_a = static_cast<std::size_t>(detail::tournament_select(fitness, options.tournament_size, selection));
+  const auto index_b = static_cast<std::size_t>(detail::tournament_select(fitness, options.tournament_size, selection));
+  const Genome& parent_a = parents[index_a];
+  const Genome& parent_b = parents[index_b];
 
+  bool crossed = false;
   Genome child;
-  if (crossing.bernoulli(options.crossover_rate)) {
+  if (choice) {
+    if (choice->crossover < 2) {
+      GeneticAlgorithmOptions chosen = options;
+      chosen.crossover = choice->crossover == 0 ? CrossoverKind::blend : CrossoverKind::uniform;
+      child = detail::crossover(space, chosen, parent_a, parent_b, crossing);
+      crossed = true;
+    }
+  } else if (crossing.bernoulli(options.crossover_rate)) {
     child = detail::crossover(space, options, parent_a, parent_b, crossing);
+    crossed = true;
+  }
+  if (crossed) {
     child.parent_a = parent_a.id;
     child.parent_b = parent_b.id;
   } else {
@@ -103,7 +124,10 @@ Genome breed_child(const SearchSpace& space, const GeneticAlgorithmOptions& opti
     child.parent_a = parent_a.id;
     child.parent_b = parent_a.id;
   }
-  detail::mutate(space, options, child, mutation);
+  if (parent_fitness != nullptr) {
+    *parent_fitness = crossed ? std::min(fitness[index_a], fitness[index_b]) : fitness[index_a];
+  }
+  detail::mutate(space, options, child, mutation, choice ? mutation_operator_step_factors[choice->mutation] : 1.0);
   return child;
 }
 
@@ -141,6 +165,10 @@ void validate(const GeneticAlgorithmOptions& options) {
           "\"per_gene\", \"per_group\" or \"global\"",
           std::to_string(static_cast<int>(options.step_size_adaptation)));
   require_in(options.categorical_mutation_rate, 0.0, false, 1.0, false, "categorical_mutation_rate");
+  require(to_string(options.operator_selection) != "unknown", "operator_selection", "\"fixed\" or \"bandit\"",
+          std::to_string(static_cast<int>(options.operator_selection)));
+  require_in(options.bandit_min_probability, 0.0, false, 1.0 / 3.0, true, "bandit_min_probability");
+  require_in(options.bandit_learning_rate, 0.0, true, 1.0, false, "bandit_learning_rate");
 }
 
 Options to_options(const GeneticAlgorithmOptions& options) {
@@ -156,6 +184,9 @@ Options to_options(const GeneticAlgorithmOptions& options) {
   result.set("max_step_size", options.max_step_size);
   result.set("step_size_adaptation", std::string(to_string(options.step_size_adaptation)));
   result.set("categorical_mutation_rate", options.categorical_mutation_rate);
+  result.set("operator_selection", std::string(to_string(options.operator_selection)));
+  result.set("bandit_min_probability", options.bandit_min_probability);
+  result.set("bandit_learning_rate", options.bandit_learning_rate);
   return result;
 }
 
@@ -178,6 +209,13 @@ GeneticAlgorithmOptions genetic_algorithm_options(const Options& options) {
   result.min_step_size = options.real("min_step_size");
   result.max_step_size = options.real("max_step_size");
   result.categorical_mutation_rate = options.real("categorical_mutation_rate");
+  const auto selection = from_string<OperatorSelection>(options.string("operator_selection"));
+  if (!selection) {
+    throw ConfigError("ga.operator_selection: unknown \"" + options.string("operator_selection") + "\"");
+  }
+  result.operator_selection = *selection;
+  result.bandit_min_probability = options.real("bandit_min_probability");
+  result.bandit_learning_rate = options.real("bandit_learning_rate");
   validate(result);
   return result;
 }
@@ -236,7 +274,7 @@ Genome crossover(const SearchSpace& space, const GeneticAlgorithmOptions& option
 }
 
 void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Genome& genome,
-            RandomStream& stream) {
+            RandomStream& stream, double step_factor) {
   const StepSizeLayout layout = step_size_layout(space, options.step_size_adaptation);
   if (layout.count == 0) return;
   const auto parameters = static_cast<std::size_t>(layout.count);
@@ -251,15 +289,22 @@ void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Ge
     ++members[k];
   }
 
-  // Log-normal self-adaptation (Schwefel): one common draw, one per parameter.
+  // Log-normal self-adaptation (Schwefel): one common draw, one per parameter. tau_local counts the
+  // step-size parameters; tau_global counts the mutation groups (a block of real genes is one group,
+  // an ungrouped gene its own), which is the number of parameters except for per_gene with groups or
+  // blocks: the common factor learns the overall scale, and with n = 1000 coordinates of one block
+  // 1/sqrt(2n) = 0.022 left the step sizes at their initial value for 1000 generations.
   const double n = static_cast<double>(layout.count);
-  const double tau_global = 1.0 / std::sqrt(2.0 * n);
+  const double groups = options.step_size_adaptation == StepSizeAdaptation::per_gene
+                            ? static_cast<double>(space.group_count())
+                            : n;
+  const double tau_global = 1.0 / std::sqrt(2.0 * groups);
   const double tau_local = 1.0 / std::sqrt(2.0 * std::sqrt(n));
   const double common = stream.normal();
   std::vector<double> sigma(parameters);
   for (std::size_t k = 0; k < parameters; ++k) {
     const double current = std::exp(log_sum[k] / static_cast<double>(members[k]));
-    const double adapted = current * std::exp(tau_global * common + tau_local * stream.normal());
+    const double adapted = current * std::exp(tau_global * common + tau_local * stream.normal()) * step_factor;
     sigma[k] = std::clamp(adapted, options.min_step_size, options.max_step_size);
   }
 
@@ -280,6 +325,49 @@ void mutate(const SearchSpace& space, const GeneticAlgorithmOptions& options, Ge
     if (next >= current) ++next;
     genome.x[i] = (static_cast<double>(next) + 0.5) / static_cast<double>(count);
   }
+}
+
+std::size_t OperatorBandit::choose(double u) const {
+  double cumulative = 0.0;
+  for (std::size_t k = 0; k + 1 < operator_count; ++k) {
+    cumulative += probability[k];
+    if (u < cumulative) return k;
+  }
+  return operator_count - 1;
+}
+
+void OperatorBandit::update(const std::array<std::int64_t, operator_count>& counts,
+                            const std::array<double, operator_count>& credit_sums, double min_probability,
+                            double learning_rate) {
+  std::array<double, operator_count> mean{};
+  double largest = 0.0;
+  bool used = false;
+  for (std::size_t k = 0; k < operator_count; ++k) {
+    if (counts[k] == 0) continue;
+    used = true;
+    mean[k] = credit_sums[k] / static_cast<double>(counts[k]);
+    largest = std::max(largest, mean[k]);
+  }
+  if (!used) return;
+  // Rewards relative to the generation's best operator: the scale of fitness gains shrinks as the
+  // search converges, the ranking of the operators is what matters.
+  for (std::size_t k = 0; k < operator_count; ++k) {
+    if (counts[k] == 0) continue;
+    const double reward = largest > 0.0 ? mean[k] / largest : 0.0;
+    quality[k] += learning_rate * (reward - quality[k]);
+  }
+  std::size_t leader = 0;
+  for (std::size_t k = 1; k < operator_count; ++k) {
+    if (quality[k] > quality[leader]) leader = k;
+  }
+  const double max_probability = 1.0 - static_cast<double>(operator_count - 1) * min_probability;
+  double sum = 0.0;
+  for (std::size_t k = 0; k < operator_count; ++k) {
+    const double target = k == leader ? max_probability : min_probability;
+    probability[k] += learning_rate * (target - probability[k]);
+    sum += probability[k];
+  }
+  for (double& p : probability) p /= sum;  // keeps the sum at 1 against rounding drift
 }
 
 }  // namespace detail
@@ -308,6 +396,7 @@ GeneticAlgorithm::GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions op
     genome.step_size = Eigen::VectorXd::Constant(genes, options_.initial_step_size);
     population_.push_back(std::move(genome));
   }
+  if (bandit()) records_.assign(population_.size(), ChildRecord{});  // the initial genomes earn no credit
 }
 
 void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
@@ -317,6 +406,7 @@ void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
   }
   const std::vector<double> scores = sanitized(fitness);
   const std::vector<int> order = ranking(scores);
+  if (bandit()) credit_operators(scores);
 
   const auto leader = static_cast<std::size_t>(order.front());
   if (!best_ || scores[leader] < best_fitness_) {
@@ -328,32 +418,104 @@ void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
   const auto population_size = static_cast<std::int64_t>(options_.population_size);
   std::vector<Genome> next;
   next.reserve(population_.size());
+  std::vector<ChildRecord> records(bandit() ? population_.size() : 0);
   for (int index = 0; index < options_.population_size; ++index) {
     Genome child;
+    ChildRecord record;
     if (index < options_.elite_count) {
       const Genome& elite = population_[static_cast<std::size_t>(order[static_cast<std::size_t>(index)])];
       child = elite;
       child.parent_a = elite.id;
       child.parent_b = elite.id;
     } else {
-      child = make_child(population_, scores, index);
+      child = make_child(population_, scores, index, record);
     }
+    if (bandit()) records[static_cast<std::size_t>(index)] = record;
     child.id = next_generation * population_size + index;
     child.generation = next_generation;
     next.push_back(std::move(child));
   }
   population_ = std::move(next);
+  records_ = std::move(records);
   generation_ = next_generation;
 }
 
 Genome GeneticAlgorithm::make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness,
-                                    int child_index) const {
+                                    int child_index, ChildRecord& record) const {
   // Each child has its own streams, keyed by the generation it belongs to and its index in it.
-  return breed_child(space_, options_, parents, fitness, seed_,
-                     {static_cast<std::uint64_t>(generation_ + 1), static_cast<std::uint64_t>(child_index)});
+  const std::initializer_list<std::uint64_t> path{static_cast<std::uint64_t>(generation_ + 1),
+                                                  static_cast<std::uint64_t>(child_index)};
+  if (!bandit()) return breed_child(space_, options_, parents, fitness, seed_, path);
+  RandomStream chooser(seed_, StreamPurpose::operator_choice, path);
+  const std::size_t crossover = crossover_bandit_.choose(chooser.uniform());
+  const std::size_t mutation = mutation_bandit_.choose(chooser.uniform());
+  record.crossover = static_cast<std::int64_t>(crossover);
+  record.mutation = static_cast<std::int64_t>(mutation);
+  return breed_child(space_, options_, parents, fitness, seed_, path, OperatorChoice{crossover, mutation},
+                     &record.parent_fitness);
 }
 
-Genome GeneticAlgorithm::breed_offspring(std::int64_t offspring_index) const {
+namespace {
+
+/// A child's credit: its gain over its better parent; a gain from or to a non-finite (worst) fitness
+/// has no scale and earns none.
+double gain_of(double parent_fitness, double child_fitness) {
+  return std::isfinite(parent_fitness) && std::isfinite(child_fitness) ? std::max(0.0, parent_fitness - child_fitness)
+                                                                       : 0.0;
+}
+
+}  // namespace
+
+void GeneticAlgorithm::credit_offspring(const ChildRecord& record, double score) {
+  const double gain = gain_of(record.parent_fitness, score);
+  const auto c = static_cast<std::size_t>(record.crossover);
+  const auto m = static_cast<std::size_t>(record.mutation);
+  ++steady_crossover_counts_[c];
+  steady_crossover_credits_[c] += gain;
+  ++steady_mutation_counts_[m];
+  steady_mutation_credits_[m] += gain;
+  const std::int64_t credited =
+      std::accumulate(steady_crossover_counts_.begin(), steady_crossover_counts_.end(), std::int64_t{0});
+  if (credited < options_.population_size - options_.elite_count) return;
+  crossover_counts_ = steady_crossover_counts_;
+  crossover_credits_ = steady_crossover_credits_;
+  mutation_counts_ = steady_mutation_counts_;
+  mutation_credits_ = steady_mutation_credits_;
+  steady_crossover_counts_ = {};
+  steady_crossover_credits_ = {};
+  steady_mutation_counts_ = {};
+  steady_mutation_credits_ = {};
+  update_bandits();
+}
+
+void GeneticAlgorithm::credit_operators(const std::vector<double>& scores) {
+  crossover_counts_ = {};
+  crossover_credits_ = {};
+  mutation_counts_ = {};
+  mutation_credits_ = {};
+  // In child order, so the sums (and the update) are the same however evaluations were scheduled.
+  for (std::size_t i = 0; i < records_.size() && i < scores.size(); ++i) {
+    const ChildRecord& record = records_[i];
+    if (record.crossover < 0) continue;
+    const double gain = gain_of(record.parent_fitness, scores[i]);
+    const auto c = static_cast<std::size_t>(record.crossover);
+    const auto m = static_cast<std::size_t>(record.mutation);
+    ++crossover_counts_[c];
+    crossover_credits_[c] += gain;
+    ++mutation_counts_[m];
+    mutation_credits_[m] += gain;
+  }
+  update_bandits();
+}
+
+void GeneticAlgorithm::update_bandits() {
+  crossover_bandit_.update(crossover_counts_, crossover_credits_, options_.bandit_min_probability,
+                           options_.bandit_learning_rate);
+  mutation_bandit_.update(mutation_counts_, mutation_credits_, options_.bandit_min_probability,
+                          options_.bandit_learning_rate);
+}
+
+Genome GeneticAlgorithm::breed_offspring(std::int64_t offspring_index) {
   if (pool_.empty()) {
     throw Error("GeneticAlgorithm::breed_offspring: the pool is empty; tell_offspring() the evaluated initial "
                 "genomes first (offspring_index " + std::to_string(offspring_index) + ")");
@@ -363,10 +525,25 @@ Genome GeneticAlgorithm::breed_offspring(std::int64_t offspring_index) const {
                 std::to_string(offspring_index));
   }
   // Tournaments draw with replacement, so a pool smaller than tournament_size is fine.
-  Genome child = breed_child(space_, options_, pool_, pool_fitness_, seed_,
-                             {steady_state_stream_marker, static_cast<std::uint64_t>(offspring_index)});
+  const std::initializer_list<std::uint64_t> path{steady_state_stream_marker,
+                                                  static_cast<std::uint64_t>(offspring_index)};
   const auto population_size = static_cast<std::int64_t>(options_.population_size);
-  child.id = population_size + offspring_index;
+  const std::int64_t id = population_size + offspring_index;
+  Genome child;
+  if (bandit()) {
+    RandomStream chooser(seed_, StreamPurpose::operator_choice, path);
+    ChildRecord record;
+    const std::size_t crossover = crossover_bandit_.choose(chooser.uniform());
+    const std::size_t mutation = mutation_bandit_.choose(chooser.uniform());
+    record.crossover = static_cast<std::int64_t>(crossover);
+    record.mutation = static_cast<std::int64_t>(mutation);
+    child = breed_child(space_, options_, pool_, pool_fitness_, seed_, path, OperatorChoice{crossover, mutation},
+                        &record.parent_fitness);
+    pending_[id] = record;
+  } else {
+    child = breed_child(space_, options_, pool_, pool_fitness_, seed_, path);
+  }
+  child.id = id;
   child.generation = child.id / population_size;
   return child;
 }
@@ -379,6 +556,10 @@ void GeneticAlgorithm::tell_offspring(const Genome& genome, double fitness) {
   if (!best_ || score < best_fitness_) {
     best_ = genome;
     best_fitness_ = score;
+  }
+  if (const auto pending = pending_.find(genome.id); pending != pending_.end()) {
+    credit_offspring(pending->second, score);
+    pending_.erase(pending);
   }
   if (pool_.size() < static_cast<std::size_t>(options_.population_size)) {
     pool_.push_back(genome);
@@ -398,14 +579,33 @@ void GeneticAlgorithm::tell_offspring(const Genome& genome, double fitness) {
 
 StrategyStatistics GeneticAlgorithm::statistics() const {
   double log_sum = 0.0;
+  double smallest = std::numeric_limits<double>::infinity();
+  double largest = 0.0;
   std::int64_t count = 0;
   for (const Genome& genome : population_) {
     for (Eigen::Index i = 0; i < genome.step_size.size(); ++i) {
       log_sum += std::log(genome.step_size[i]);
+      smallest = std::min(smallest, genome.step_size[i]);
+      largest = std::max(largest, genome.step_size[i]);
       ++count;
     }
   }
-  return {{"mean_step_size", count > 0 ? std::exp(log_sum / static_cast<double>(count)) : 0.0}};
+  StrategyStatistics result{{"mean_step_size", count > 0 ? std::exp(log_sum / static_cast<double>(count)) : 0.0},
+                            {"min_step_size", count > 0 ? smallest : 0.0},
+                            {"max_step_size", largest}};
+  if (!bandit()) return result;
+  const auto add = [&result](std::string_view kind, const auto& names, const std::array<std::int64_t, 3>& counts,
+                             const std::array<double, 3>& credits, const detail::OperatorBandit& bandit) {
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const std::string prefix = std::string(kind) + "_" + std::string(names[k]) + "_";
+      result.emplace_back(prefix + "count", static_cast<double>(counts[k]));
+      result.emplace_back(prefix + "credit", counts[k] > 0 ? credits[k] / static_cast<double>(counts[k]) : 0.0);
+      result.emplace_back(prefix + "probability", bandit.probability[k]);
+    }
+  };
+  add("crossover", crossover_operator_names, crossover_counts_, crossover_credits_, crossover_bandit_);
+  add("mutation", mutation_operator_names, mutation_counts_, mutation_credits_, mutation_bandit_);
+  return result;
 }
 
 namespace {
@@ -423,6 +623,51 @@ void put_options(StrategyState& state, const GeneticAlgorithmOptions& options) {
   state.put("options/max_step_size", options.max_step_size);
   state.put("options/step_size_adaptation", static_cast<std::int64_t>(options.step_size_adaptation));
   state.put("options/categorical_mutation_rate", options.categorical_mutation_rate);
+  // Written only when not the default, so "fixed" states are those of layout version 1 before the bandit.
+  if (options.operator_selection == OperatorSelection::bandit) {
+    state.put("options/operator_selection", static_cast<std::int64_t>(options.operator_selection));
+    state.put("options/bandit_min_probability", options.bandit_min_probability);
+    state.put("options/bandit_learning_rate", options.bandit_learning_rate);
+  }
+}
+
+std::vector<double> to_vector(const std::array<double, 3>& values) { return {values.begin(), values.end()}; }
+std::vector<std::int64_t> to_vector(const std::array<std::int64_t, 3>& values) {
+  return {values.begin(), values.end()};
+}
+
+/// A stored bandit array: 3 finite values (probabilities: in [0, 1], summing to 1 within 1e-9).
+std::array<double, 3> bandit_reals(const StrategyState& state, const std::string& entry, bool probabilities) {
+  const std::vector<double> values = state.real_values(entry, 3);
+  std::array<double, 3> result{};
+  double sum = 0.0;
+  for (std::size_t k = 0; k < 3; ++k) {
+    const double value = values[k];
+    const bool ok = probabilities ? (value >= 0.0 && value <= 1.0) : std::isfinite(value);
+    if (!ok) {
+      throw StorageError("the checkpoint's GA state has " + entry + "[" + std::to_string(k) + "] = " +
+                         format_number(value));
+    }
+    result[k] = value;
+    sum += value;
+  }
+  if (probabilities && !(std::abs(sum - 1.0) <= 1e-9)) {
+    throw StorageError("the checkpoint's GA state has " + entry + " summing to " + format_number(sum) + ", not 1");
+  }
+  return result;
+}
+
+std::array<std::int64_t, 3> bandit_counts(const StrategyState& state, const std::string& entry) {
+  const std::vector<std::int64_t> values = state.integer_values(entry, 3);
+  std::array<std::int64_t, 3> result{};
+  for (std::size_t k = 0; k < 3; ++k) {
+    if (values[k] < 0) {
+      throw StorageError("the checkpoint's GA state has " + entry + "[" + std::to_string(k) + "] = " +
+                         std::to_string(values[k]));
+    }
+    result[k] = values[k];
+  }
+  return result;
 }
 
 }  // namespace
@@ -439,6 +684,31 @@ StrategyState GeneticAlgorithm::save_state() const {
   state.put("best_fitness", best_fitness_);
   state.put_genomes("pool", pool_);
   state.put("pool_fitness", pool_fitness_);
+  if (bandit()) {
+    state.put("bandit/crossover_quality", to_vector(crossover_bandit_.quality));
+    state.put("bandit/crossover_probability", to_vector(crossover_bandit_.probability));
+    state.put("bandit/mutation_quality", to_vector(mutation_bandit_.quality));
+    state.put("bandit/mutation_probability", to_vector(mutation_bandit_.probability));
+    state.put("bandit/crossover_count", to_vector(crossover_counts_));
+    state.put("bandit/crossover_credit", to_vector(crossover_credits_));
+    state.put("bandit/mutation_count", to_vector(mutation_counts_));
+    state.put("bandit/mutation_credit", to_vector(mutation_credits_));
+    state.put("bandit/steady_crossover_count", to_vector(steady_crossover_counts_));
+    state.put("bandit/steady_crossover_credit", to_vector(steady_crossover_credits_));
+    state.put("bandit/steady_mutation_count", to_vector(steady_mutation_counts_));
+    state.put("bandit/steady_mutation_credit", to_vector(steady_mutation_credits_));
+    std::vector<std::int64_t> crossover;
+    std::vector<std::int64_t> mutation;
+    std::vector<double> parent_fitness;
+    for (const ChildRecord& record : records_) {
+      crossover.push_back(record.crossover);
+      mutation.push_back(record.mutation);
+      parent_fitness.push_back(record.parent_fitness);
+    }
+    state.put("bandit/child_crossover", crossover);
+    state.put("bandit/child_mutation", mutation);
+    state.put("bandit/child_parent_fitness", parent_fitness);
+  }
   return state;
 }
 
@@ -451,6 +721,11 @@ void GeneticAlgorithm::load_state(const StrategyState& state) {
   }
   StrategyState expected_options;
   put_options(expected_options, options_);
+  if (!bandit() && state.has("options/operator_selection")) {
+    throw StorageError("the checkpoint's GA state has options/operator_selection = " +
+                       std::to_string(state.integer("options/operator_selection")) +
+                       " (bandit), the run's config has fixed");
+  }
   for (const auto& [entry, array] : expected_options.integers) {
     if (state.integer(entry) != array.values.front()) {
       throw StorageError("the checkpoint's GA state has " + entry + " = " + std::to_string(state.integer(entry)) +
@@ -484,7 +759,58 @@ void GeneticAlgorithm::load_state(const StrategyState& state) {
                          std::to_string(genome.generation));
     }
   }
+  detail::OperatorBandit crossover_bandit;
+  detail::OperatorBandit mutation_bandit;
+  std::array<std::int64_t, 3> crossover_counts{};
+  std::array<double, 3> crossover_credits{};
+  std::array<std::int64_t, 3> mutation_counts{};
+  std::array<double, 3> mutation_credits{};
+  std::array<std::int64_t, 3> steady_crossover_counts{};
+  std::array<double, 3> steady_crossover_credits{};
+  std::array<std::int64_t, 3> steady_mutation_counts{};
+  std::array<double, 3> steady_mutation_credits{};
+  std::vector<ChildRecord> records;
+  if (bandit()) {
+    crossover_bandit.quality = bandit_reals(state, "bandit/crossover_quality", false);
+    crossover_bandit.probability = bandit_reals(state, "bandit/crossover_probability", true);
+    mutation_bandit.quality = bandit_reals(state, "bandit/mutation_quality", false);
+    mutation_bandit.probability = bandit_reals(state, "bandit/mutation_probability", true);
+    crossover_counts = bandit_counts(state, "bandit/crossover_count");
+    crossover_credits = bandit_reals(state, "bandit/crossover_credit", false);
+    mutation_counts = bandit_counts(state, "bandit/mutation_count");
+    mutation_credits = bandit_reals(state, "bandit/mutation_credit", false);
+    steady_crossover_counts = bandit_counts(state, "bandit/steady_crossover_count");
+    steady_crossover_credits = bandit_reals(state, "bandit/steady_crossover_credit", false);
+    steady_mutation_counts = bandit_counts(state, "bandit/steady_mutation_count");
+    steady_mutation_credits = bandit_reals(state, "bandit/steady_mutation_credit", false);
+    const auto size = static_cast<std::int64_t>(options_.population_size);
+    const std::vector<std::int64_t> crossover = state.integer_values("bandit/child_crossover", size);
+    const std::vector<std::int64_t> mutation = state.integer_values("bandit/child_mutation", size);
+    const std::vector<double> parent_fitness = state.real_values("bandit/child_parent_fitness", size);
+    for (std::size_t i = 0; i < crossover.size(); ++i) {
+      const bool elite = crossover[i] == -1 && mutation[i] == -1;
+      const bool bred = crossover[i] >= 0 && crossover[i] < 3 && mutation[i] >= 0 && mutation[i] < 3;
+      if (!(elite || bred) || std::isnan(parent_fitness[i]) || parent_fitness[i] == -std::numeric_limits<double>::infinity()) {
+        throw StorageError("the checkpoint's GA state has child " + std::to_string(i) + " with operators (" +
+                           std::to_string(crossover[i]) + ", " + std::to_string(mutation[i]) +
+                           ") and parent fitness " + format_number(parent_fitness[i]));
+      }
+      records.push_back(ChildRecord{crossover[i], mutation[i], parent_fitness[i]});
+    }
+  }
   // Every check passed: only now does the GA change.
+  crossover_bandit_ = crossover_bandit;
+  mutation_bandit_ = mutation_bandit;
+  crossover_counts_ = crossover_counts;
+  crossover_credits_ = crossover_credits;
+  mutation_counts_ = mutation_counts;
+  mutation_credits_ = mutation_credits;
+  records_ = std::move(records);
+  steady_crossover_counts_ = steady_crossover_counts;
+  steady_crossover_credits_ = steady_crossover_credits;
+  steady_mutation_counts_ = steady_mutation_counts;
+  steady_mutation_credits_ = steady_mutation_credits;
+  pending_.clear();  // offspring in flight are bred anew after a resume
   generation_ = generation;
   population_ = std::move(population);
   best_ = best.empty() ? std::nullopt : std::optional<Genome>(std::move(best.front()));

@@ -45,6 +45,13 @@ SearchStrategyRegistration genetic_algorithm_registration() {
                     enum_names<StepSizeAdaptation>(), "one step size per gene, per group (a block is one group) or one"),
       real_option("categorical_mutation_rate", defaults.categorical_mutation_rate, NumericRange::closed(0, 1),
                   "probability a categorical gene jumps"),
+      choice_option("operator_selection", std::string(to_string(defaults.operator_selection)),
+                    enum_names<OperatorSelection>(),
+                    "fixed operators, or an adaptive-pursuit bandit over crossover and mutation operators"),
+      real_option("bandit_min_probability", defaults.bandit_min_probability, NumericRange::closed_open(0, 1.0 / 3.0),
+                  "bandit: smallest probability of an operator"),
+      real_option("bandit_learning_rate", defaults.bandit_learning_rate, NumericRange::make(0, true, 1, false),
+                  "bandit: quality and probability update rate"),
   };
   registration.make = [](const SearchSpace& space, const Options& options, std::uint64_t seed) {
     return std::make_unique<GeneticAlgorithm>(space, genetic_algorithm_options(options), seed);

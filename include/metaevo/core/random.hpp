@@ -20,6 +20,10 @@ enum class StreamPurpose : std::uint64_t {
   // OpenAI-ES: antithetic pair {generation, pair}); one stream per sample, so a generation's genomes do
   // not depend on the order they are asked or told in.
   strategy_sample = 8,
+  // The GA's operator choice with operator_selection = "bandit": one stream per child, {generation,
+  // index} (steady state: {steady_state_stream_marker, offspring_index}); two uniforms, the crossover
+  // operator then the mutation operator. Not drawn from in "fixed" mode.
+  operator_choice = 9,
   // The fixed validation task set: the top candidates of every generation are re-scored on it
   // (generation 0 of this purpose, always the same tasks); selection never sees these scores.
   validation_task = 10,
