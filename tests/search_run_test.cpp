@@ -13,6 +13,7 @@
 #include "metaevo/core/error.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/runtime/run.hpp"
+#include "metaevo/store/run_report.hpp"
 #include "metaevo/store/run_store.hpp"
 #include "test_support.hpp"
 
@@ -266,6 +267,14 @@ TEST(SearchRun, EveryEvaluationStoresItsPerTaskScoresLossesAndFamilies) {
   // Weights 1 : 3 over 4 slots: one quadratic and three rosenbrock slots per evaluation.
   EXPECT_EQ(std::count(families.begin(), families.end(), 0), 18);
   EXPECT_EQ(read_int64_dataset(output.path(), "/evaluations/task_family"), families);
+  // inspect summarizes them per family: slots per evaluation, last generation's median, the best's mean.
+  const RunFileContents contents = read_run_file(output.path(), false);
+  EXPECT_EQ(contents.tasks_per_evaluation, 4);
+  EXPECT_EQ(contents.task_families, families);
+  const std::string text = inspect_run(output.path());
+  EXPECT_NE(text.find("per task family"), std::string::npos) << text;
+  EXPECT_NE(text.find("quadratic #0            1 "), std::string::npos) << text;
+  EXPECT_NE(text.find("rosenbrock #1           3 "), std::string::npos) << text;
 }
 
 TEST(SearchRun, TheReportedBestIsTheBestByValidationFitness) {

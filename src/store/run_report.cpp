@@ -304,6 +304,57 @@ std::string describe_registered_families() {
   return out.str();
 }
 
+/// Per task family: how many slots it had, the median per-task score over the last generation, and the
+/// reported best genome's mean score on it (where a candidate fails shows here).
+void write_task_family_summary(std::ostringstream& out, const RunFileContents& contents, const RunConfig& config) {
+  const auto k = static_cast<std::size_t>(contents.tasks_per_evaluation);
+  if (k == 0 || contents.generations == 0 || config.tasks.empty()) return;
+  const auto p = static_cast<std::size_t>(contents.population_size);
+  const auto last = static_cast<std::size_t>(contents.generations - 1);
+  // The reported best's row: ids are generation * population_size + index.
+  std::optional<std::size_t> best_row;
+  const std::int64_t best_index = contents.best_genome_id - contents.best_generation * contents.population_size;
+  if (contents.best_genome_id >= 0 && best_index >= 0 && best_index < contents.population_size &&
+      contents.best_generation < contents.generations) {
+    best_row = static_cast<std::size_t>(contents.best_generation) * p + static_cast<std::size_t>(best_index);
+  }
+  out << "per task family (score = log10 loss ratio, penalty if diverged; lower is better):\n";
+  out << "  " << padded("family", 24) << padded("slots", 8) << padded("median, last generation", 26)
+      << "reported best\n";
+  for (std::size_t family = 0; family < config.tasks.size(); ++family) {
+    std::vector<double> last_scores;
+    double best_sum = 0.0;
+    int best_count = 0;
+    int slots = 0;
+    for (std::size_t i = 0; i < p; ++i) {
+      for (std::size_t slot = 0; slot < k; ++slot) {
+        const std::size_t at = (last * p + i) * k + slot;
+        if (contents.task_families[at] != static_cast<std::int64_t>(family)) continue;
+        last_scores.push_back(contents.task_scores[at]);
+        if (i == 0) ++slots;
+      }
+    }
+    if (best_row) {
+      for (std::size_t slot = 0; slot < k; ++slot) {
+        const std::size_t at = *best_row * k + slot;
+        if (contents.task_families[at] != static_cast<std::int64_t>(family) || std::isnan(contents.task_scores[at])) continue;
+        best_sum += contents.task_scores[at];
+        ++best_count;
+      }
+    }
+    std::sort(last_scores.begin(), last_scores.end());
+    const auto fixed3 = [](double value) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.3f", value);
+      return std::string(text);
+    };
+    const std::string median = last_scores.empty() ? "-" : fixed3(last_scores[last_scores.size() / 2]);
+    const std::string best = best_count == 0 ? "-" : fixed3(best_sum / best_count);
+    out << "  " << padded(config.tasks[family].family + " #" + std::to_string(family), 24)
+        << padded(std::to_string(slots), 8) << padded(median, 26) << best << "\n";
+  }
+}
+
 std::string inspect_run(const std::filesystem::path& run_file) {
   const LoadedRun run = load_run(run_file);
   const RunFileContents& contents = run.contents;
@@ -312,7 +363,13 @@ std::string inspect_run(const std::filesystem::path& run_file) {
 
   std::ostringstream out;
   out << "run file     : " << run_file.string() << " (schema version " << contents.schema_version << ")\n";
-  out << "update rule  : " << config.update_rule.family << "\n";
+  if (config.objective) {
+    out << "objective    : " << to_string(config.objective->function) << " in " << config.objective->dimension
+        << " dimensions (the genome is the point)\n";
+  } else {
+    out << "update rule  : " << config.update_rule.family << "\n";
+  }
+  out << "strategy     : " << config.search.strategy << "\n";
   out << "seed         : " << config.run.seed << "\n";
   out << "mode         : " << to_string(config.run.mode) << "\n";
   const bool complete = contents.generations >= config.run.generations;
@@ -328,8 +385,12 @@ std::string inspect_run(const std::filesystem::path& run_file) {
       << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
   out << "task mix     :\n";
   for (const TaskConfig& task : config.tasks) out << "  " << describe_task_family(task) << "\n";
-  out << "genes (" << space.size() << "):\n";
+  out << "genes (" << space.size() << " coordinates):\n";
   for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
+  for (const GeneBlock& block : space.blocks()) {
+    out << "  " << padded(block.name, 20) << "block of " << block.length << " real genes in [" << format_number(block.low)
+        << ", " << format_number(block.high) << "]\n";
+  }
   if (!config.update_rule.fixed.empty()) {
     out << "fixed        :\n";
     for (const auto& [name, value] : config.update_rule.fixed) {
@@ -341,7 +402,11 @@ std::string inspect_run(const std::filesystem::path& run_file) {
     out << "best genome  : none yet (no generation completed)\n";
   } else {
     out << "best genome  : id " << contents.best_genome_id << ", generation " << contents.best_generation
-        << ", fitness " << format_number(contents.best_fitness) << "\n";
+        << ", fitness " << format_number(contents.best_fitness);
+    if (!std::isnan(contents.best_validation_fitness)) {
+      out << ", validation fitness " << format_number(contents.best_validation_fitness) << " (selected by validation)";
+    }
+    out << "\n";
     const Evaluator evaluator(config);
     const ParameterSet hyperparameters = evaluator.hyperparameters_of(best_genome(contents));
     out << "  hyperparameters:\n";
@@ -350,6 +415,7 @@ std::string inspect_run(const std::filesystem::path& run_file) {
           << origin_of(name, space, config.update_rule.fixed) << ")\n";
     }
   }
+  write_task_family_summary(out, contents, config);
   write_fitness_table(out, contents);
   return out.str();
 }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -1036,11 +1037,43 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       }
     }
 
+    // Per-task results of the stored generations: [G, P, K] each, K from the dataset's shape.
+    if (h5::h5l_exists(generations.id(), "task_family") && h5::h5l_exists(generations.id(), "task_score")) {
+      const h5::Dataset families = h5::h5d_open2(generations.id(), "task_family");
+      const h5::Dataspace family_space = h5::h5d_get_space(families.id(), "/generations/task_family");
+      const std::vector<hsize_t> family_dims = h5::h5s_get_simple_extent_dims(family_space.id(), "/generations/task_family");
+      if (family_dims.size() != 3) throw StorageError("dataset '/generations/task_family' is not [G, P, K]");
+      const hsize_t k = family_dims[2];
+      const h5::Dataset scores = h5::h5d_open2(generations.id(), "task_score");
+      checked_dims(scores.id(), "/generations/task_score", {population_size, k}, generation_count);
+      checked_dims(families.id(), "/generations/task_family", {population_size, k}, generation_count);
+      contents.tasks_per_evaluation = static_cast<std::int64_t>(k);
+      // Only the stored generations' rows: a hyperslab of the first generation_count rows.
+      const std::size_t count = g * p * static_cast<std::size_t>(k);
+      contents.task_scores.resize(count);
+      contents.task_families.resize(count);
+      if (count > 0) {
+        const h5::Dataspace memory = h5::h5s_create_simple({generation_count, population_size, k});
+        for (const auto& [dataset, memory_type, buffer, dataset_path] :
+             {std::tuple<hid_t, hid_t, void*, const char*>{scores.id(), H5T_NATIVE_DOUBLE, contents.task_scores.data(),
+                                                          "/generations/task_score"},
+              std::tuple<hid_t, hid_t, void*, const char*>{families.id(), H5T_NATIVE_INT64,
+                                                          contents.task_families.data(), "/generations/task_family"}}) {
+          const h5::Dataspace file_space = h5::h5d_get_space(dataset, dataset_path);
+          h5::h5s_select_hyperslab(file_space.id(), {0, 0, 0}, {generation_count, population_size, k}, dataset_path);
+          h5::h5d_read(dataset, memory_type, memory.id(), file_space.id(), buffer, dataset_path);
+        }
+      }
+    }
+
     if (h5::h5l_exists(root, best_group_name)) {
       const h5::Group best = h5::h5g_open2(root, best_group_name);
       contents.best_genome_id = read_int64_attribute(best.id(), "genome_id");
       contents.best_generation = read_int64_attribute(best.id(), "generation");
       contents.best_fitness = read_double_attribute(best.id(), "fitness");
+      if (h5::h5a_exists(best.id(), "validation_fitness")) {
+        contents.best_validation_fitness = read_double_attribute(best.id(), "validation_fitness");
+      }
       const std::string best_genes_path = "/" + best_group_name + "/genes";
       const h5::Dataset best_genes = h5::h5d_open2(best.id(), "genes");
       checked_dims(best_genes.id(), best_genes_path, {}, n);

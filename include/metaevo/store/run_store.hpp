@@ -3,6 +3,7 @@
 // genome and the final report. Schema in docs/hdf5-schema.md. Only the master writes it.
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +126,10 @@ struct RunFileContents {
   std::int64_t best_generation = -1;
   double best_fitness = 0.0;
   Eigen::VectorXd best_genes;              // /best/genes, normalized (empty before the first generation)
+  double best_validation_fitness = std::numeric_limits<double>::quiet_NaN();  // NaN: selected by training fitness
+  std::int64_t tasks_per_evaluation = 0;   // K of the per-task results
+  std::vector<double> task_scores;         // [generation][individual][slot], flattened
+  std::vector<std::int64_t> task_families; // the same shape: index into the config's [[tasks]]
   bool has_checkpoint = false;
   std::int64_t checkpoint_generation = 0;  // completed generations at the last checkpoint
   std::int64_t evaluations_logged = 0;     // rows of /evaluations
