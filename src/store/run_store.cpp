@@ -343,6 +343,10 @@ struct RunStore::Impl {
   std::int64_t segment_count = 0;
   hsize_t segment_first_generation = 0;  // generation of the open segment's row 0
   hsize_t segment_evaluations = 0;       // rows of /evaluations in the open segment
+  // Whether the step sizes repeat (the first genome carries one global or one per group, or its per-gene
+  // step sizes are all equal, as an evolution strategy's sigma): then deflate shrinks the rows of
+  // /generations/step_size cheaply. Decided by the first generation of each segment.
+  bool step_sizes_repeat = false;
 
   // Declared first so it is closed last, after every object inside it: the root's working copy.
   h5::File file;
@@ -615,11 +619,12 @@ struct RunStore::Impl {
     const hid_t group = generations_group.id();
     const hsize_t p = population_size;
     const hsize_t n = gene_count();
-    // Not compressed: deflate saves ~5% on normalized coordinates and step sizes (random mantissas)
-    // and costs ~150 ms per 2.5 MB, 15% of a 1 s generation of a 5,000-gene population of 64.
+    // Genes are not compressed: deflate saves ~5% on normalized coordinates (random mantissas) and
+    // costs ~150 ms per 2.5 MB, 15% of a 1 s generation of a 5,000-gene population of 64. Step sizes
+    // are when they repeat (a global or per-group step size spread over the genes: ~0.1% remains).
     genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, false);
-    step_size =
-        create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, false);
+    step_size = create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n},
+                                          step_sizes_repeat);
     write_string_attribute(step_size.dataset.id(), "step_size_adaptation",
                            std::string(to_string(step_size_adaptation)));
     for (const EvaluationField& field : evaluation_fields()) {
@@ -824,6 +829,10 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
   }
 
   try {
+    if (!population.empty() && !store.segment_is_open()) {
+      const Eigen::VectorXd& first = population.front().step_size;
+      store.step_sizes_repeat = first.size() < n || (first.size() > 0 && (first.array() == first[0]).all());
+    }
     store.ensure_segment();
     const hsize_t local = store.segment_generations();  // the generation's row in the open segment
     write_generation_row(store.genes, local, genes.data());
