@@ -56,6 +56,8 @@ std::string config_text(const std::string& strategy, std::int64_t generations) {
 struct GenerationCost {
   double store = 0.0;   // everything the master does to store the generation, commit included
   double commit = 0.0;  // RunStore::commit alone
+  double append = 0.0;  // RunStore::append_generation alone
+  double state = 0.0;   // the strategy's save_state (building the checkpoint in memory)
   double committed_bytes = 0.0;  // the new segment + the root: what this commit wrote
   double total_bytes = 0.0;      // the root + every segment: what a schema-2 commit copied
 };
@@ -97,11 +99,14 @@ std::vector<GenerationCost> store_run(const metaevo::RunConfig& config, std::int
     GenerationCost cost;
     const auto start = clock_type::now();
     store.append_generation(population, results);
+    cost.append = seconds_since(start);
     store.append_strategy_statistics(strategy->statistics());
     store.append_evaluations(population, results, 0);
     if (strategy->best()) store.write_best(*strategy->best(), strategy->best_fitness());
     checkpoint.completed_generations = store.completed_generations();
+    const auto state_start = clock_type::now();
     checkpoint.strategy_state = strategy->save_state();
+    cost.state = seconds_since(state_start);
     const auto commit_start = clock_type::now();
     store.commit(checkpoint);
     cost.commit = seconds_since(commit_start);
@@ -171,24 +176,26 @@ int main(int argc, char** argv) {
       std::filesystem::remove_all(file.string() + ".segments");
       std::fprintf(stderr, "run %d of %d done\n", r + 1, repeats);
     }
-    std::printf("| generation (window) | commit | store a generation (commit included) | bytes a commit wrote | "
-                "bytes a schema-2 commit copied |\n|---|---:|---:|---:|---:|\n");
+    std::printf("| generation (window) | commit | append_generation | save_state | store a generation (all of it) | "
+                "bytes a commit wrote | bytes a schema-2 commit copied |\n|---|---:|---:|---:|---:|---:|---:|\n");
     std::vector<double> early_commit, late_commit;
     for (const std::int64_t at : {std::int64_t{10}, generations / 2, generations}) {
       const std::int64_t first = at - window, last = at + window;
-      std::vector<double> commit, store, written, copied;
+      std::vector<double> commit, store, written, copied, append, state;
       for (const auto& run : runs) {
         commit.push_back(window_median(run, first, last, &GenerationCost::commit));
+        append.push_back(window_median(run, first, last, &GenerationCost::append));
+        state.push_back(window_median(run, first, last, &GenerationCost::state));
         store.push_back(window_median(run, first, last, &GenerationCost::store));
         written.push_back(window_median(run, first, last, &GenerationCost::committed_bytes));
         copied.push_back(window_median(run, first, last, &GenerationCost::total_bytes));
       }
       if (at == 10) early_commit = commit;
       if (at == generations) late_commit = commit;
-      std::printf("| %lld (%lld-%lld) | %.1f ms | %.1f ms (%.2f%% of 1 s) | %.2f MB | %.0f MB |\n",
+      std::printf("| %lld (%lld-%lld) | %.1f ms | %.1f ms | %.1f ms | %.1f ms (%.2f%% of 1 s) | %.2f MB | %.0f MB |\n",
                   static_cast<long long>(at), static_cast<long long>(std::max<std::int64_t>(first, 1)),
                   static_cast<long long>(std::min(last, generations)), 1e3 * median_of(commit),
-                  1e3 * median_of(store), 100.0 * median_of(store), median_of(written) / 1e6, median_of(copied) / 1e6);
+                  1e3 * median_of(append), 1e3 * median_of(state), 1e3 * median_of(store), 100.0 * median_of(store), median_of(written) / 1e6, median_of(copied) / 1e6);
     }
     std::vector<double> all_store, all_commit;
     for (const auto& run : runs) {

@@ -809,7 +809,11 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
         throw StorageError("result " + std::to_string(i) + " is for genome id " + std::to_string(result.genome_id) +
                            " but genome " + std::to_string(i) + " has id " + std::to_string(genome.id));
       }
-      for (Eigen::Index j = 0; j < n; ++j) genes.push_back(genome.x[j]);
+      if (genes.empty()) {
+        genes.reserve(p * static_cast<std::size_t>(n));
+        step_sizes.reserve(p * static_cast<std::size_t>(n));
+      }
+      genes.insert(genes.end(), genome.x.data(), genome.x.data() + n);
       const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
       step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
       columns.add(genome, result);
