@@ -237,9 +237,13 @@ void remove_unlisted_segments(const std::filesystem::path& path, std::int64_t li
   for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
     const std::string name = entry.path().filename().string();
     bool keep = false;
-    if (name.size() == 9 && name.compare(6, 3, ".h5") == 0 &&
-        std::all_of(name.begin(), name.begin() + 6, [](char c) { return c >= '0' && c <= '9'; })) {
-      keep = std::stoll(name.substr(0, 6)) < listed;
+    // Six digits or more (segment_path_of), then ".h5".
+    const std::size_t digits = name.size() >= 3 ? name.size() - 3 : 0;
+    if (digits >= 6 && digits <= 18 && name.compare(digits, 3, ".h5") == 0 &&
+        std::all_of(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(digits),
+                    [](char c) { return c >= '0' && c <= '9'; })) {
+      const std::int64_t index = std::stoll(name.substr(0, digits));
+      keep = index < listed && name == segment_path_of(path, index).filename().string();
     }
     if (!keep) doomed.push_back(entry.path());
   }
