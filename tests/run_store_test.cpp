@@ -424,8 +424,12 @@ TEST(RunStore, CreateTruncatesAnExistingRun) {
   const TempPath file("truncate");
   const RunConfig config = make_config();
   write_sample_run(file.path(), config);
+  ASSERT_TRUE(fs::exists(fs::path(file.path().string() + ".segments") / "000000.h5"));
   { RunStore store = RunStore::create(file.path(), config); }
+  // The replaced run's segments are gone once the new root is committed.
+  EXPECT_TRUE(fs::is_empty(fs::path(file.path().string() + ".segments")));
   const RunFileContents contents = read_run_file(file.path());
+  EXPECT_EQ(contents.segments, 0);
   EXPECT_EQ(contents.generations, 0);
   EXPECT_TRUE(contents.fitness.empty());
   EXPECT_EQ(contents.best_genome_id, -1);

@@ -700,12 +700,13 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
     if (std::filesystem::is_directory(path, error)) throw StorageError("it is a directory");
     impl->file = h5::h5f_create(impl->working_path().string(), H5F_ACC_TRUNC);
     impl->string_type = h5::variable_length_string_type();
-    std::error_code ignored;
-    std::filesystem::remove_all(impl->segments_directory(), ignored);  // the replaced run's
     impl->write_header(config);
     impl->create_root_generations_group();
     impl->create_segment_list();
     impl->publish();
+    // Only now, with the new root (listing no segment) in place, the replaced run's segments go: a kill
+    // before this point leaves the replaced run whole, a kill after it only unlisted leftovers.
+    remove_unlisted_segments(path, 0);
   } catch (const StorageError& error) {
     throw StorageError(context + error.what());
   }
