@@ -20,6 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import read_run  # noqa: E402  (scripts/read_run.py: reads /generations over the run's segments)
+
 
 def fail(message: str) -> "NoReturn":  # noqa: F821
     print(f"plot_run.py: {message}", file=sys.stderr)
@@ -33,9 +36,10 @@ def as_text(value) -> str:
 def completed_fitness(run: h5py.File) -> np.ndarray:
     """The [generations, population] fitness of the generations whose append completed."""
     generations = run["generations"]
-    if "fitness" not in generations:
-        fail(f"{run.filename}: /generations has no 'fitness' dataset")
-    fitness = np.asarray(generations["fitness"][()], dtype=float)
+    try:
+        fitness = np.asarray(read_run.read_dataset(Path(run.filename), run, "generations/fitness"), dtype=float)
+    except (KeyError, OSError) as error:
+        fail(f"{run.filename}: cannot read /generations/fitness from its segments ({error})")
     if fitness.ndim != 2:
         fail(f"{run.filename}: /generations/fitness has shape {fitness.shape}, expected [generations, population]")
     completed = int(generations.attrs.get("completed_generations", fitness.shape[0]))

@@ -45,24 +45,10 @@ dimension = 6
 condition_number = 30
 )";
 
-/// /generations/strategy/<name> as doubles (empty, with a failure, when it cannot be read).
+/// /generations/strategy/<name> as doubles over the run's segments (empty, with a failure, when it
+/// cannot be read).
 std::vector<double> strategy_column(const std::filesystem::path& file, const std::string& name) {
-  std::vector<double> values;
-  const hid_t file_id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  const std::string path = "/generations/strategy/" + name;
-  const hid_t dataset = file_id >= 0 ? H5Dopen2(file_id, path.c_str(), H5P_DEFAULT) : H5I_INVALID_HID;
-  if (dataset >= 0) {
-    const hid_t space = H5Dget_space(dataset);
-    hsize_t rows = 0;
-    H5Sget_simple_extent_dims(space, &rows, nullptr);
-    values.resize(rows);
-    if (H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) values.clear();
-    H5Sclose(space);
-    H5Dclose(dataset);
-  }
-  if (file_id >= 0) H5Fclose(file_id);
-  if (values.empty()) ADD_FAILURE() << "cannot read " << path << " of " << file;
-  return values;
+  return testing_support::read_double_dataset(file, "/generations/strategy/" + name);
 }
 
 std::vector<std::string> statistic_names() {

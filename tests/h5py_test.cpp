@@ -136,10 +136,44 @@ TEST(H5dump, ReadsTheRunFileHeader) {
   run_search(parse_config(small_run_config), output.path());
   const auto result = run_command("h5dump -H '" + output.string() + "'");
   ASSERT_EQ(result.exit_status, 0) << result.output;
-  for (const char* expected : {"ATTRIBUTE \"schema_version\"", "GROUP \"generations\"", "GROUP \"evaluations\"",
+  for (const char* expected : {"ATTRIBUTE \"schema_version\"", "GROUP \"generations\"", "GROUP \"segments\"",
                                 "GROUP \"checkpoint\"", "GROUP \"strategy\""}) {
     EXPECT_NE(result.output.find(expected), std::string::npos) << expected << "\n" << result.output;
   }
+}
+
+// read_run.py --flatten writes the run as one file (the root plus whole /generations and /evaluations
+// datasets, concatenated from the segments) that h5dump, h5diff and plain h5py code read as they are.
+TEST(H5py, FlattenGivesOneFileWithTheWholeDatasets) {
+  if (!h5py_available()) GTEST_SKIP() << "python3-h5py is not installed";
+  TemporaryPath output(".h5");
+  RunConfig config = parse_config(small_run_config);
+  run_search(config, output.path());
+  const RunFileContents contents = read_run_file(output.path());
+  ASSERT_GE(contents.segments, 2);  // a commit per generation: rows spread over several segments
+  TemporaryPath flat("_flat.h5");
+  const auto result = run_command(python + " " + read_run_script + " '" + output.string() + "' --flatten '" +
+                                  flat.string() + "'");
+  ASSERT_EQ(result.exit_status, 0) << result.output;
+  const hid_t file = H5Fopen(flat.string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t dataset = H5Dopen2(file, "/generations/fitness", H5P_DEFAULT);
+  ASSERT_GE(dataset, 0);
+  const auto generations = static_cast<std::size_t>(contents.generations);
+  const auto population = static_cast<std::size_t>(contents.population_size);
+  std::vector<double> fitness(generations * population);
+  EXPECT_GE(H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, fitness.data()), 0);
+  for (std::size_t g = 0; g < generations; ++g) {
+    for (std::size_t i = 0; i < population; ++i) EXPECT_EQ(fitness[g * population + i], contents.fitness[g][i]);
+  }
+  H5Dclose(dataset);
+  const hid_t log = H5Dopen2(file, "/evaluations/genome_id", H5P_DEFAULT);
+  ASSERT_GE(log, 0);
+  const hid_t space = H5Dget_space(log);
+  EXPECT_EQ(H5Sget_simple_extent_npoints(space), contents.evaluations_logged);
+  H5Sclose(space);
+  H5Dclose(log);
+  H5Fclose(file);
 }
 
 }  // namespace

@@ -140,9 +140,9 @@ learning_rate = { kind = "log_real", low = 1e-3, high = 0.5 }
 )" + tasks;
 }
 
-// The h5dump text of a dataset: for the reasons, variable-length strings.
+// The text of a variable-length string dataset (the reasons), over the run's segments.
 std::string dump(const std::filesystem::path& file, const std::string& dataset) {
-  return run_command("h5dump -d " + dataset + " " + file.string()).output;
+  return testing_support::read_text_dataset(file, dataset);
 }
 
 TEST(MpiRun, FaultyEvaluationsAreRecordedAndTheRunGoesOn) {

@@ -129,6 +129,24 @@ TEST(Resume, AKillDuringACommitLeavesTheLastCheckpointToResumeFrom) {
   std::ofstream(working_copy, std::ios::binary) << committed.substr(0, committed.size() / 3) << "torn write";
   std::ofstream(staging, std::ios::binary) << committed.substr(0, committed.size() / 2);
 
+  // The segment directory: a kill between a segment's rename and the root's leaves the next segment
+  // under its final name but unlisted (here a copy of segment 0: valid HDF5, wrong rows); a kill while
+  // writing a segment leaves a torn .partial; a segment from further in the future must go too.
+  const std::int64_t listed = read_run_file(output.path()).segments;
+  ASSERT_GE(listed, 1);
+  const auto segment = [&](std::int64_t index, const char* suffix) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%06lld.h5", static_cast<long long>(index));
+    return std::filesystem::path(output.string() + ".segments") / (std::string(name) + suffix);
+  };
+  std::filesystem::copy_file(segment(0, ""), segment(listed, ""));
+  const std::string segment_bytes = file_bytes(segment(0, ""));
+  std::ofstream(segment(listed + 1, ".partial"), std::ios::binary) << segment_bytes.substr(0, segment_bytes.size() / 2);
+  std::filesystem::copy_file(segment(0, ""), segment(listed + 7, ""));
+  // What a reader sees is still exactly the committed run.
+  EXPECT_EQ(read_run_file(output.path()).generations, 2);
+  EXPECT_EQ(read_run_file(output.path()).segments, listed);
+
   {
     ResumePlan plan = plan_resume(output.path());
     EXPECT_EQ(plan.run.checkpoint.completed_generations, 2);
@@ -137,6 +155,9 @@ TEST(Resume, AKillDuringACommitLeavesTheLastCheckpointToResumeFrom) {
   expect_same_run(reference.path(), output.path());
   EXPECT_FALSE(std::filesystem::exists(working_copy));
   EXPECT_FALSE(std::filesystem::exists(staging));
+  testing_support::expect_only_listed_segments(output.path(), read_run_file(output.path()).segments);
+  EXPECT_FALSE(std::filesystem::exists(segment(listed + 1, ".partial")));
+  EXPECT_FALSE(std::filesystem::exists(segment(listed + 7, "")));
 }
 
 TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
@@ -226,7 +247,7 @@ TEST(Resume, ResumingACompleteRunChangesNothingOfItsResults) {
   TemporaryPath reference("_reference.h5");
   run_search(config, reference.path());
   TemporaryPath again("_again.h5");
-  std::filesystem::copy_file(reference.path(), again.path());
+  testing_support::copy_run_file(reference.path(), again.path());
   ResumePlan plan = plan_resume(again.path());
   EXPECT_EQ(plan.remaining_generations, 0);
   const RunSummary summary = resume_search(plan);

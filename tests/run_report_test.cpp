@@ -91,6 +91,7 @@ class RunReportTest : public ::testing::Test {
   static void TearDownTestSuite() {
     std::error_code ignored;
     std::filesystem::remove(*run_file_, ignored);
+    std::filesystem::remove_all(run_file_->string() + ".segments", ignored);
     delete summary_;
     delete config_;
     delete run_file_;
@@ -108,7 +109,7 @@ RunSummary* RunReportTest::summary_ = nullptr;
 TEST_F(RunReportTest, InspectShowsConfigBestGenomeAndEveryGeneration) {
   const std::string text = inspect_run(*run_file_);
   EXPECT_NE(text.find("adam"), std::string::npos) << text;
-  EXPECT_NE(text.find("schema version 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("schema version 3"), std::string::npos) << text;
   EXPECT_NE(text.find("3 of 3 configured generations stored (complete)"), std::string::npos) << text;
   EXPECT_NE(text.find("6 x 3 generations"), std::string::npos) << text;
   EXPECT_NE(text.find("2 tasks x 20 inner steps"), std::string::npos) << text;

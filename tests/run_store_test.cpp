@@ -35,6 +35,7 @@ class TempPath {
   ~TempPath() {
     std::error_code ignored;
     fs::remove(path_, ignored);
+    fs::remove_all(path_.string() + ".segments", ignored);
   }
   TempPath(const TempPath&) = delete;
   TempPath& operator=(const TempPath&) = delete;
@@ -249,7 +250,7 @@ TEST(RunStore, FileLayoutMatchesTheSchema) {
 
   const RawFile raw(file.path());
   ASSERT_GE(raw.id, 0);
-  EXPECT_EQ(read_int_attr(raw.id, "/", "schema_version"), 2);
+  EXPECT_EQ(read_int_attr(raw.id, "/", "schema_version"), 3);
   EXPECT_EQ(read_string_attr(raw.id, "/", "format"), "metaevo-run");
   EXPECT_EQ(read_string_attr(raw.id, "/", "metaevo_version"), "0.1.0");
   const std::string created = read_string_attr(raw.id, "/", "created_utc");
@@ -274,32 +275,43 @@ TEST(RunStore, FileLayoutMatchesTheSchema) {
   const auto highs = read_all<double>(raw.id, "/search_space/high", H5T_NATIVE_DOUBLE, 3);
   EXPECT_EQ(highs, (std::vector<double>{1e-1, 20.0, 1.0}));
 
+  // One flush after three generations: one segment with their rows, listed in the root.
+  EXPECT_EQ(read_all<std::int64_t>(raw.id, "/segments/generations", H5T_NATIVE_INT64, 1),
+            (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(read_all<std::int64_t>(raw.id, "/segments/evaluations", H5T_NATIVE_INT64, 1),
+            (std::vector<std::int64_t>{0}));
+  EXPECT_EQ(H5Lexists(raw.id, "/generations/genes", H5P_DEFAULT), 0);  // the root holds no rows
+  const RawFile segment(fs::path(file.path().string() + ".segments") / "000000.h5");
+  ASSERT_GE(segment.id, 0);
+  EXPECT_EQ(read_int_attr(segment.id, "/", "schema_version"), 3);
+  EXPECT_EQ(read_string_attr(segment.id, "/", "format"), "metaevo-run-segment");
+  EXPECT_EQ(read_int_attr(segment.id, "/", "first_generation"), 0);
   std::vector<hsize_t> max_dims;
-  EXPECT_EQ(dataset_dims(raw.id, "/generations/genes", &max_dims), (std::vector<hsize_t>{3, 4, 3}));
+  EXPECT_EQ(dataset_dims(segment.id, "/generations/genes", &max_dims), (std::vector<hsize_t>{3, 4, 3}));
   EXPECT_EQ(max_dims, (std::vector<hsize_t>{H5S_UNLIMITED, 4, 3}));
-  EXPECT_EQ(dataset_dims(raw.id, "/generations/step_size", &max_dims), (std::vector<hsize_t>{3, 4, 3}));
+  EXPECT_EQ(dataset_dims(segment.id, "/generations/step_size", &max_dims), (std::vector<hsize_t>{3, 4, 3}));
   EXPECT_EQ(max_dims[0], H5S_UNLIMITED);
-  EXPECT_EQ(dataset_layout(raw.id, "/generations/genes"), H5D_CHUNKED);
-  EXPECT_EQ(dataset_layout(raw.id, "/generations/step_size"), H5D_CHUNKED);
+  EXPECT_EQ(dataset_layout(segment.id, "/generations/genes"), H5D_CHUNKED);
+  EXPECT_EQ(dataset_layout(segment.id, "/generations/step_size"), H5D_CHUNKED);
   for (const char* name : {"/generations/genome_id", "/generations/parent_a", "/generations/parent_b",
                            "/generations/fitness", "/generations/diverged", "/generations/failed",
                            "/generations/reason", "/generations/mean_final_loss", "/generations/inner_steps",
                            "/generations/wall_seconds", "/generations/decoded/learning_rate",
                            "/generations/decoded/warmup_steps", "/generations/decoded/schedule"}) {
-    EXPECT_EQ(dataset_dims(raw.id, name, &max_dims), (std::vector<hsize_t>{3, 4})) << name;
+    EXPECT_EQ(dataset_dims(segment.id, name, &max_dims), (std::vector<hsize_t>{3, 4})) << name;
     EXPECT_EQ(max_dims[0], H5S_UNLIMITED) << name;
-    EXPECT_EQ(dataset_layout(raw.id, name), H5D_CHUNKED) << name;
+    EXPECT_EQ(dataset_layout(segment.id, name), H5D_CHUNKED) << name;
   }
 
-  const auto step_sizes = read_all<double>(raw.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 36);
-  const auto parent_b = read_all<std::int64_t>(raw.id, "/generations/parent_b", H5T_NATIVE_INT64, 12);
-  const auto diverged = read_all<std::uint8_t>(raw.id, "/generations/diverged", H5T_NATIVE_UINT8, 12);
-  const auto failed = read_all<std::uint8_t>(raw.id, "/generations/failed", H5T_NATIVE_UINT8, 12);
-  const auto losses = read_all<double>(raw.id, "/generations/mean_final_loss", H5T_NATIVE_DOUBLE, 12);
-  const auto steps = read_all<std::int64_t>(raw.id, "/generations/inner_steps", H5T_NATIVE_INT64, 12);
-  const auto learning_rates = read_all<double>(raw.id, "/generations/decoded/learning_rate", H5T_NATIVE_DOUBLE, 12);
-  const auto warmups = read_all<double>(raw.id, "/generations/decoded/warmup_steps", H5T_NATIVE_DOUBLE, 12);
-  const auto schedules = read_all<std::int64_t>(raw.id, "/generations/decoded/schedule", H5T_NATIVE_INT64, 12);
+  const auto step_sizes = read_all<double>(segment.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 36);
+  const auto parent_b = read_all<std::int64_t>(segment.id, "/generations/parent_b", H5T_NATIVE_INT64, 12);
+  const auto diverged = read_all<std::uint8_t>(segment.id, "/generations/diverged", H5T_NATIVE_UINT8, 12);
+  const auto failed = read_all<std::uint8_t>(segment.id, "/generations/failed", H5T_NATIVE_UINT8, 12);
+  const auto losses = read_all<double>(segment.id, "/generations/mean_final_loss", H5T_NATIVE_DOUBLE, 12);
+  const auto steps = read_all<std::int64_t>(segment.id, "/generations/inner_steps", H5T_NATIVE_INT64, 12);
+  const auto learning_rates = read_all<double>(segment.id, "/generations/decoded/learning_rate", H5T_NATIVE_DOUBLE, 12);
+  const auto warmups = read_all<double>(segment.id, "/generations/decoded/warmup_steps", H5T_NATIVE_DOUBLE, 12);
+  const auto schedules = read_all<std::int64_t>(segment.id, "/generations/decoded/schedule", H5T_NATIVE_INT64, 12);
   for (std::size_t g = 0; g < 3; ++g) {
     const auto results = make_results(written[g]);
     for (std::size_t i = 0; i < 4; ++i) {
@@ -322,7 +334,7 @@ TEST(RunStore, FileLayoutMatchesTheSchema) {
     }
   }
   {
-    const hid_t dataset = H5Dopen2(raw.id, "/generations/reason", H5P_DEFAULT);
+    const hid_t dataset = H5Dopen2(segment.id, "/generations/reason", H5P_DEFAULT);
     const hid_t type = H5Dget_type(dataset);
     const hid_t space_id = H5Dget_space(dataset);
     std::vector<char*> reasons(12, nullptr);
@@ -355,6 +367,52 @@ TEST(RunStore, FileLayoutMatchesTheSchema) {
   EXPECT_EQ(read_int_attr(raw.id, "/generations", "completed_generations"), 3);
 }
 
+// Each flush puts only the rows written since the last one into a new segment; the root lists them.
+TEST(RunStore, EachCommitAddsOneSegmentWithOnlyItsNewRows) {
+  const TempPath file("segments");
+  const RunConfig config = make_config();
+  const Eigen::Index n = config.search_space().size();
+  std::vector<std::vector<Genome>> written;
+  {
+    RunStore store = RunStore::create(file.path(), config);
+    for (std::int64_t generation = 0; generation < 3; ++generation) {
+      written.push_back(make_population(generation, n));
+      store.append_generation(written.back(), make_results(written.back()));
+      store.append_evaluations(written.back(), make_results(written.back()), 0);
+      store.flush();
+    }
+    store.flush();  // nothing new: no segment
+  }
+  const RawFile raw(file.path());
+  EXPECT_EQ(read_all<std::int64_t>(raw.id, "/segments/generations", H5T_NATIVE_INT64, 3),
+            (std::vector<std::int64_t>{1, 1, 1}));
+  EXPECT_EQ(read_all<std::int64_t>(raw.id, "/segments/evaluations", H5T_NATIVE_INT64, 3),
+            (std::vector<std::int64_t>{4, 4, 4}));
+  const fs::path directory(file.path().string() + ".segments");
+  for (const char* name : {"000000.h5", "000001.h5", "000002.h5"}) {
+    const RawFile segment(directory / name);
+    ASSERT_GE(segment.id, 0) << name;
+    EXPECT_EQ(dataset_dims(segment.id, "/generations/genes"), (std::vector<hsize_t>{1, 4, 3})) << name;
+    EXPECT_EQ(dataset_dims(segment.id, "/evaluations/genome_id"), (std::vector<hsize_t>{4})) << name;
+  }
+  EXPECT_FALSE(fs::exists(directory / "000003.h5"));
+  const RunFileContents contents = read_run_file(file.path());
+  EXPECT_EQ(contents.generations, 3);
+  EXPECT_EQ(contents.segments, 3);
+  EXPECT_EQ(contents.evaluations_logged, 12);
+  for (std::size_t g = 0; g < 3; ++g) {
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(contents.genes[g][i], written[g][i].x) << g << " " << i;
+  }
+  // A listed segment that is gone is reported, naming it.
+  fs::remove(directory / "000001.h5");
+  try {
+    read_run_file(file.path());
+    ADD_FAILURE() << "a missing segment was not reported";
+  } catch (const StorageError& error) {
+    EXPECT_NE(std::string(error.what()).find("000001.h5"), std::string::npos) << error.what();
+  }
+}
+
 TEST(RunStore, H5dumpReadsTheHeader) {
   const TempPath file("h5dump");
   write_sample_run(file.path(), make_config());
@@ -366,8 +424,12 @@ TEST(RunStore, CreateTruncatesAnExistingRun) {
   const TempPath file("truncate");
   const RunConfig config = make_config();
   write_sample_run(file.path(), config);
+  ASSERT_TRUE(fs::exists(fs::path(file.path().string() + ".segments") / "000000.h5"));
   { RunStore store = RunStore::create(file.path(), config); }
+  // The replaced run's segments are gone once the new root is committed.
+  EXPECT_TRUE(fs::is_empty(fs::path(file.path().string() + ".segments")));
   const RunFileContents contents = read_run_file(file.path());
+  EXPECT_EQ(contents.segments, 0);
   EXPECT_EQ(contents.generations, 0);
   EXPECT_TRUE(contents.fitness.empty());
   EXPECT_EQ(contents.best_genome_id, -1);
@@ -401,7 +463,7 @@ TEST(RunStore, GlobalStepSizeIsStoredPerGene) {
     store.append_generation(population, make_results(population));
     store.flush();
   }
-  const RawFile raw(file.path());
+  const RawFile raw(fs::path(file.path().string() + ".segments") / "000000.h5");
   const auto step_sizes = read_all<double>(raw.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 12);
   for (const double step : step_sizes) EXPECT_EQ(step, 0.25);
 }
@@ -427,7 +489,8 @@ TEST(RunStore, EmptySearchSpaceIsStoredWithoutGenes) {
   EXPECT_EQ(contents.genes[1][0].size(), 0);
   EXPECT_EQ(contents.best_genome_id, population_size);
   const RawFile raw(file.path());
-  EXPECT_EQ(dataset_dims(raw.id, "/generations/genes"), (std::vector<hsize_t>{2, 4, 0}));
+  const RawFile segment(fs::path(file.path().string() + ".segments") / "000000.h5");
+  EXPECT_EQ(dataset_dims(segment.id, "/generations/genes"), (std::vector<hsize_t>{2, 4, 0}));
   EXPECT_EQ(dataset_dims(raw.id, "/search_space/name"), (std::vector<hsize_t>{0}));
   EXPECT_EQ(std::system(("h5dump -H '" + file.path().string() + "' > /dev/null 2>&1").c_str()), 0);
 }

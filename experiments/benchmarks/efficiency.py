@@ -19,17 +19,22 @@ import os
 import statistics
 import sys
 
+from pathlib import Path
+
 import h5py
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import read_run  # noqa: E402  (scripts/read_run.py)
 
 
 def run_figures(path, workers, process_wall=None):
     with h5py.File(path, "r") as run:
-        generations = run["/generations"]
-        completed = int(generations.attrs["completed_generations"])
-        start = generations["start_time"][:completed].ravel()
-        end = generations["end_time"][:completed].ravel()
-        ranks = generations["worker_rank"][:completed].ravel()
+        completed = int(run["/generations"].attrs["completed_generations"])
+        # The rows are in the run's segment files (docs/hdf5-schema.md): scripts/read_run.py joins them.
+        start = read_run.read_dataset(Path(path), run, "generations/start_time")[:completed].ravel()
+        end = read_run.read_dataset(Path(path), run, "generations/end_time")[:completed].ravel()
+        ranks = read_run.read_dataset(Path(path), run, "generations/worker_rank")[:completed].ravel()
     durations = end - start
     ideal = float(durations.sum()) / workers
     span = float(end.max() - start.min())

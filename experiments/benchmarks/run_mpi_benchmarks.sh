@@ -151,9 +151,13 @@ for repetition in 1 2 3; do  # interleaved, so drifting machine load hits both a
     printf '%s\t%s\t%s\t%s\n' "$label" "$repetition" "$(elapsed "$start" "$finish")" "$cpu" >>"$out/quickstart.tsv"
   done
 done
+# A run's rows are in its segment files: compare the flattened runs (scripts/read_run.py --flatten).
+for variant in single mpi2; do
+  "$python" "$root/scripts/read_run.py" "$out/runs/quickstart-$variant-1.h5" --flatten "$out/runs/quickstart-$variant-1.flat.h5"
+done
 {
   for dataset in /generations/fitness /generations/genes /holdout; do
-    if h5diff "$out/runs/quickstart-single-1.h5" "$out/runs/quickstart-mpi2-1.h5" "$dataset" >/dev/null 2>&1; then
+    if h5diff "$out/runs/quickstart-single-1.flat.h5" "$out/runs/quickstart-mpi2-1.flat.h5" "$dataset" >/dev/null 2>&1; then
       echo "h5diff single vs mpirun -np 2, $dataset: identical"
     else
       echo "h5diff single vs mpirun -np 2, $dataset: DIFFERENT"

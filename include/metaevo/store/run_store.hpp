@@ -19,7 +19,9 @@ namespace metaevo {
 
 /// The schema version written to the root attribute "schema_version".
 /// 2: the checkpoint's strategy state is a group of datasets (/checkpoint/strategy), not a Boost archive.
-inline constexpr std::int64_t run_store_schema_version = 2;
+/// 3: the rows of /generations and /evaluations live in append-only segment files RUN.h5.segments/NNNNNN.h5
+///    listed by the root's /segments; RUN.h5 holds the rest (docs/hdf5-schema.md).
+inline constexpr std::int64_t run_store_schema_version = 3;
 
 /// Final comparison on holdout tasks, written once at the end of a run.
 struct HoldoutReport {
@@ -52,10 +54,15 @@ struct Checkpoint {
 /// A run file opened to continue it.
 struct ResumedRun;
 
-/// Crash safety: the run file on disk is only ever replaced whole. Everything is written into a
-/// working copy next to it (RUN.h5.partial); flush()/commit() close that copy, fsync it and rename
-/// it over RUN.h5 (atomic on POSIX file systems), then open a new working copy. A kill at any
-/// moment leaves RUN.h5 as of the last commit; a stale working copy is removed on resume.
+/// Crash safety: a run is the root file RUN.h5 (config, search space, checkpoint, best, the list of
+/// committed segments) and append-only segment files RUN.h5.segments/NNNNNN.h5 holding the rows of
+/// /generations and /evaluations. The root is only ever replaced whole: it is written into a working
+/// copy (RUN.h5.partial); the bulk written since the last commit goes into a new segment
+/// (NNNNNN.h5.partial). flush()/commit() close that segment, fsync it and rename it to its final name,
+/// list it in the root, then copy the root's working copy, fsync it and rename it over RUN.h5. A
+/// commit therefore costs the new rows plus the (small) root, whatever the run's length. A kill at
+/// any moment leaves RUN.h5 as of the last commit; a stale working copy, a torn segment and a segment
+/// the root does not list are removed on resume.
 class RunStore {
  public:
   /// Creates the run file (replacing an existing one) with the config, search space and schema
@@ -132,7 +139,8 @@ struct RunFileContents {
   std::vector<std::int64_t> task_families; // the same shape: index into the config's [[tasks]]
   bool has_checkpoint = false;
   std::int64_t checkpoint_generation = 0;  // completed generations at the last checkpoint
-  std::int64_t evaluations_logged = 0;     // rows of /evaluations
+  std::int64_t evaluations_logged = 0;     // rows of /evaluations (over all segments)
+  std::int64_t segments = 0;               // committed segment files (RUN.h5.segments/NNNNNN.h5)
 };
 
 /// Opens read-only and reads the file; throws StorageError with a one-line reason for a missing,
