@@ -166,8 +166,9 @@ TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
   RunCallbacks stop;
   int polls = 0;
   // Mid-generation 1: one poll per generation start, per dispatched evaluation and per validation
-  // re-scoring (2 candidates): 1 + 8 + 2 for generation 0, then 1 + 4 evaluations of generation 1.
-  stop.should_stop = [&] { return ++polls > 16; };
+  // piece (2 candidates x 16 tasks in pieces of 2 = 16): 1 + 8 + 16 for generation 0, then 1 + 4
+  // evaluations of generation 1.
+  stop.should_stop = [&] { return ++polls > 30; };
   run_search(config, output.path(), stop);
   const RunFileContents interrupted = read_run_file(output.path());
   EXPECT_EQ(interrupted.generations, 1);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "metaevo/core/error.hpp"
@@ -208,6 +209,84 @@ TEST(SearchSpaceTest, FormatsValuesForHumans) {
   EXPECT_EQ(format_gene_value(std::int64_t{7}), "7");
   EXPECT_EQ(format_gene_value(std::int64_t{-12}), "-12");
   EXPECT_EQ(format_gene_value(std::string("cosine")), "cosine");
+}
+
+// ---- blocks of real genes ----
+
+SearchSpace space_with_block() {
+  return SearchSpace({GeneSpec{"learning_rate", GeneKind::log_real, 1e-4, 1.0, {}, ""},
+                      GeneSpec{"schedule", GeneKind::categorical, 0, 1, {"constant", "cosine"}, ""}},
+                     {GeneBlock{"weights", 5, -2.0, 2.0, 1.0, 0.4, "test weights"},
+                      GeneBlock{"bias", 2, 0.0, 10.0, 0.0, 1.0, ""}});
+}
+
+TEST(SearchSpaceBlocks, CoordinatesAreScalarsThenEachBlockInOrder) {
+  const SearchSpace space = space_with_block();
+  EXPECT_EQ(space.size(), 2 + 5 + 2);
+  EXPECT_EQ(space.scalar_count(), 2);
+  EXPECT_EQ(space.block_offset(0), 2);
+  EXPECT_EQ(space.block_offset(1), 7);
+  EXPECT_EQ(space.block_index_of("bias"), std::optional<std::size_t>(1));
+  EXPECT_FALSE(space.block_index_of("learning_rate").has_value());
+  EXPECT_EQ(space.coordinate_name(1), "schedule");
+  EXPECT_EQ(space.coordinate_name(4), "weights[2]");
+  EXPECT_EQ(space.coordinate_name(8), "bias[1]");
+  EXPECT_TRUE(space.is_categorical(1));
+  EXPECT_FALSE(space.is_categorical(3));
+  // Each block is one mutation group, after the scalar genes' groups.
+  EXPECT_EQ(space.group_count(), 4);
+  EXPECT_EQ(space.group_of_gene(), (std::vector<int>{0, 1, 2, 2, 2, 2, 2, 3, 3}));
+}
+
+TEST(SearchSpaceBlocks, DecodeGivesScalarsByNameAndEachBlockAsOneVector) {
+  const SearchSpace space = space_with_block();
+  Eigen::VectorXd x(9);
+  x << 0.0, 0.75, 0.0, 0.25, 0.5, 1.0, 1.5, -0.5, std::nan("");
+  const ParameterSet scalars = space.decode(x);
+  EXPECT_EQ(scalars.size(), 2u);  // no entry per block element
+  EXPECT_EQ(std::get<std::string>(scalars.at("schedule")), "cosine");
+  Eigen::VectorXd values;
+  space.decode_block(x, 0, values);
+  EXPECT_EQ(values, (Eigen::VectorXd(5) << -2.0, -1.0, 0.0, 2.0, 2.0).finished());  // clamped to [0, 1]
+  const double* storage = values.data();
+  space.decode_block(x, 0, values);
+  EXPECT_EQ(values.data(), storage);  // the same length again: no reallocation
+  space.decode_block(x, 1, values);
+  EXPECT_EQ(values, (Eigen::VectorXd(2) << 0.0, 0.0).finished());  // NaN decodes to the lower bound
+  EXPECT_THROW(space.decode_block(Eigen::VectorXd(3), 0, values), Error);
+}
+
+TEST(SearchSpaceBlocks, InitialPointAndSpreadComeFromEachBlock) {
+  const SearchSpace space = space_with_block();
+  const Eigen::VectorXd point = space.initial_point();
+  EXPECT_EQ(point[0], 0.5);
+  EXPECT_EQ(point[2], 0.75);  // (1 - -2) / 4
+  EXPECT_EQ(point[7], 0.0);
+  const Eigen::VectorXd spread = space.initial_spread(0.3);
+  EXPECT_EQ(spread[1], 0.3);
+  EXPECT_EQ(spread[3], 0.1);  // 0.4 / 4
+  EXPECT_EQ(spread[8], 0.1);  // 1 / 10
+  // encode() places block coordinates at their initial value.
+  ParameterSet values{{"learning_rate", 1e-4}, {"schedule", std::string("constant")}};
+  EXPECT_EQ(space.encode(values).tail(7), point.tail(7));
+}
+
+TEST(SearchSpaceBlocks, BadBlocksAreRefusedNamingTheBlock) {
+  const auto expect_refused = [](GeneBlock block, const std::string& words) {
+    try {
+      SearchSpace space({GeneSpec{"weights", GeneKind::real, 0, 1, {}, ""}}, {std::move(block)});
+      ADD_FAILURE() << "expected ConfigError mentioning " << words;
+    } catch (const ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find(words), std::string::npos) << error.what();
+    }
+  };
+  expect_refused(GeneBlock{"w", 0, -1, 1, 0, 0.1, ""}, "gene block \"w\": length must be in [1, 10000000], got 0");
+  expect_refused(GeneBlock{"w", 3, 1, 1, 1, 0.1, ""}, "low must be < high");
+  expect_refused(GeneBlock{"w", 3, -1, 1, 2, 0.1, ""}, "initial_value must be in [low, high]");
+  expect_refused(GeneBlock{"w", 3, -1, 1, 0, 0.0, ""}, "initial_scale must be > 0");
+  expect_refused(GeneBlock{"a/b", 3, -1, 1, 0, 0.1, ""}, "without '/'");
+  expect_refused(GeneBlock{"weights", 3, -1, 1, 0, 0.1, ""}, "name appears twice");
+  expect_refused(GeneBlock{"w", 10'000'000, -1, 1, 0, 0.1, ""}, "more than 10000000 coordinates");
 }
 
 }  // namespace

@@ -115,25 +115,32 @@ EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
   if (config_.objective) return evaluate_objective(request.genome);
   const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
   const ParameterSet parameters = request.baseline ? baseline_hyperparameters() : hyperparameters_of(request.genome);
-  EvaluationResult result = evaluate_parameters(parameters, request.key, task_count);
+  const int span = request.task_span > 0 ? request.task_span : -1;
+  EvaluationResult result = evaluate_parameters(parameters, request.key, task_count, request.first_task, span);
   result.genome_id = request.genome.id;
   return result;
 }
 
 EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
-                                                int task_count) const {
+                                                int task_count, int first_task, int task_span) const {
   const auto start = std::chrono::steady_clock::now();
+  if (first_task < 0 || first_task >= task_count || task_span == 0 || (task_span > 0 && first_task + task_span > task_count)) {
+    throw Error("Evaluator: tasks [" + std::to_string(first_task) + ", +" + std::to_string(task_span) + ") of " +
+                std::to_string(task_count));
+  }
+  const int end_task = task_span > 0 ? first_task + task_span : task_count;
+  const int span = end_task - first_task;
   const EvaluationOptions& options = config_.evaluation;
   EvaluationResult result;
   double score_sum = 0.0;
   double final_loss_sum = 0.0;
   int finished_tasks = 0;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  result.task_scores.assign(static_cast<std::size_t>(task_count), nan);
-  result.task_final_losses.assign(static_cast<std::size_t>(task_count), nan);
-  result.task_families.resize(static_cast<std::size_t>(task_count));
-  for (int task_index = 0; task_index < task_count; ++task_index) {
-    result.task_families[static_cast<std::size_t>(task_index)] =
+  result.task_scores.assign(static_cast<std::size_t>(span), nan);
+  result.task_final_losses.assign(static_cast<std::size_t>(span), nan);
+  result.task_families.resize(static_cast<std::size_t>(span));
+  for (int task_index = first_task; task_index < end_task; ++task_index) {
+    result.task_families[static_cast<std::size_t>(task_index - first_task)] =
         static_cast<std::int32_t>(family_index_for_slot(key, task_index, task_count));
   }
   try {
@@ -146,8 +153,8 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
     // One rule for all K tasks: run_inner_loop resets its state for each.
     const std::unique_ptr<UpdateRule> rule =
         make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
-    for (int task_index = 0; task_index < task_count; ++task_index) {
-      const auto slot = static_cast<std::size_t>(task_index);
+    for (int task_index = first_task; task_index < end_task; ++task_index) {
+      const auto slot = static_cast<std::size_t>(task_index - first_task);
       const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];
       const std::uint64_t task_seed =
           stream_key(key.run_seed, key.purpose,
@@ -179,7 +186,7 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
       final_loss_sum += curve.losses.back();
       ++finished_tasks;
     }
-    result.fitness = score_sum / task_count;
+    result.fitness = score_sum / span;
     result.mean_final_loss =
         finished_tasks > 0 ? final_loss_sum / finished_tasks : std::numeric_limits<double>::quiet_NaN();
   } catch (const std::exception& error) {

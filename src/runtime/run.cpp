@@ -189,15 +189,35 @@ std::optional<std::vector<double>> validate_generation(const RunConfig& config, 
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank_fitness(a) < rank_fitness(b); });
   order.resize(std::min(order.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
 
-  // Generation 0 of its own purpose: the same tasks for every generation and candidate.
+  // Generation 0 of its own purpose: the same tasks for every generation and candidate. Each
+  // candidate's tasks go out in pieces of tasks_per_evaluation, so idle workers share them.
   const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
+  const int total = config.evaluation.validation_tasks;
+  const int piece = config.evaluation.tasks_per_evaluation;
   std::vector<EvaluationRequest> requests;
-  for (std::size_t i : order) requests.push_back({population[i], key, config.evaluation.validation_tasks, false});
+  std::vector<std::size_t> candidate_of_request;
+  for (std::size_t c = 0; c < order.size(); ++c) {
+    for (int first = 0; first < total; first += piece) {
+      requests.push_back({population[order[c]], key, total, false, first, std::min(piece, total - first)});
+      candidate_of_request.push_back(c);
+    }
+  }
   const Executor::Batch batch = executor.evaluate(requests, callbacks.should_stop);
   if (!batch.complete()) return std::nullopt;
 
+  // The mean over all validation tasks: pieces weighted by their task count, summed in request
+  // order (fixed, so the value does not depend on which worker ran what). A failed piece fails it.
+  std::vector<double> sums(order.size(), 0.0);
+  std::vector<bool> failed(order.size(), false);
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    const std::size_t c = candidate_of_request[r];
+    failed[c] = failed[c] || batch.results[r].failed;
+    sums[c] += batch.results[r].fitness * requests[r].task_span;
+  }
   std::vector<double> validation(population.size(), std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t c = 0; c < order.size(); ++c) validation[order[c]] = batch.results[c].fitness;
+  for (std::size_t c = 0; c < order.size(); ++c) {
+    validation[order[c]] = failed[c] ? config.evaluation.penalty_fitness : sums[c] / total;
+  }
   return validation;
 }
 

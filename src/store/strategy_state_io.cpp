@@ -62,9 +62,8 @@ void write_entry(hid_t root, const std::string& path, const StateArray<Value>& a
   if (!array.values.empty()) h5::h5d_write(dataset.id(), memory_type, H5S_ALL, H5S_ALL, array.values.data(), path);
 }
 
-/// Every dataset under `group` as (path relative to the root, open dataset), depth first by name.
-void visit_datasets(hid_t group, const std::string& prefix,
-                    const std::function<void(const std::string&, hid_t)>& visit) {
+/// The names of the links in `group`, by name.
+std::vector<std::string> link_names(hid_t group, const std::string& prefix) {
   std::vector<std::string> names;
   auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
     static_cast<std::vector<std::string>*>(data)->emplace_back(name);
@@ -73,7 +72,13 @@ void visit_datasets(hid_t group, const std::string& prefix,
   if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0) {
     throw StorageError("cannot list checkpoint group '" + prefix + "': " + h5::error_stack_message());
   }
-  for (const std::string& name : names) {
+  return names;
+}
+
+/// Every dataset under `group` as (path relative to the root, open dataset), depth first by name.
+void visit_datasets(hid_t group, const std::string& prefix,
+                    const std::function<void(const std::string&, hid_t)>& visit) {
+  for (const std::string& name : link_names(group, prefix)) {
     const std::string path = prefix.empty() ? name : prefix + "/" + name;
     const hid_t object = H5Oopen(group, name.c_str(), H5P_DEFAULT);
     if (object < 0) throw StorageError("cannot open checkpoint entry '" + path + "': " + h5::error_stack_message());
@@ -93,15 +98,7 @@ void visit_datasets(hid_t group, const std::string& prefix,
 
 /// Removes the datasets (and then empty groups) under `group` that `keep` does not list.
 void remove_stale(hid_t group, const std::string& prefix, const std::set<std::string>& keep) {
-  std::vector<std::string> names;
-  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-    return 0;
-  };
-  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0) {
-    throw StorageError("cannot list checkpoint group '" + prefix + "': " + h5::error_stack_message());
-  }
-  for (const std::string& name : names) {
+  for (const std::string& name : link_names(group, prefix)) {
     const std::string path = prefix.empty() ? name : prefix + "/" + name;
     const hid_t object = H5Oopen(group, name.c_str(), H5P_DEFAULT);
     if (object < 0) throw StorageError("cannot open checkpoint entry '" + path + "': " + h5::error_stack_message());

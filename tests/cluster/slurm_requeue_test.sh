@@ -87,6 +87,7 @@ elite_count = 1
 tasks_per_evaluation = 2
 inner_steps = 20
 holdout_tasks = 0
+validation_tasks = 0   # the test times requeues of sleeping tasks; validation would add 16 s a generation
 
 [update_rule]
 family = "sgd"

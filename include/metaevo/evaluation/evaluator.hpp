@@ -59,15 +59,20 @@ struct EvaluationResult {
 /// What the master sends a worker: the genome and the key of its tasks. `baseline` evaluates the
 /// family defaults (with the config's fixed values) instead of the genome's genes, and a positive
 /// `task_count` replaces tasks_per_evaluation: both are used for the final holdout report.
+/// `first_task` and a positive `task_span` run only tasks [first_task, first_task + task_span) of the
+/// task_count (same seeds and families as in the whole set): a long validation is split into pieces
+/// that several workers run at once.
 struct EvaluationRequest {
   Genome genome;
   EvaluationKey key;
   int task_count = 0;
   bool baseline = false;
+  int first_task = 0;
+  int task_span = 0;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive & genome & key & task_count & baseline;
+    archive & genome & key & task_count & baseline & first_task & task_span;
   }
 };
 
@@ -83,8 +88,10 @@ class Evaluator {
   /// Family defaults with the config's fixed values applied: the baseline of the holdout report.
   ParameterSet baseline_hyperparameters() const;
   /// Same, for explicit hyperparameters (e.g. the family defaults in the final report).
-  EvaluationResult evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
-                                       int task_count) const;
+  /// Tasks [first_task, first_task + task_span) of task_count (task_span < 0: to the end); the
+  /// fitness is the mean over those tasks.
+  EvaluationResult evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key, int task_count,
+                                       int first_task = 0, int task_span = -1) const;
 
   /// The full hyperparameter set a genome encodes: family defaults, then fixed values, then genes.
   ParameterSet hyperparameters_of(const Genome& genome) const;
