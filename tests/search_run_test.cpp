@@ -277,6 +277,29 @@ TEST(SearchRun, EveryEvaluationStoresItsPerTaskScoresLossesAndFamilies) {
   EXPECT_NE(text.find("rosenbrock #1           3 "), std::string::npos) << text;
 }
 
+TEST(SearchRun, AnEvaluationSplitIntoPiecesRunsTheSameTasks) {
+  const RunConfig config = parse_config(task_config);
+  const Evaluator evaluator(config);
+  Genome genome;
+  genome.id = 3;
+  genome.x = Eigen::VectorXd::Constant(1, 0.6);
+  const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
+  const EvaluationResult whole = evaluator.evaluate(EvaluationRequest{genome, key, 7, false, 0, 0});
+  ASSERT_EQ(whole.task_scores.size(), 7u);
+  std::vector<double> pieces;
+  std::vector<std::int32_t> families;
+  for (const auto& [first, span] : {std::pair{0, 3}, std::pair{3, 3}, std::pair{6, 1}}) {
+    const EvaluationResult piece = evaluator.evaluate(EvaluationRequest{genome, key, 7, false, first, span});
+    ASSERT_EQ(piece.task_scores.size(), static_cast<std::size_t>(span));
+    pieces.insert(pieces.end(), piece.task_scores.begin(), piece.task_scores.end());
+    families.insert(families.end(), piece.task_families.begin(), piece.task_families.end());
+    EXPECT_EQ(piece.genome_id, 3);
+  }
+  EXPECT_EQ(pieces, whole.task_scores);      // same seeds per task index
+  EXPECT_EQ(families, whole.task_families);  // same stratified families as in the whole set
+  EXPECT_THROW(evaluator.evaluate(EvaluationRequest{genome, key, 7, false, 6, 2}), Error);
+}
+
 TEST(SearchRun, TheReportedBestIsTheBestByValidationFitness) {
   const RunConfig config = parse_config(task_config);
   TemporaryPath output(".h5");

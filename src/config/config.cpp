@@ -730,10 +730,7 @@ std::optional<ObjectiveOptions> read_objective(const Section& root) {
   section.read("initial_value", RealRange{}, objective.initial_value);
   section.read("initial_scale", RealRange{.low = 0.0, .low_open = true}, objective.initial_scale);
   section.read("evaluation_sleep_seconds", RealRange{.low = 0.0, .high = 60.0}, objective.evaluation_sleep_seconds);
-  section.check_with_lines(objective_keys, [&objective] {
-    SearchSpace space({}, {GeneBlock{"x", objective.dimension, objective.low, objective.high, objective.initial_value,
-                                     objective.initial_scale, ""}});
-  });
+  section.check_with_lines(objective_keys, [&objective] { SearchSpace space({}, {objective_block(objective)}); });
   return objective;
 }
 
@@ -868,12 +865,18 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name)
   return config;
 }
 
+GeneBlock objective_block(const ObjectiveOptions& objective) {
+  return GeneBlock{"x",
+                   objective.dimension,
+                   objective.low,
+                   objective.high,
+                   objective.initial_value,
+                   objective.initial_scale,
+                   "the point the diagnostic objective is evaluated at"};
+}
+
 SearchSpace RunConfig::search_space() const {
-  if (objective) {
-    return SearchSpace({}, {GeneBlock{"x", objective->dimension, objective->low, objective->high,
-                                      objective->initial_value, objective->initial_scale,
-                                      "the point the diagnostic objective is evaluated at"}});
-  }
+  if (objective) return SearchSpace({}, {objective_block(*objective)});
   return SearchSpace(update_rule.genes);
 }
 

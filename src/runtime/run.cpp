@@ -14,6 +14,7 @@
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/strategy_registry.hpp"
+#include "search/strategy_detail.hpp"
 #include "metaevo/rules/update_rule.hpp"
 
 namespace metaevo {
@@ -181,12 +182,9 @@ bool validation_enabled(const RunConfig& config) {
 std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
                                                        const std::vector<EvaluationResult>& results,
                                                        Executor& executor, const RunCallbacks& callbacks) {
-  std::vector<std::size_t> order(population.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  const auto rank_fitness = [&](std::size_t i) {
-    return std::isfinite(results[i].fitness) ? results[i].fitness : std::numeric_limits<double>::infinity();
-  };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return rank_fitness(a) < rank_fitness(b); });
+  std::vector<double> fitness;
+  for (const EvaluationResult& result : results) fitness.push_back(result.fitness);
+  std::vector<int> order = strategy_detail::ranking(strategy_detail::sanitized(fitness));
   order.resize(std::min(order.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
 
   // Generation 0 of its own purpose: the same tasks for every generation and candidate. Each
@@ -198,7 +196,8 @@ std::optional<std::vector<double>> validate_generation(const RunConfig& config, 
   std::vector<std::size_t> candidate_of_request;
   for (std::size_t c = 0; c < order.size(); ++c) {
     for (int first = 0; first < total; first += piece) {
-      requests.push_back({population[order[c]], key, total, false, first, std::min(piece, total - first)});
+      requests.push_back({population[static_cast<std::size_t>(order[c])], key, total, false, first,
+                          std::min(piece, total - first)});
       candidate_of_request.push_back(c);
     }
   }
@@ -216,7 +215,7 @@ std::optional<std::vector<double>> validate_generation(const RunConfig& config, 
   }
   std::vector<double> validation(population.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t c = 0; c < order.size(); ++c) {
-    validation[order[c]] = failed[c] ? config.evaluation.penalty_fitness : sums[c] / total;
+    validation[static_cast<std::size_t>(order[c])] = failed[c] ? config.evaluation.penalty_fitness : sums[c] / total;
   }
   return validation;
 }

@@ -8,6 +8,7 @@
 
 #include "metaevo/core/error.hpp"
 #include "core/text_format.hpp"
+#include "search/strategy_detail.hpp"
 
 namespace metaevo {
 
@@ -30,25 +31,6 @@ void require_in(double value, double low, bool low_open, double high, bool high_
                       (high_open ? ")" : "]");
   if (!bound_names.empty()) range = std::string(bound_names) + " = " + range;
   require(above_low && below_high, field, "in " + range, format_number(value));
-}
-
-/// Fitness used for ranking: NaN and +-inf all become +inf, the worst value.
-std::vector<double> sanitized(const std::vector<double>& fitness) {
-  std::vector<double> result(fitness);
-  for (double& value : result) {
-    if (!std::isfinite(value)) value = std::numeric_limits<double>::infinity();
-  }
-  return result;
-}
-
-/// Indices sorted by (fitness, index): stable, so equal fitness keeps the lower index first.
-std::vector<int> ranking(const std::vector<double>& fitness) {
-  std::vector<int> order(fitness.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return fitness[static_cast<std::size_t>(a)] < fitness[static_cast<std::size_t>(b)];
-  });
-  return order;
 }
 
 /// How many self-adaptive step sizes a genome has and which one each gene uses.
@@ -404,15 +386,10 @@ void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
     throw Error("GeneticAlgorithm::tell: got " + std::to_string(fitness.size()) + " fitness values for a population of " +
                 std::to_string(population_.size()) + " (generation " + std::to_string(generation_) + ")");
   }
-  const std::vector<double> scores = sanitized(fitness);
-  const std::vector<int> order = ranking(scores);
+  const std::vector<double> scores = strategy_detail::sanitized(fitness);
+  const std::vector<int> order = strategy_detail::ranking(scores);
   if (bandit()) credit_operators(scores);
-
-  const auto leader = static_cast<std::size_t>(order.front());
-  if (!best_ || scores[leader] < best_fitness_) {
-    best_ = population_[leader];
-    best_fitness_ = scores[leader];
-  }
+  strategy_detail::track_best(population_, scores, order, best_, best_fitness_);
 
   const std::int64_t next_generation = generation_ + 1;
   const auto population_size = static_cast<std::int64_t>(options_.population_size);
@@ -676,7 +653,7 @@ StrategyState GeneticAlgorithm::save_state() const {
   StrategyState state;
   state.strategy = std::string(name());
   state.version = state_version;
-  state.put("seed", static_cast<std::int64_t>(seed_));  // bit pattern of the uint64 seed
+  state.put("seed", strategy_detail::seed_bits(seed_));
   state.put("generation", generation_);
   put_options(state, options_);
   state.put_genomes("population", population_);

@@ -253,15 +253,6 @@ void remove_unlisted_segments(const std::filesystem::path& path, std::int64_t li
   for (const auto& leftover : doomed) std::filesystem::remove(leftover, error);
 }
 
-/// Gene names become HDF5 link names under /generations/decoded: no '/' and not "." .
-void check_gene_names_storable(const SearchSpace& space) {
-  for (const GeneSpec& gene : space.genes()) {
-    if (gene.name.empty() || gene.name == "." || gene.name.find('/') != std::string::npos) {
-      throw StorageError("gene name '" + gene.name + "' cannot be an HDF5 dataset name (no '/', not empty or '.')");
-    }
-  }
-}
-
 std::string join_choices(const std::vector<std::string>& choices) {
   std::string joined;
   for (std::size_t i = 0; i < choices.size(); ++i) {
@@ -694,7 +685,6 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
   impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
   try {
-    check_gene_names_storable(impl->space);
     const std::filesystem::path parent = path.parent_path();
     std::error_code error;
     if (!parent.empty() && !std::filesystem::is_directory(parent, error)) {

@@ -105,6 +105,9 @@ struct ObjectiveOptions {
   double evaluation_sleep_seconds = 0.0;  // each evaluation sleeps this long (a stand-in for real cost), [0, 60]
 };
 
+/// The block "x" an [objective] searches over.
+GeneBlock objective_block(const ObjectiveOptions& objective);
+
 struct RunConfig {
   RunOptions run;
   SearchOptions search;
