@@ -3,8 +3,8 @@
 
 Usage: /usr/bin/python3 scripts/plot_run.py RUN.h5 [-o OUT.png]
 
-Draws, per generation, the best and the median fitness of the population and the best fitness
-seen so far (lower is better). When the run has a /holdout report, a text box compares the best
+Draws, per generation, the best and the median fitness of the population, the best fitness
+seen so far (lower is better) and, when validation is on, the validation fitness of the reported best. When the run has a /holdout report, a text box compares the best
 genome with the update rule family's defaults on the holdout tasks. Prints the PNG's path.
 Needs Debian's python3-h5py and python3-matplotlib (hence /usr/bin/python3).
 """
@@ -68,6 +68,11 @@ def main() -> int:
             fail(f"{args.run}: no completed generation to plot")
         family = as_text(run["config"].attrs.get("update_rule_family", "?")) if "config" in run else "?"
         holdout = dict(run["holdout"].attrs) if "holdout" in run else None
+        try:  # absent when validation is off (or in steady-state and [objective] runs)
+            validation = np.asarray(read_run.read_dataset(Path(run.filename), run, "generations/validation_fitness"),
+                                    dtype=float)[:fitness.shape[0]]
+        except KeyError:
+            validation = None
 
     # Non-finite fitness (should not happen: divergence gets a penalty) counts as worst.
     finite = np.where(np.isfinite(fitness), fitness, np.inf)
@@ -79,7 +84,13 @@ def main() -> int:
     figure, axes = plt.subplots(figsize=(8, 5))
     axes.plot(generation, median, label="median", color="tab:gray", marker=".")
     axes.plot(generation, best, label="best of generation", color="tab:blue", marker="o")
-    axes.step(generation, best_so_far, where="post", label="best so far", color="tab:red", linewidth=2)
+    axes.step(generation, best_so_far, where="post", label="best so far (training fitness)", color="tab:red",
+              linewidth=2)
+    if validation is not None and np.isfinite(validation).any():
+        # The reported best: the lowest validation fitness so far (never used for selection).
+        validated = np.fmin.accumulate(np.nanmin(np.where(np.isfinite(validation), validation, np.nan), axis=1))
+        axes.step(generation, validated, where="post", label="reported best (validation fitness)",
+                  color="tab:green", linewidth=2)
     axes.set_xlabel("generation")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("fitness (lower is better)")
