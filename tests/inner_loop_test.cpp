@@ -4,6 +4,10 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
+
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 namespace {
@@ -25,12 +29,18 @@ class ScaleRule final : public UpdateRule {
   explicit ScaleRule(double factor) : factor_(factor) {}
   std::string_view family() const override { return "scale"; }
   void reset(Eigen::Index) override { ++resets; }
-  void step(Eigen::VectorXd& p, const Eigen::VectorXd& g, std::int64_t t) override {
-    last_t = t;
+  void step(Eigen::VectorXd& p, const Eigen::VectorXd& g, const StepContext& context) override {
+    last_t = context.t;
+    seen_losses.push_back(context.loss);
+    seen_progress.push_back(context.progress());
+    seen_tensor_sizes.assign(context.tensor_sizes.begin(), context.tensor_sizes.end());
     p -= factor_ * g;
   }
   int resets = 0;
   std::int64_t last_t = 0;
+  std::vector<double> seen_losses;
+  std::vector<double> seen_progress;
+  std::vector<Eigen::Index> seen_tensor_sizes;
 
  private:
   double factor_;
@@ -40,10 +50,57 @@ class NanRule final : public UpdateRule {
  public:
   std::string_view family() const override { return "nan"; }
   void reset(Eigen::Index) override {}
-  void step(Eigen::VectorXd& p, const Eigen::VectorXd&, std::int64_t t) override {
-    if (t == 3) p(0) = std::numeric_limits<double>::quiet_NaN();
+  void step(Eigen::VectorXd& p, const Eigen::VectorXd&, const StepContext& context) override {
+    if (context.t == 3) p(0) = std::numeric_limits<double>::quiet_NaN();
   }
 };
+
+/// Two tensors (sizes 1 and 1), or a wrong split when `broken`.
+class TwoTensorTask final : public Task {
+ public:
+  explicit TwoTensorTask(bool broken) : broken_(broken) {}
+  Eigen::Index dimension() const override { return 2; }
+  Eigen::VectorXd initial_parameters() const override { return Eigen::Vector2d(1.0, -2.0); }
+  double loss(const Eigen::VectorXd& p) const override { return 0.5 * p.squaredNorm(); }
+  double loss_and_gradient(const Eigen::VectorXd& p, Eigen::VectorXd& g) const override {
+    g = p;
+    return loss(p);
+  }
+  std::vector<Eigen::Index> tensor_sizes() const override {
+    return broken_ ? std::vector<Eigen::Index>{1, 2} : std::vector<Eigen::Index>{1, 1};
+  }
+
+ private:
+  bool broken_;
+};
+
+TEST(InnerLoop, TellsTheRuleTheLossTheProgressAndTheTensors) {
+  TwoTensorTask task(false);
+  ScaleRule rule(0.5);
+  const LearningCurve curve = run_inner_loop(rule, task, {4, 1e3});
+  ASSERT_EQ(rule.seen_losses.size(), 4u);
+  for (std::size_t t = 0; t < 4; ++t) {
+    EXPECT_EQ(rule.seen_losses[t], curve.losses[t]) << "step " << t + 1 << " sees the loss its gradient came with";
+    EXPECT_DOUBLE_EQ(rule.seen_progress[t], static_cast<double>(t + 1) / 4.0);
+  }
+  EXPECT_EQ(rule.seen_tensor_sizes, (std::vector<Eigen::Index>{1, 1}));
+  HalfSquaredNorm one_tensor;
+  ScaleRule other(0.5);
+  run_inner_loop(other, one_tensor, {2, 1e3});
+  EXPECT_EQ(other.seen_tensor_sizes, (std::vector<Eigen::Index>{2}));
+}
+
+TEST(InnerLoop, RefusesTensorSizesThatDoNotAddUp) {
+  TwoTensorTask task(true);
+  ScaleRule rule(0.5);
+  try {
+    run_inner_loop(rule, task, {2, 1e3});
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("tensor_sizes() sum to 3, but the task has 2 parameters"), std::string::npos)
+        << error.what();
+  }
+}
 
 TEST(InnerLoop, RecordsInitialAndEveryStepLoss) {
   HalfSquaredNorm task;

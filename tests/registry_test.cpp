@@ -12,8 +12,10 @@
 #include "metaevo/core/random.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/rules/update_rule.hpp"
+#include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
 #include "metaevo/tasks/task.hpp"
+#include "test_support.hpp"
 
 namespace metaevo {
 namespace {
@@ -207,8 +209,8 @@ class ClippedSignRule final : public UpdateRule {
       : learning_rate_(learning_rate), clip_(clip), schedule_(schedule) {}
   std::string_view family() const override { return "clipped_sign"; }
   void reset(Eigen::Index) override {}
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
-    const double rate = learning_rate_ * schedule_.factor(t);
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const double rate = learning_rate_ * schedule_.factor(context.t);
     parameters.array() -= rate * gradient.array().max(-clip_).min(clip_);
   }
 
@@ -227,10 +229,12 @@ void register_clipped_sign_once() {
                                               "step size"),
                           real_hyperparameter("clip", 1.0, NumericRange::make(0.0, true, 100.0, false),
                                               "gradient clip c")},
-      .make = [](const ParameterSet& h, std::int64_t inner_steps) -> std::unique_ptr<UpdateRule> {
+      .make = [](const RuleParameters& p) -> std::unique_ptr<UpdateRule> {
+        const ParameterSet& h = p.hyperparameters;
         return std::make_unique<ClippedSignRule>(numeric_parameter(h, "learning_rate"), numeric_parameter(h, "clip"),
-                                                 learning_rate_schedule(h, inner_steps));
+                                                 learning_rate_schedule(h, p.inner_steps));
       },
+      .architecture = {},
       .gene_blocks = {},
   });
 }
@@ -270,11 +274,110 @@ TEST(UpdateRuleRegistry, ARegisteredRuleIsUsableFromAConfigEndToEnd) {
   EXPECT_TRUE(update_rule_gene_blocks("clipped_sign", Options{}).empty());
 }
 
+// ----- A rule with a block of real genes sized by its architecture: per-coordinate gains. -------
+
+class GainRule final : public UpdateRule {
+ public:
+  GainRule(double learning_rate, Eigen::VectorXd gains) : learning_rate_(learning_rate), gains_(std::move(gains)) {}
+  std::string_view family() const override { return "gains"; }
+  void reset(Eigen::Index) override {}
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext&) override {
+    for (Eigen::Index i = 0; i < parameters.size(); ++i) {
+      parameters(i) -= learning_rate_ * gains_(i % gains_.size()) * gradient(i);
+    }
+  }
+
+ private:
+  double learning_rate_;
+  Eigen::VectorXd gains_;
+};
+
+void register_gain_rule_once() {
+  if (update_rule_registry().contains("gains")) return;
+  register_update_rule({
+      .name = "gains",
+      .help = "p_i <- p_i - lr_t gain_(i mod width) g_i",
+      .hyperparameters = {real_hyperparameter("learning_rate", 0.1, NumericRange::make(0.0, true, 10.0, false),
+                                              "step size")},
+      .make = [](const RuleParameters& p) -> std::unique_ptr<UpdateRule> {
+        return std::make_unique<GainRule>(numeric_parameter(p.hyperparameters, "learning_rate"), p.blocks.at(0));
+      },
+      .architecture = {integer_option("width", 4, NumericRange::closed(1, 100), "gains, cycled over the parameters")},
+      .gene_blocks = [](const Options& architecture) {
+        return std::vector<GeneBlock>{{"gain", architecture.integer("width"), 0.0, 2.0, 1.0, 0.2, "per-coordinate gains"}};
+      },
+  });
+}
+
+TEST(UpdateRuleRegistry, ARuleDeclaresGeneBlocksFromItsArchitectureTable) {
+  register_shifted_sphere_once();
+  register_gain_rule_once();
+  // No [update_rule.genes]: the block alone is what the search tunes.
+  const std::string config_text =
+      with(with(sphere_config, "family = \"sgd\"", "family = \"gains\""),
+           "[update_rule.genes]\nlearning_rate = { kind = \"log_real\", low = 1e-3, high = 1.0 }\n",
+           "[update_rule.architecture]\nwidth = 6\n");
+  const RunConfig config = parse_config(config_text, "gains.toml");
+  EXPECT_EQ(config.update_rule.architecture.integer("width"), 6);
+  const SearchSpace space = config.search_space();
+  EXPECT_EQ(space.size(), 6);
+  EXPECT_EQ(space.scalar_count(), 0);
+  ASSERT_EQ(space.blocks().size(), 1u);
+  EXPECT_EQ(space.blocks()[0].name, "gain");
+
+  // A genome's block reaches the rule decoded; the baseline runs the blocks' initial values.
+  const Evaluator evaluator(config);
+  Genome genome;
+  genome.x = Eigen::VectorXd::Constant(6, 0.25);  // gain 0.5 everywhere
+  const RuleParameters decoded = evaluator.rule_parameters_of(genome);
+  ASSERT_EQ(decoded.blocks.size(), 1u);
+  EXPECT_EQ(decoded.blocks[0], Eigen::VectorXd::Constant(6, 0.5));
+  const RuleParameters baseline = evaluator.baseline_rule_parameters();
+  EXPECT_TRUE(baseline.blocks.empty());  // make_update_rule fills in the initial values
+  const EvaluationKey key{3, 0, StreamPurpose::task_sample};
+  const EvaluationResult half = evaluator.evaluate(genome, key);
+  const EvaluationResult initial = evaluator.evaluate_parameters(baseline, key, 3);
+  EXPECT_FALSE(half.failed) << half.reason;
+  EXPECT_FALSE(initial.failed) << initial.reason;
+  EXPECT_GT(half.fitness, initial.fitness);  // half the gain: slower progress on a sphere
+
+  // Wrong block lengths never reach the rule.
+  RuleParameters wrong = decoded;
+  wrong.blocks[0].resize(5);
+  try {
+    make_update_rule("gains", wrong);
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "update rule \"gains\": block \"gain\" must have 6 values for this architecture, got 5");
+  }
+
+  // The architecture table is checked against the registered schema at its line.
+  try {
+    parse_config(with(config_text, "width = 6", "width = 600"), "gains.toml");
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "gains.toml:20: update_rule.architecture.width must be in [1, 100], got 600");
+  }
+  try {
+    parse_config(with(config_text, "family = \"gains\"", "family = \"sgd\""), "gains.toml");
+    ADD_FAILURE();
+  } catch (const ConfigError& error) {
+    EXPECT_TRUE(contains(error.what(), "update rule \"sgd\" has no architecture options")) << error.what();
+  }
+
+  // A whole search runs and stores the block as one dataset.
+  testing_support::TemporaryPath output("_gains.h5");
+  const RunSummary summary = run_search(config, output.path());
+  EXPECT_EQ(testing_support::read_double_dataset(output.path(), "/best/decoded/gain").size(), 6u);
+  EXPECT_EQ(summary.best.x.size(), 6);
+}
+
 TEST(UpdateRuleRegistry, DuplicateAndUnknownRules) {
   register_clipped_sign_once();
   UpdateRuleRegistration again;
   again.name = "adam";
-  again.make = [](const ParameterSet&, std::int64_t) -> std::unique_ptr<UpdateRule> { return nullptr; };
+  again.make = [](const RuleParameters&) -> std::unique_ptr<UpdateRule> { return nullptr; };
   try {
     register_update_rule(again);
     ADD_FAILURE();

@@ -53,7 +53,7 @@ const std::vector<std::string> ga_keys = {
 const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
                                                   "divergence_factor",    "penalty_fitness", "holdout_tasks", "validation_tasks", "validation_candidates",
                                                   "time_limit_seconds"};
-const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed"};
+const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed", "architecture"};
 const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
 bool contains(const std::vector<std::string>& items, std::string_view item) {
   return std::find(items.begin(), items.end(), item) != items.end();
@@ -555,6 +555,24 @@ GeneSpec read_gene(const Section& gene, const HyperparameterInfo& info, const st
   return spec;
 }
 
+std::map<std::string, OptionValue, std::less<>> read_schema_values(const Section& table, const OptionSchema& schema);
+
+/// [update_rule.architecture], read from the schema the family registered (refused for a family
+/// that has none).
+Options read_architecture(const Section& update_rule, const std::string& family) {
+  const OptionSchema& schema = update_rule_registry().find(family).architecture;
+  const std::optional<Section> table = update_rule.subtable("architecture");
+  if (!table) return schema.resolve({});
+  if (schema.specs().empty()) {
+    table->fail_here("update rule \"" + family + "\" has no architecture options; [update_rule.architecture] is for "
+                     "rules that declare gene blocks (e.g. learned_mlp)");
+  }
+  table->reject_unknown_keys(schema.keys());
+  Options architecture = schema.resolve(read_schema_values(*table, schema));
+  table->check_with_lines(schema.keys(), [&] { update_rule_gene_blocks(family, architecture); });
+  return architecture;
+}
+
 UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps) {
   const std::optional<Section> section = root.subtable("update_rule");
   if (!section) root.fail_here("[update_rule] is required: its [update_rule.genes] name what the search tunes");
@@ -563,21 +581,25 @@ UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps
   if (const auto family = section->choice("family", update_rule_families())) options.family = *family;
   const std::vector<HyperparameterInfo>& infos = update_rule_hyperparameters(options.family);
 
+  options.architecture = read_architecture(*section, options.family);
+  const bool has_blocks = !update_rule_gene_blocks(options.family, options.architecture).empty();
   const std::optional<Section> genes = section->subtable("genes");
-  if (!genes || genes->table().empty()) {
+  const toml::table no_genes;
+  if (!has_blocks && (!genes || genes->table().empty())) {
     section->fail_here("update_rule.genes must name at least one hyperparameter of " + options.family +
                        " to search over; its hyperparameters: " + joined(hyperparameter_names(infos)));
   }
   std::map<std::string, std::uint32_t, std::less<>> gene_lines;
-  for (const Entry& entry : entries_in_file_order(genes->table())) {
-    const HyperparameterInfo& info = hyperparameter_of_key(*genes, entry, options.family, infos);
+  const Section genes_table = genes ? *genes : Section(section->reporter(), no_genes, "update_rule.genes");
+  for (const Entry& entry : entries_in_file_order(genes_table.table())) {
+    const HyperparameterInfo& info = hyperparameter_of_key(genes_table, entry, options.family, infos);
     const auto* table = entry.node->as_table();
     if (table == nullptr) {
-      genes->reporter().fail(entry.line, genes->key_path(entry.key) +
+      genes_table.reporter().fail(entry.line, genes_table.key_path(entry.key) +
                                              " must be a table like { kind = \"real\", low = 0.5, high = 0.99 }, got " +
                                              describe_value(*entry.node));
     }
-    options.genes.push_back(read_gene(Section(genes->reporter(), *table, genes->key_path(entry.key)), info,
+    options.genes.push_back(read_gene(Section(genes_table.reporter(), *table, genes_table.key_path(entry.key)), info,
                                       options.family));
     gene_lines[entry.key] = entry.line;
   }
@@ -613,7 +635,9 @@ UpdateRuleOptions read_update_rule(const Section& root, std::int64_t inner_steps
 
   std::vector<std::string> gene_names;
   for (const GeneSpec& gene : options.genes) gene_names.push_back(gene.name);
-  genes->check_with_lines(gene_names, [&options] { SearchSpace space(options.genes); });
+  genes_table.check_with_lines(gene_names, [&options] {
+    SearchSpace space(options.genes, update_rule_gene_blocks(options.family, options.architecture));
+  });
   return options;
 }
 
@@ -877,7 +901,7 @@ GeneBlock objective_block(const ObjectiveOptions& objective) {
 
 SearchSpace RunConfig::search_space() const {
   if (objective) return SearchSpace({}, {objective_block(*objective)});
-  return SearchSpace(update_rule.genes);
+  return SearchSpace(update_rule.genes, update_rule_gene_blocks(update_rule.family, update_rule.architecture));
 }
 
 RunConfig load_config(const std::filesystem::path& path) {

@@ -79,6 +79,24 @@ ParameterSet Evaluator::hyperparameters_of(const Genome& genome) const {
   return parameters;
 }
 
+RuleParameters Evaluator::rule_parameters_of(const Genome& genome) const {
+  RuleParameters parameters;
+  parameters.hyperparameters = hyperparameters_of(genome);
+  parameters.blocks.resize(space_.blocks().size());
+  for (std::size_t b = 0; b < space_.blocks().size(); ++b) space_.decode_block(genome.x, b, parameters.blocks[b]);
+  parameters.architecture = config_.update_rule.architecture;
+  parameters.inner_steps = config_.evaluation.inner_steps;
+  return parameters;
+}
+
+RuleParameters Evaluator::baseline_rule_parameters() const {
+  RuleParameters parameters;
+  parameters.hyperparameters = baseline_hyperparameters();
+  parameters.architecture = config_.update_rule.architecture;  // blocks empty: at their initial values
+  parameters.inner_steps = config_.evaluation.inner_steps;
+  return parameters;
+}
+
 EvaluationResult Evaluator::evaluate(const Genome& genome, const EvaluationKey& key) const {
   return evaluate(EvaluationRequest{genome, key});
 }
@@ -114,7 +132,7 @@ EvaluationResult Evaluator::evaluate_objective(const Genome& genome) const {
 EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
   if (config_.objective) return evaluate_objective(request.genome);
   const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
-  const ParameterSet parameters = request.baseline ? baseline_hyperparameters() : hyperparameters_of(request.genome);
+  const RuleParameters parameters = request.baseline ? baseline_rule_parameters() : rule_parameters_of(request.genome);
   const int span = request.task_span > 0 ? request.task_span : -1;
   EvaluationResult result = evaluate_parameters(parameters, request.key, task_count, request.first_task, span);
   result.genome_id = request.genome.id;
@@ -122,6 +140,13 @@ EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
 }
 
 EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key,
+                                                int task_count, int first_task, int task_span) const {
+  RuleParameters parameters = baseline_rule_parameters();
+  parameters.hyperparameters = hyperparameters;
+  return evaluate_parameters(parameters, key, task_count, first_task, task_span);
+}
+
+EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters, const EvaluationKey& key,
                                                 int task_count, int first_task, int task_span) const {
   const auto start = std::chrono::steady_clock::now();
   if (first_task < 0 || first_task >= task_count || task_span == 0 || (task_span > 0 && first_task + task_span > task_count)) {
@@ -151,8 +176,7 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
                       std::chrono::duration<double>(options.time_limit_seconds)));
     }
     // One rule for all K tasks: run_inner_loop resets its state for each.
-    const std::unique_ptr<UpdateRule> rule =
-        make_update_rule(config_.update_rule.family, hyperparameters, options.inner_steps);
+    const std::unique_ptr<UpdateRule> rule = make_update_rule(config_.update_rule.family, parameters);
     for (int task_index = first_task; task_index < end_task; ++task_index) {
       const auto slot = static_cast<std::size_t>(task_index - first_task);
       const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];

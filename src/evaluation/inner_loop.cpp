@@ -1,6 +1,9 @@
 #include "metaevo/evaluation/inner_loop.hpp"
 
 #include <cmath>
+#include <string>
+
+#include "metaevo/core/error.hpp"
 
 namespace metaevo {
 
@@ -10,6 +13,16 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
   Eigen::VectorXd parameters = task.initial_parameters();
   Eigen::VectorXd gradient(parameters.size());
   rule.reset(parameters.size());
+  const std::vector<Eigen::Index> tensor_sizes = task.tensor_sizes();
+  Eigen::Index tensor_total = 0;
+  for (const Eigen::Index size : tensor_sizes) tensor_total += size;
+  if (tensor_total != parameters.size()) {
+    throw Error("task: tensor_sizes() sum to " + std::to_string(tensor_total) + ", but the task has " +
+                std::to_string(parameters.size()) + " parameters");
+  }
+  StepContext context;
+  context.total_steps = options.steps;
+  context.tensor_sizes = tensor_sizes;
 
   double loss = task.loss_and_gradient(parameters, gradient);
   curve.losses.push_back(loss);
@@ -20,7 +33,9 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
   const bool has_deadline = options.deadline != std::chrono::steady_clock::time_point::max();
   const double explosion_threshold = options.divergence_factor * std::abs(loss);
   for (std::int64_t t = 1; t <= options.steps; ++t) {
-    rule.step(parameters, gradient, t);
+    context.t = t;
+    context.loss = loss;
+    rule.step(parameters, gradient, context);
     // The gradient for the next step comes with this step's loss: one task evaluation per step.
     loss = t < options.steps ? task.loss_and_gradient(parameters, gradient) : task.loss(parameters);
     curve.losses.push_back(loss);

@@ -35,6 +35,7 @@ class ScheduledRule : public UpdateRule {
  public:
   ScheduledRule(double learning_rate, LearningRateSchedule schedule)
       : learning_rate_(learning_rate), schedule_(schedule) {}
+  using UpdateRule::step;
 
   void reset(Eigen::Index parameter_count) override {
     parameter_count_ = parameter_count;
@@ -66,7 +67,8 @@ class SgdRule final : public ScheduledRule {
  public:
   using ScheduledRule::ScheduledRule;
   std::string_view family() const override { return "sgd"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     parameters.array() -= learning_rate_at(t) * gradient.array();
   }
@@ -83,7 +85,8 @@ class MomentumRule final : public ScheduledRule {
   MomentumRule(double learning_rate, LearningRateSchedule schedule, double momentum)
       : ScheduledRule(learning_rate, schedule), momentum_(momentum) {}
   std::string_view family() const override { return "momentum"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     velocity_ = momentum_ * velocity_ + gradient.array();
     parameters.array() -= learning_rate_at(t) * velocity_;
@@ -103,7 +106,8 @@ class NesterovRule final : public ScheduledRule {
   NesterovRule(double learning_rate, LearningRateSchedule schedule, double momentum)
       : ScheduledRule(learning_rate, schedule), momentum_(momentum) {}
   std::string_view family() const override { return "nesterov"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     velocity_ = momentum_ * velocity_ + gradient.array();
     parameters.array() -= learning_rate_at(t) * (gradient.array() + momentum_ * velocity_);
@@ -124,7 +128,8 @@ class AdamRule : public ScheduledRule {
   AdamRule(double learning_rate, LearningRateSchedule schedule, double beta1, double beta2, double epsilon)
       : ScheduledRule(learning_rate, schedule), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
   std::string_view family() const override { return "adam"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     adam_step(parameters, gradient, t, learning_rate_at(t));
   }
@@ -163,7 +168,8 @@ class AdamWRule final : public AdamRule {
             double weight_decay)
       : AdamRule(learning_rate, schedule, beta1, beta2, epsilon), weight_decay_(weight_decay) {}
   std::string_view family() const override { return "adamw"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     const double learning_rate = learning_rate_at(t);
     parameters.array() *= 1.0 - learning_rate * weight_decay_;
@@ -182,7 +188,8 @@ class RmspropRule final : public ScheduledRule {
   RmspropRule(double learning_rate, LearningRateSchedule schedule, double alpha, double epsilon)
       : ScheduledRule(learning_rate, schedule), alpha_(alpha), epsilon_(epsilon) {}
   std::string_view family() const override { return "rmsprop"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     square_average_ = alpha_ * square_average_ + (1.0 - alpha_) * gradient.array().square();
     parameters.array() -= learning_rate_at(t) * gradient.array() / (square_average_.sqrt() + epsilon_);
@@ -204,7 +211,8 @@ class LionRule final : public ScheduledRule {
   LionRule(double learning_rate, LearningRateSchedule schedule, double beta1, double beta2, double weight_decay)
       : ScheduledRule(learning_rate, schedule), beta1_(beta1), beta2_(beta2), weight_decay_(weight_decay) {}
   std::string_view family() const override { return "lion"; }
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     // Coefficient-wise, so reading p on the right while writing it on the left is safe.
     parameters.array() -= learning_rate_at(t) * ((beta1_ * momentum_ + (1.0 - beta1_) * gradient.array()).sign() +
@@ -265,8 +273,8 @@ UpdateRuleRegistration builtin(std::string name, std::string help, std::vector<H
   registration.name = std::move(name);
   registration.help = std::move(help);
   registration.hyperparameters = std::move(own);
-  registration.make = [make = std::move(make)](const ParameterSet& h, std::int64_t inner_steps) {
-    return make(h, learning_rate_schedule(h, inner_steps));
+  registration.make = [make = std::move(make)](const RuleParameters& p) {
+    return make(p.hyperparameters, learning_rate_schedule(p.hyperparameters, p.inner_steps));
   };
   return registration;
 }
@@ -472,16 +480,53 @@ ParameterSet default_hyperparameters(std::string_view family) {
 std::vector<GeneBlock> update_rule_gene_blocks(std::string_view family, const Options& architecture) {
   const UpdateRuleRegistration& entry = find_family(family);
   if (!entry.gene_blocks) return {};
-  return entry.gene_blocks(architecture);
+  // Resolved again so a config built in code (architecture left empty) gets the defaults.
+  return entry.gene_blocks(entry.architecture.resolve(architecture.values(), "update_rule.architecture"));
+}
+
+Options update_rule_architecture(std::string_view family, const std::map<std::string, OptionValue, std::less<>>& given) {
+  const UpdateRuleRegistration& entry = find_family(family);
+  return entry.architecture.resolve(given, "update_rule.architecture");
+}
+
+std::vector<Eigen::VectorXd> initial_block_values(const std::vector<GeneBlock>& blocks) {
+  std::vector<Eigen::VectorXd> values;
+  values.reserve(blocks.size());
+  for (const GeneBlock& block : blocks) values.push_back(Eigen::VectorXd::Constant(block.length, block.initial_value));
+  return values;
+}
+
+std::unique_ptr<UpdateRule> make_update_rule(std::string_view family, RuleParameters parameters) {
+  const UpdateRuleRegistration& entry = find_family(family);
+  const std::string where = "update rule \"" + entry.name + "\": ";
+  if (parameters.inner_steps < 1)
+    throw ConfigError(where + "inner_steps must be >= 1, got " + std::to_string(parameters.inner_steps));
+  parameters.hyperparameters = resolve(entry, parameters.hyperparameters);
+  // The architecture is validated again here: an exported rule or a test may build one by hand.
+  parameters.architecture = entry.architecture.resolve(parameters.architecture.values(), "update_rule.architecture");
+  const std::vector<GeneBlock> blocks = entry.gene_blocks ? entry.gene_blocks(parameters.architecture)
+                                                          : std::vector<GeneBlock>{};
+  if (parameters.blocks.empty()) {
+    parameters.blocks = initial_block_values(blocks);
+  } else if (parameters.blocks.size() != blocks.size()) {
+    throw ConfigError(where + "got " + std::to_string(parameters.blocks.size()) + " gene blocks, the family declares " +
+                      std::to_string(blocks.size()));
+  }
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    if (parameters.blocks[b].size() != blocks[b].length) {
+      throw ConfigError(where + "block \"" + blocks[b].name + "\" must have " + std::to_string(blocks[b].length) +
+                        " values for this architecture, got " + std::to_string(parameters.blocks[b].size()));
+    }
+  }
+  return entry.make(parameters);
 }
 
 std::unique_ptr<UpdateRule> make_update_rule(std::string_view family, const ParameterSet& hyperparameters,
                                              std::int64_t inner_steps) {
-  const UpdateRuleRegistration& entry = find_family(family);
-  if (inner_steps < 1)
-    throw ConfigError("update rule \"" + entry.name + "\": inner_steps must be >= 1, got " +
-                      std::to_string(inner_steps));
-  return entry.make(resolve(entry, hyperparameters), inner_steps);
+  RuleParameters parameters;
+  parameters.hyperparameters = hyperparameters;
+  parameters.inner_steps = inner_steps;
+  return make_update_rule(family, std::move(parameters));
 }
 
 }  // namespace metaevo

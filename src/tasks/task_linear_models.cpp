@@ -33,6 +33,7 @@ class LinearModelTask : public Task {
         output_gradient_(targets_.size()) {}
 
   Eigen::Index dimension() const override { return inputs_.cols() + 1; }
+  std::vector<Eigen::Index> tensor_sizes() const override { return {inputs_.cols(), 1}; }  // weights, bias
   Eigen::VectorXd initial_parameters() const override { return initial_; }
 
   double loss(const Eigen::VectorXd& parameters) const override {

@@ -128,6 +128,14 @@ class MlpTask final : public Task {
         initial_(std::move(initial)) {}
 
   Eigen::Index dimension() const override { return network_.parameter_count(); }
+  std::vector<Eigen::Index> tensor_sizes() const override {
+    std::vector<Eigen::Index> sizes;
+    for (std::size_t layer = 0; layer < network_.layer_count(); ++layer) {
+      sizes.push_back(network_.fan_out(layer) * network_.fan_in(layer));  // W, as flattened
+      sizes.push_back(network_.fan_out(layer));                           // b
+    }
+    return sizes;
+  }
   Eigen::VectorXd initial_parameters() const override { return initial_; }
 
   double loss(const Eigen::VectorXd& parameters) const override {

@@ -82,6 +82,9 @@ struct UpdateRuleOptions {
   std::string family = "adam";
   std::vector<GeneSpec> genes;   // [update_rule.genes]: each names a hyperparameter of the family
   ParameterSet fixed;            // [update_rule.fixed]: the rest; omitted ones keep the family default
+  /// [update_rule.architecture]: the family's architecture options (every key, defaults filled in),
+  /// which decide the blocks of real genes it declares (e.g. a learned rule's weights).
+  Options architecture;
 };
 
 /// [search]: which registered strategy drives the search, and its options. The GA's options are the

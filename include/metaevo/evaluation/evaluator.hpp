@@ -10,6 +10,7 @@
 #include "metaevo/config/config.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/core/random.hpp"
+#include "metaevo/rules/update_rule.hpp"
 #include "metaevo/tasks/task.hpp"
 
 namespace metaevo {
@@ -92,9 +93,17 @@ class Evaluator {
   /// fitness is the mean over those tasks.
   EvaluationResult evaluate_parameters(const ParameterSet& hyperparameters, const EvaluationKey& key, int task_count,
                                        int first_task = 0, int task_span = -1) const;
+  /// The same for a whole rule: hyperparameters, block values, architecture (e.g. an exported rule).
+  EvaluationResult evaluate_parameters(const RuleParameters& parameters, const EvaluationKey& key, int task_count,
+                                       int first_task = 0, int task_span = -1) const;
 
   /// The full hyperparameter set a genome encodes: family defaults, then fixed values, then genes.
   ParameterSet hyperparameters_of(const Genome& genome) const;
+  /// Everything a genome's rule is built from: hyperparameters_of, each block decoded, the
+  /// config's architecture and inner steps.
+  RuleParameters rule_parameters_of(const Genome& genome) const;
+  /// The baseline's: baseline_hyperparameters, blocks at their initial values.
+  RuleParameters baseline_rule_parameters() const;
   const SearchSpace& space() const { return space_; }
   const RunConfig& config() const { return config_; }
 

@@ -29,6 +29,10 @@ class Task {
   virtual double loss(const Eigen::VectorXd& parameters) const = 0;
   /// Returns the loss and writes the gradient (resized to dimension()).
   virtual double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const = 0;
+  /// Sizes of the parameter tensors in parameter order (an MLP: each layer's weights, then its
+  /// biases), summing to dimension(). Learned update rules normalize their inputs per tensor; the
+  /// default is one tensor.
+  virtual std::vector<Eigen::Index> tensor_sizes() const { return {dimension()}; }
 };
 
 enum class TaskKind {
