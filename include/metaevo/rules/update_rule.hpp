@@ -95,6 +95,10 @@ struct UpdateRuleRegistration {
   std::function<std::unique_ptr<UpdateRule>(const RuleParameters& parameters)> make;
   /// What [update_rule.architecture] may set (e.g. hidden sizes); empty = no such table.
   OptionSchema architecture;
+  /// Optional: how the step is computed from the genes, precisely enough to apply an exported rule
+  /// elsewhere (inputs, their order and normalization, the network, the output). Written into
+  /// exported rules; for a hand-written family `help` says it.
+  std::string definition;
   /// Optional: the blocks of real genes the rule declares for an architecture (e.g. the weights of
   /// a learned optimizer); always searched, in this order. Empty function = none.
   std::function<std::vector<GeneBlock>(const Options& architecture)> gene_blocks;
