@@ -235,6 +235,7 @@ void register_clipped_sign_once() {
                                                  learning_rate_schedule(h, p.inner_steps));
       },
       .architecture = {},
+      .definition = {},
       .gene_blocks = {},
   });
 }
@@ -303,6 +304,7 @@ void register_gain_rule_once() {
         return std::make_unique<GainRule>(numeric_parameter(p.hyperparameters, "learning_rate"), p.blocks.at(0));
       },
       .architecture = {integer_option("width", 4, NumericRange::closed(1, 100), "gains, cycled over the parameters")},
+      .definition = "p_i <- p_i - lr gain[i mod width] g_i",
       .gene_blocks = [](const Options& architecture) {
         return std::vector<GeneBlock>{{"gain", architecture.integer("width"), 0.0, 2.0, 1.0, 0.2, "per-coordinate gains"}};
       },
