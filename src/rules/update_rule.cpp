@@ -14,6 +14,7 @@
 
 #include "metaevo/core/error.hpp"
 #include "core/text_format.hpp"
+#include "rules/blend_rule.hpp"
 
 // Every rule keeps its state in Eigen arrays sized by reset(n); step() is made only of coefficient-wise
 // array expressions assigned into existing storage, so it never allocates (this is the inner loop's
@@ -348,6 +349,7 @@ void register_builtin_rules(Registry<UpdateRuleRegistration>& registry) {
                                  return std::make_unique<LionRule>(number(h, "learning_rate"), s, number(h, "beta1"),
                                                                    number(h, "beta2"), number(h, "weight_decay"));
                                }));
+  add_rule(registry, blend_rule_registration());  // src/rules/blend_rule.cpp
 }
 
 // ---------------------------------------------------------------------------------------------
