@@ -19,7 +19,7 @@ namespace {
 /// registers more in the same process).
 std::vector<std::string> builtin_families() {
   std::vector<std::string> names = update_rule_families();
-  names.resize(std::min<std::size_t>(names.size(), 7));
+  names.resize(std::min<std::size_t>(names.size(), 8));
   return names;
 }
 
@@ -315,6 +315,7 @@ TEST(UpdateRuleTest, EveryFamilyConvergesOnAQuadratic) {
       {"adamw", {{"learning_rate", 0.05}, {"schedule", std::string("cosine")}}},
       {"rmsprop", {{"learning_rate", 0.01}, {"schedule", std::string("cosine")}}},
       {"lion", {{"learning_rate", 0.02}, {"schedule", std::string("warmup_cosine")}}},
+      {"blend", {{"learning_rate", 0.05}, {"schedule", std::string("cosine")}}},  // default weights: Adam
   };
   ASSERT_EQ(settings.size(), builtin_families().size());
   const std::int64_t steps = 500;
@@ -428,7 +429,7 @@ TEST(UpdateRuleTest, InnerStepsMustBePositive) {
 // ---------------------------------------------------------------------------------------------
 
 TEST(UpdateRuleTest, FamiliesAreListed) {
-  const std::vector<std::string> expected = {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lion"};
+  const std::vector<std::string> expected = {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lion", "blend"};
   EXPECT_EQ(builtin_families(), expected);
 }
 

@@ -77,7 +77,8 @@ class BlendRule final : public UpdateRule {
     size_buffer(lion_momentum_, parameter_count, uses_lion_momentum_);
   }
 
-  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, std::int64_t t) override {
+  void step(Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient, const StepContext& context) override {
+    const std::int64_t t = context.t;
     check_sizes(parameters, gradient);
     const BlendWeights& w = settings_.weights;
     const double learning_rate = settings_.learning_rate * schedule_.factor(t);
@@ -201,7 +202,9 @@ UpdateRuleRegistration blend_rule_registration() {
       real_hyperparameter("weight_decay", 0.0, NumericRange::closed(0.0, 1.0),
                           "decoupled decay: p -= lr_t wd p before the step"),
   };
-  registration.make = [](const ParameterSet& h, std::int64_t inner_steps) -> std::unique_ptr<UpdateRule> {
+  registration.make = [](const RuleParameters& p) -> std::unique_ptr<UpdateRule> {
+    const ParameterSet& h = p.hyperparameters;
+    const std::int64_t inner_steps = p.inner_steps;
     BlendSettings settings{};
     settings.learning_rate = number(h, "learning_rate");
     settings.weights.gradient = number(h, "weight_gradient");
