@@ -11,6 +11,7 @@
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/random.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/rules/exported_rule.hpp"
 #include "metaevo/rules/update_rule.hpp"
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
@@ -367,6 +368,39 @@ TEST(UpdateRuleRegistry, ARuleDeclaresGeneBlocksFromItsArchitectureTable) {
   } catch (const ConfigError& error) {
     EXPECT_TRUE(contains(error.what(), "update rule \"sgd\" has no architecture options")) << error.what();
   }
+
+  // Exported with its architecture and block, read back exactly; damaged blocks are refused.
+  ExportedUpdateRule exported;
+  exported.family = "gains";
+  exported.hyperparameters = decoded.hyperparameters;
+  exported.architecture = decoded.architecture;
+  exported.blocks = {{"gain", decoded.blocks[0]}};
+  exported.blocks[0].second(2) = 0.1 + 0.2;  // not a short decimal: must still round-trip exactly
+  exported.inner_steps = 20;
+  const std::string json = to_json(exported);
+  const ExportedUpdateRule loaded = update_rule_from_json(json);
+  EXPECT_EQ(loaded.architecture.integer("width"), 6);
+  ASSERT_EQ(loaded.blocks.size(), 1u);
+  EXPECT_EQ(loaded.blocks[0].first, "gain");
+  EXPECT_EQ(loaded.blocks[0].second, exported.blocks[0].second);
+  EXPECT_NO_THROW(make_update_rule(loaded));
+  const auto rejected = [&json](const std::string& from, const std::string& to) -> std::string {
+    std::string text = json;
+    const std::size_t at = text.find(from);
+    if (at == std::string::npos) return "pattern not found: " + from;
+    text.replace(at, from.size(), to);
+    try {
+      update_rule_from_json(text);
+    } catch (const ConfigError& error) {
+      return error.what();
+    }
+    return "accepted";
+  };
+  EXPECT_TRUE(contains(rejected("\"width\": 6", "\"width\": 5"), "\"blocks.gain\" must be an array of 5 numbers"));
+  EXPECT_TRUE(contains(rejected("\"width\": 6", "\"width\": 0"), "architecture: width must be in [1, 100], got 0"));
+  EXPECT_TRUE(contains(rejected("\"gain\": [", "\"gain\": [null, "), "\"blocks.gain\" must be an array of 6"));
+  EXPECT_TRUE(contains(rejected("\"blocks\"", "\"blocks_\""), "unknown field \"blocks_\""));
+  EXPECT_TRUE(contains(rejected("0.5,", "\"x\","), "\"blocks.gain\"[0] must be a finite number"));
 
   // A whole search runs and stores the block as one dataset.
   testing_support::TemporaryPath output("_gains.h5");

@@ -193,8 +193,10 @@ TEST_F(RunReportTest, JsonHasTheDocumentedFieldsAndExactValues) {
   const std::string text = to_json(rule);
   const nlohmann::json document = nlohmann::json::parse(text);
   EXPECT_EQ(document.at("format"), "metaevo-update-rule");
-  EXPECT_EQ(document.at("version"), 1);
+  EXPECT_EQ(document.at("version"), 2);
   EXPECT_EQ(document.at("family"), "adam");
+  EXPECT_FALSE(document.contains("blocks"));  // adam has none, nor an architecture
+  EXPECT_FALSE(document.contains("architecture"));
   EXPECT_EQ(document.at("inner_steps"), 20);
   EXPECT_EQ(document.at("source").at("genome_id"), summary_->best.id);
   EXPECT_EQ(document.at("source").at("generation"), summary_->best.generation);
@@ -310,7 +312,11 @@ TEST(RunReport, BadJsonIsRejectedNamingTheField) {
   expect_rejected(good.substr(0, good.size() - 10), "not valid JSON");
   expect_rejected("[1, 2]", "expected a JSON object");
   expect_rejected(with_replaced(good, "metaevo-update-rule", "metaevo-run"), "\"format\" must be \"metaevo-update-rule\"");
-  expect_rejected(with_replaced(good, "\"version\": 1", "\"version\": 2"), "\"version\" must be 1");
+  expect_rejected(with_replaced(good, "\"version\": 1", "\"version\": 3"), "\"version\" must be 1 or 2");
+  expect_rejected(with_replaced(good, "\"inner_steps\"", "\"blocks\": {\"w\": [1]}, \"inner_steps\""),
+                  "\"blocks\": update rule \"adam\" declares no gene blocks");
+  expect_rejected(with_replaced(good, "\"inner_steps\"", "\"architecture\": {\"width\": 3}, \"inner_steps\""),
+                  "\"architecture.width\": update rule \"adam\" has no architecture option");
   expect_rejected(with_replaced(good, "\"version\": 1", "\"version\": \"1\""), "\"version\" must be an integer");
   expect_rejected(with_replaced(good, "\"adam\"", "\"adamax\""), "\"family\" must be one of sgd, momentum");
   expect_rejected(with_replaced(good, "\"adam\"", "7"), "\"family\" must be a string");

@@ -156,114 +156,6 @@ void write_fitness_table(std::ostringstream& out, const RunFileContents& content
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON
-// ---------------------------------------------------------------------------------------------
-
-const std::string json_context = "update rule JSON";
-
-ConfigError json_error(const std::string& message) { return ConfigError(json_context + ": " + message); }
-
-/// "the string \"x\"", "an array", ... for error messages.
-std::string describe_json(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(value.type_name()) + " " + text;
-}
-
-void reject_unknown_keys(const Json& object, const std::vector<std::string>& allowed, const std::string& where) {
-  for (const auto& item : object.items()) {
-    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      throw json_error("unknown field \"" + where + item.key() + "\"; allowed: " + joined(allowed, ", "));
-    }
-  }
-}
-
-const Json& required_field(const Json& object, const std::string& name) {
-  const auto found = object.find(name);
-  if (found == object.end()) throw json_error("missing field \"" + name + "\"");
-  return *found;
-}
-
-std::int64_t integer_field(const Json& value, const std::string& name) {
-  if (value.is_number_integer()) {
-    if (value.is_number_unsigned() &&
-        value.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw json_error("field \"" + name + "\" is too large for a 64-bit integer: " + value.dump());
-    }
-    return value.get<std::int64_t>();
-  }
-  throw json_error("field \"" + name + "\" must be an integer, got " + describe_json(value));
-}
-
-std::string string_field(const Json& value, const std::string& name) {
-  if (!value.is_string()) throw json_error("field \"" + name + "\" must be a string, got " + describe_json(value));
-  return value.get<std::string>();
-}
-
-Json to_json_value(const GeneValue& value) {
-  if (const auto* real = std::get_if<double>(&value)) return Json(*real);
-  if (const auto* integer = std::get_if<std::int64_t>(&value)) return Json(*integer);
-  return Json(std::get<std::string>(value));
-}
-
-GeneValue hyperparameter_value(const Json& value, const HyperparameterInfo& info, const std::string& field) {
-  if (!info.choices.empty()) {
-    if (!value.is_string()) {
-      throw json_error("field \"" + field + "\" must be one of the strings " + joined(info.choices, ", ") + ", got " +
-                       describe_json(value));
-    }
-    return value.get<std::string>();
-  }
-  if (value.is_number_float()) return value.get<double>();
-  if (value.is_number_integer()) return integer_field(value, field);
-  throw json_error("field \"" + field + "\" must be a number in " + info.range + ", got " + describe_json(value));
-}
-
-ParameterSet hyperparameters_from_json(const Json& object, const std::string& family) {
-  if (!object.is_object()) {
-    throw json_error("field \"hyperparameters\" must be an object of name: value, got " + describe_json(object));
-  }
-  const std::vector<HyperparameterInfo>& known = update_rule_hyperparameters(family);
-  ParameterSet hyperparameters;
-  for (const auto& item : object.items()) {
-    const std::string field = "hyperparameters." + item.key();
-    const auto info = std::find_if(known.begin(), known.end(),
-                                   [&item](const HyperparameterInfo& h) { return h.name == item.key(); });
-    if (info == known.end()) {
-      std::vector<std::string> names;
-      for (const HyperparameterInfo& h : known) names.push_back(h.name);
-      throw json_error("field \"" + field + "\": update rule \"" + family + "\" has no hyperparameter \"" +
-                       item.key() + "\"; valid names: " + joined(names, ", "));
-    }
-    hyperparameters[item.key()] = hyperparameter_value(item.value(), *info, field);
-  }
-  return hyperparameters;
-}
-
-void read_source(const Json& source, ExportedUpdateRule& rule) {
-  if (!source.is_object()) throw json_error("field \"source\" must be an object, got " + describe_json(source));
-  reject_unknown_keys(source, {"run_file", "genome_id", "generation", "fitness"}, "source.");
-  if (const auto found = source.find("run_file"); found != source.end()) {
-    rule.run_file = string_field(*found, "source.run_file");
-  }
-  if (const auto found = source.find("genome_id"); found != source.end()) {
-    rule.genome_id = integer_field(*found, "source.genome_id");
-  }
-  if (const auto found = source.find("generation"); found != source.end()) {
-    rule.generation = integer_field(*found, "source.generation");
-  }
-  if (const auto found = source.find("fitness"); found != source.end()) {
-    if (found->is_null()) {
-      rule.fitness = std::numeric_limits<double>::quiet_NaN();
-    } else if (found->is_number()) {
-      rule.fitness = found->get<double>();
-    } else {
-      throw json_error("field \"source.fitness\" must be a number or null, got " + describe_json(*found));
-    }
-  }
-}
-
 }  // namespace
 
 std::string describe_task_family(const TaskConfig& task) {
@@ -414,6 +306,17 @@ std::string inspect_run(const std::filesystem::path& run_file) {
       out << "    " << padded(name, 20) << padded(format_gene_value(value), 24) << "("
           << origin_of(name, space, config.update_rule.fixed) << ")\n";
     }
+    if (!config.objective && !space.blocks().empty()) {
+      // Blocks can hold thousands of values: a line each with its size and spread (export has them all).
+      const RuleParameters rule = evaluator.rule_parameters_of(best_genome(contents));
+      out << "  gene blocks:\n";
+      for (std::size_t b = 0; b < space.blocks().size(); ++b) {
+        const Eigen::VectorXd& values = rule.blocks[b];
+        out << "    " << padded(space.blocks()[b].name, 20) << values.size() << " values, min "
+            << format_number(values.minCoeff()) << ", max " << format_number(values.maxCoeff()) << ", rms "
+            << format_number(std::sqrt(values.squaredNorm() / static_cast<double>(values.size()))) << "\n";
+      }
+    }
   }
   write_task_family_summary(out, contents, config);
   write_fitness_table(out, contents);
@@ -424,88 +327,25 @@ ExportedUpdateRule best_update_rule(const std::filesystem::path& run_file) {
   const LoadedRun run = load_run(run_file);
   const RunFileContents& contents = run.contents;
   if (contents.best_genome_id < 0) throw run_file_error(run_file, "it holds no best genome yet (no generation completed)");
+  if (run.config.objective) {
+    throw run_file_error(run_file, "it is a diagnostic [objective] search, which has no update rule to export");
+  }
   const Genome genome = best_genome(contents);
   const Evaluator evaluator(run.config);
   ExportedUpdateRule rule;
   rule.family = run.config.update_rule.family;
-  rule.hyperparameters = evaluator.hyperparameters_of(genome);
+  const RuleParameters parameters = evaluator.rule_parameters_of(genome);
+  rule.hyperparameters = parameters.hyperparameters;
+  rule.architecture = parameters.architecture;
+  const std::vector<GeneBlock>& blocks = evaluator.space().blocks();
+  for (std::size_t b = 0; b < blocks.size(); ++b) rule.blocks.emplace_back(blocks[b].name, parameters.blocks[b]);
+  rule.definition = update_rule_registry().find(rule.family).definition;
   rule.inner_steps = run.config.evaluation.inner_steps;
   rule.run_file = run_file.string();
   rule.genome_id = genome.id;
   rule.generation = genome.generation;
   rule.fitness = contents.best_fitness;
   return rule;
-}
-
-std::string to_json(const ExportedUpdateRule& rule) {
-  Json hyperparameters = Json::object();
-  for (const auto& [name, value] : rule.hyperparameters) hyperparameters[name] = to_json_value(value);
-  Json source = Json::object();
-  source["run_file"] = rule.run_file;
-  source["genome_id"] = rule.genome_id;
-  source["generation"] = rule.generation;
-  source["fitness"] = std::isfinite(rule.fitness) ? Json(rule.fitness) : Json(nullptr);
-
-  Json document = Json::object();
-  document["format"] = exported_update_rule_format;
-  document["version"] = exported_update_rule_version;
-  document["family"] = rule.family;
-  document["hyperparameters"] = std::move(hyperparameters);
-  document["inner_steps"] = rule.inner_steps;
-  document["source"] = std::move(source);
-  return document.dump(2) + "\n";
-}
-
-ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
-  Json document;
-  try {
-    document = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::parse_error& error) {
-    std::string reason = error.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] " tag: the rest says where and why.
-    if (const auto tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos) {
-      reason = reason.substr(tag_end + 2);
-    }
-    throw json_error("not valid JSON: " + reason);
-  }
-  if (!document.is_object()) throw json_error("expected a JSON object, got " + describe_json(document));
-  reject_unknown_keys(document, {"format", "version", "family", "hyperparameters", "inner_steps", "source"}, "");
-
-  const std::string format = string_field(required_field(document, "format"), "format");
-  if (format != exported_update_rule_format) {
-    throw json_error("field \"format\" must be \"" + std::string(exported_update_rule_format) + "\", got \"" +
-                     format + "\"");
-  }
-  const std::int64_t version = integer_field(required_field(document, "version"), "version");
-  if (version != exported_update_rule_version) {
-    throw json_error("field \"version\" must be " + std::to_string(exported_update_rule_version) +
-                     " (the version this metaevo reads), got " + std::to_string(version));
-  }
-
-  ExportedUpdateRule rule;
-  rule.family = string_field(required_field(document, "family"), "family");
-  const auto& families = update_rule_families();
-  if (std::find(families.begin(), families.end(), rule.family) == families.end()) {
-    throw json_error("field \"family\" must be one of " + joined(families, ", ") + ", got \"" + rule.family + "\"");
-  }
-  rule.hyperparameters = hyperparameters_from_json(required_field(document, "hyperparameters"), rule.family);
-  rule.inner_steps = integer_field(required_field(document, "inner_steps"), "inner_steps");
-  if (rule.inner_steps < 1) {
-    throw json_error("field \"inner_steps\" must be >= 1, got " + std::to_string(rule.inner_steps));
-  }
-  if (const auto source = document.find("source"); source != document.end()) read_source(*source, rule);
-
-  // Ranges are the update rule's to check: building it once validates every value.
-  try {
-    make_update_rule(rule);
-  } catch (const ConfigError& error) {
-    throw json_error(error.what());
-  }
-  return rule;
-}
-
-std::unique_ptr<UpdateRule> make_update_rule(const ExportedUpdateRule& rule) {
-  return make_update_rule(rule.family, rule.hyperparameters, rule.inner_steps);
 }
 
 }  // namespace metaevo
