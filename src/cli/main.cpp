@@ -12,6 +12,7 @@
 
 #include "cli/exit_status.hpp"
 #include "cli/inspect_export.hpp"
+#include "cli/score_command.hpp"
 #include "metaevo/config/config.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/runtime/executor.hpp"
@@ -243,6 +244,8 @@ int main(int argc, char** argv) {
 
   metaevo::cli::InspectExportArguments inspect_export_arguments;
   metaevo::cli::add_inspect_export_commands(app, inspect_export_arguments);
+  metaevo::cli::ScoreArguments score_arguments;
+  metaevo::cli::add_score_command(app, score_arguments);
 
   try {
     app.parse(argc, argv);
@@ -256,6 +259,8 @@ int main(int argc, char** argv) {
   if (inspect_export_arguments.inspect->parsed() || inspect_export_arguments.export_best->parsed()) {
     return session.is_master() ? *metaevo::cli::run_inspect_export(inspect_export_arguments) : exit_ok;
   }
+
+  if (score_arguments.command->parsed()) return session.is_master() ? *metaevo::cli::run_score(score_arguments) : exit_ok;
 
   if (families->parsed()) {
     if (session.is_master()) std::fputs(metaevo::describe_registered_families().c_str(), stdout);

@@ -148,6 +148,12 @@ EvaluationResult Evaluator::evaluate_parameters(const ParameterSet& hyperparamet
 
 EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters, const EvaluationKey& key,
                                                 int task_count, int first_task, int task_span) const {
+  return evaluate_rule(config_.update_rule.family, parameters, key, task_count, first_task, task_span);
+}
+
+EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const RuleParameters& parameters,
+                                          const EvaluationKey& key, int task_count, int first_task, int task_span,
+                                          std::vector<LearningCurve>* curves) const {
   const auto start = std::chrono::steady_clock::now();
   if (first_task < 0 || first_task >= task_count || task_span == 0 || (task_span > 0 && first_task + task_span > task_count)) {
     throw Error("Evaluator: tasks [" + std::to_string(first_task) + ", +" + std::to_string(task_span) + ") of " +
@@ -176,7 +182,8 @@ EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters
                       std::chrono::duration<double>(options.time_limit_seconds)));
     }
     // One rule for all K tasks: run_inner_loop resets its state for each.
-    const std::unique_ptr<UpdateRule> rule = make_update_rule(config_.update_rule.family, parameters);
+    const std::unique_ptr<UpdateRule> rule = make_update_rule(rule_family, parameters);
+    if (curves != nullptr) curves->assign(static_cast<std::size_t>(span), LearningCurve{});
     for (int task_index = first_task; task_index < end_task; ++task_index) {
       const auto slot = static_cast<std::size_t>(task_index - first_task);
       const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];
@@ -184,7 +191,7 @@ EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters
           stream_key(key.run_seed, key.purpose,
                      {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
       const std::unique_ptr<Task> task = family.sample(task_seed);
-      const LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
+      LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
       result.inner_steps += curve.steps();
       if (curve.timed_out) {
         std::ostringstream reason;
@@ -193,6 +200,7 @@ EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters
         throw EvaluationError(reason.str());
       }
       if (curve.diverged) {
+        if (curves != nullptr) (*curves)[slot] = curve;
         score_sum += options.penalty_fitness;
         if (!result.diverged) {
           std::ostringstream reason;
@@ -209,6 +217,7 @@ EvaluationResult Evaluator::evaluate_parameters(const RuleParameters& parameters
       score_sum += result.task_scores[slot];
       final_loss_sum += curve.losses.back();
       ++finished_tasks;
+      if (curves != nullptr) (*curves)[slot] = std::move(curve);
     }
     result.fitness = score_sum / span;
     result.mean_final_loss =

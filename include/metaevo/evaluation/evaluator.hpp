@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metaevo/config/config.hpp"
+#include "metaevo/evaluation/inner_loop.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/core/random.hpp"
 #include "metaevo/rules/update_rule.hpp"
@@ -96,6 +98,14 @@ class Evaluator {
   /// The same for a whole rule: hyperparameters, block values, architecture (e.g. an exported rule).
   EvaluationResult evaluate_parameters(const RuleParameters& parameters, const EvaluationKey& key, int task_count,
                                        int first_task = 0, int task_span = -1) const;
+
+  /// A rule of any registered family on this config's tasks and inner loop (e.g. a baseline, or an
+  /// exported rule in `metaevo score`): the rule is built with `parameters` as given (its schedule
+  /// sized by parameters.inner_steps). When `curves` is given it receives each task's learning curve
+  /// (empty for tasks not run).
+  EvaluationResult evaluate_rule(std::string_view family, const RuleParameters& parameters, const EvaluationKey& key,
+                                 int task_count, int first_task = 0, int task_span = -1,
+                                 std::vector<LearningCurve>* curves = nullptr) const;
 
   /// The full hyperparameter set a genome encodes: family defaults, then fixed values, then genes.
   ParameterSet hyperparameters_of(const Genome& genome) const;
