@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "metaevo/core/error.hpp"
+#include "metaevo/tasks/task.hpp"
 #include "test_support.hpp"
 
 namespace metaevo {
@@ -453,6 +454,33 @@ TEST(ConfigTest, TaskValuesAreChecked) {
                   {"tasks[0].dimension must be in [1, "});
   expect_rejected(replaced(full_config, "noise = 0.05", "noise = 0.7"), "noise = 0.7", {"tasks[1].noise"});
   expect_rejected(replaced(full_config, "weight = 2.0", "weight = 0"), "weight = 0", {"tasks[0].weight must be > 0"});
+}
+
+TEST(ConfigTest, MinibatchBatchSizeIsReadAndChecked) {
+  // Absent: 0, the full batch.
+  const RunConfig defaulted = parse_config(full_config);
+  EXPECT_EQ(defaulted.tasks[1].options.integer("batch_size"), 0);
+  EXPECT_FALSE(defaulted.tasks[0].options.has("batch_size"));  // quadratic has no data set
+
+  const std::string text = replaced(full_config, "classes = 4\n", "classes = 4\nbatch_size = 16\n");
+  const RunConfig config = parse_config(text, "minibatch.toml");
+  EXPECT_EQ(config.tasks[1].options.integer("batch_size"), 16);
+  // The stored config text parses to the same table, and the family builds tasks of that batch size.
+  EXPECT_EQ(parse_config(config.source_text, config.source_name).tasks[1].options.integer("batch_size"), 16);
+  const auto task = make_task_family(config.tasks[1])->sample(1);
+  const auto* data = dynamic_cast<const DataTask*>(task.get());
+  ASSERT_NE(data, nullptr);
+  EXPECT_EQ(data->batch_size(), 16);
+  EXPECT_EQ(data->samples(), 40);
+
+  expect_rejected(replaced(text, "batch_size = 16", "batch_size = 41"), "batch_size = 41",
+                  {"tasks[1].batch_size must be 0 (full batch) or in [1, samples = 40], got 41"});
+  expect_rejected(replaced(text, "batch_size = 16", "batch_size = -1"), "batch_size = -1",
+                  {"tasks[1].batch_size must be in [0, ", "got -1"});
+  expect_rejected(replaced(text, "batch_size = 16", "batch_size = 2.5"), "batch_size = 2.5",
+                  {"tasks[1].batch_size must be an integer"});
+  expect_rejected(replaced(full_config, "condition_number = 100", "condition_number = 100\nbatch_size = 4"),
+                  "batch_size = 4", {"tasks[0].batch_size does not apply to family quadratic"});
 }
 
 TEST(ConfigTest, TasksAreRequired) {

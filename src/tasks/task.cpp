@@ -90,6 +90,10 @@ void validate(const TaskFamilySpec& spec) {
   if (static_cast<double>(spec.samples) * static_cast<double>(spec.dimension) > max_data_values) {
     check.fail("samples * dimension", "<= 5e7", static_cast<double>(spec.samples) * spec.dimension);
   }
+  if (spec.batch_size < 0 || spec.batch_size > spec.samples) {
+    check.fail("batch_size", "0 (full batch) or in [1, samples = " + std::to_string(spec.samples) + "]",
+               spec.batch_size);
+  }
   if (noise_is_flip_probability(spec.kind)) {
     // At 0.5 the labels would carry no information about the inputs.
     if (!(spec.noise >= 0.0 && spec.noise < 0.5)) check.fail("noise", "a flip probability in [0, 0.5)", spec.noise);
@@ -115,10 +119,10 @@ class BuiltinTaskFamily final : public TaskFamily {
     RandomStream stream(seed);
     switch (spec_.kind) {
       case TaskKind::quadratic: return task_detail::sample_quadratic(spec_, stream);
-      case TaskKind::linear_regression: return task_detail::sample_linear_regression(spec_, stream);
-      case TaskKind::logistic_regression: return task_detail::sample_logistic_regression(spec_, stream);
+      case TaskKind::linear_regression: return task_detail::sample_linear_regression(spec_, stream, seed);
+      case TaskKind::logistic_regression: return task_detail::sample_logistic_regression(spec_, stream, seed);
       case TaskKind::mlp_regression:
-      case TaskKind::mlp_classification: return task_detail::sample_mlp(spec_, stream);
+      case TaskKind::mlp_classification: return task_detail::sample_mlp(spec_, stream, seed);
       case TaskKind::rosenbrock: return task_detail::sample_rosenbrock(spec_, stream);
       case TaskKind::synthetic: return task_detail::sample_synthetic(spec_, stream);
     }
@@ -150,6 +154,7 @@ TaskFamilySpec spec_from_options(TaskKind kind, const Options& options) {
   read_int("dimension", spec.dimension);
   read_real("condition_number", spec.condition_number);
   read_int("samples", spec.samples);
+  read_int("batch_size", spec.batch_size);
   read_real("noise", spec.noise);
   if (options.has("hidden_layers")) {
     spec.hidden_layers.clear();
@@ -219,6 +224,12 @@ OptionSpec dimension_option(std::int64_t min_value, std::int64_t max_value, std:
 
 OptionSpec initial_scale_option(std::string help) {
   return real_option("initial_scale", 1.0, NumericRange::greater_than(0.0), std::move(help));
+}
+
+OptionSpec batch_size_option() {
+  return integer_option("batch_size", 0, NumericRange::closed(0, limits::max_samples),
+                        "data points per gradient evaluation, in shuffled epochs (at most samples); 0 = all "
+                        "(the final loss is always over all samples)");
 }
 
 TaskFamilyRegistration builtin_registration(TaskKind kind, std::string help, std::vector<OptionSpec> options) {

@@ -1,8 +1,11 @@
 #pragma once
 // Private to the task sources: one builder per family, called by TaskFamily::sample after the spec
-// was validated by make_task_family. Each builder draws everything from the stream it is given.
+// was validated by make_task_family. Each builder draws everything from the stream it is given; the
+// data families also get the task's seed, which keys their minibatch order (a stream of its own).
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,12 +40,16 @@ void register_synthetic_family(Registry<TaskFamilyRegistration>& registry);     
 TaskFamilyRegistration builtin_registration(TaskKind kind, std::string help, std::vector<OptionSpec> options);
 OptionSpec dimension_option(std::int64_t min_value, std::int64_t max_value, std::string help);
 OptionSpec initial_scale_option(std::string help);
+/// The data families' batch_size (the check against samples is in make_task_family).
+OptionSpec batch_size_option();
 
 std::unique_ptr<Task> sample_quadratic(const TaskFamilySpec& spec, RandomStream& stream);
 std::unique_ptr<Task> sample_rosenbrock(const TaskFamilySpec& spec, RandomStream& stream);
-std::unique_ptr<Task> sample_linear_regression(const TaskFamilySpec& spec, RandomStream& stream);
-std::unique_ptr<Task> sample_logistic_regression(const TaskFamilySpec& spec, RandomStream& stream);
-std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream);
+std::unique_ptr<Task> sample_linear_regression(const TaskFamilySpec& spec, RandomStream& stream,
+                                               std::uint64_t task_seed);
+std::unique_ptr<Task> sample_logistic_regression(const TaskFamilySpec& spec, RandomStream& stream,
+                                                 std::uint64_t task_seed);
+std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream, std::uint64_t task_seed);
 std::unique_ptr<Task> sample_synthetic(const TaskFamilySpec& spec, RandomStream& stream);
 
 /// A matrix of independent standard normals, filled column by column (a fixed draw order).
@@ -51,5 +58,31 @@ Eigen::VectorXd normal_vector(Eigen::Index size, RandomStream& stream);
 
 /// Throws EvaluationError unless parameters.size() == expected (a wrong-sized rule state).
 void check_parameter_count(const Eigen::VectorXd& parameters, Eigen::Index expected);
+
+/// The data tasks' shared side (task_minibatch.cpp): a task implements its whole-data-set
+/// evaluation and its evaluation on a list of rows; loss_and_gradient picks one per call.
+class DataTaskBase : public DataTask {
+ public:
+  /// batch_size 0: the whole data set, no schedule.
+  DataTaskBase(Eigen::Index samples, Eigen::Index batch_size, std::uint64_t task_seed);
+
+  Eigen::Index samples() const final { return samples_; }
+  Eigen::Index batch_size() const final { return batch_size_; }
+  double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const final;
+  double subset_loss_and_gradient(std::span<const Eigen::Index> rows, const Eigen::VectorXd& parameters,
+                                  Eigen::VectorXd& gradient) const final;
+
+ protected:
+  /// The whole data set: with batch_size 0 this is loss_and_gradient, unchanged from before minibatches.
+  virtual double full_loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const = 0;
+  /// The mean over `rows`, gathered into buffers of the task; rows and parameter count already checked.
+  virtual double rows_loss_and_gradient(std::span<const Eigen::Index> rows, const Eigen::VectorXd& parameters,
+                                        Eigen::VectorXd& gradient) const = 0;
+
+ private:
+  Eigen::Index samples_;
+  Eigen::Index batch_size_;
+  mutable std::optional<MinibatchSchedule> schedule_;  // advanced by every loss_and_gradient call
+};
 
 }  // namespace metaevo::task_detail

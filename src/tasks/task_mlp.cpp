@@ -1,7 +1,8 @@
 // Multi-layer perceptrons on data labelled by a random teacher network of the same architecture.
-// Forward and backward passes run over the full batch with one matrix product per layer.
+// Forward and backward passes run over the full batch (or a minibatch) with one matrix product per layer.
 #include <cmath>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -117,22 +118,30 @@ Eigen::VectorXd draw_network_parameters(const MlpNetwork& network, RandomStream&
   return parameters;
 }
 
-class MlpTask final : public Task {
+/// The data set is stored one column per sample. The full data set and a minibatch each have their
+/// own scratch (network passes and softmax), so switching between loss() and minibatch steps never
+/// reallocates.
+class MlpTask final : public DataTaskBase {
  public:
-  MlpTask(MlpNetwork network, Eigen::MatrixXd inputs, Eigen::MatrixXd targets, std::vector<Eigen::Index> labels,
-          Eigen::VectorXd initial)
-      : network_(std::move(network)),
+  MlpTask(MlpNetwork network, MlpNetwork batch_network, Eigen::MatrixXd inputs, Eigen::MatrixXd targets,
+          std::vector<Eigen::Index> labels, Eigen::VectorXd initial, Eigen::Index batch_size, std::uint64_t task_seed)
+      : DataTaskBase(inputs.cols(), batch_size, task_seed),
         inputs_(std::move(inputs)),
         targets_(std::move(targets)),
         labels_(std::move(labels)),
-        initial_(std::move(initial)) {}
+        initial_(std::move(initial)),
+        full_{std::move(network), {}, {}},
+        batch_{std::move(batch_network), {}, {}},
+        batch_inputs_(inputs_.rows(), batch_size),
+        batch_targets_(targets_.rows(), batch_size),
+        batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)) {}
 
-  Eigen::Index dimension() const override { return network_.parameter_count(); }
+  Eigen::Index dimension() const override { return full_.network.parameter_count(); }
   std::vector<Eigen::Index> tensor_sizes() const override {
     std::vector<Eigen::Index> sizes;
-    for (std::size_t layer = 0; layer < network_.layer_count(); ++layer) {
-      sizes.push_back(network_.fan_out(layer) * network_.fan_in(layer));  // W, as flattened
-      sizes.push_back(network_.fan_out(layer));                           // b
+    for (std::size_t layer = 0; layer < full_.network.layer_count(); ++layer) {
+      sizes.push_back(full_.network.fan_out(layer) * full_.network.fan_in(layer));  // W, as flattened
+      sizes.push_back(full_.network.fan_out(layer));                                // b
     }
     return sizes;
   }
@@ -140,25 +149,62 @@ class MlpTask final : public Task {
 
   double loss(const Eigen::VectorXd& parameters) const override {
     check_parameter_count(parameters, dimension());
-    return loss_of_forward(network_.forward(parameters, inputs_), false);
+    return loss_of_forward(full_, full_.network.forward(parameters, inputs_), targets_, labels_, false);
   }
 
-  double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const override {
+ protected:
+  double full_loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const override {
     check_parameter_count(parameters, dimension());
-    const double value = loss_of_forward(network_.forward(parameters, inputs_), true);
-    network_.backward(parameters, inputs_, gradient);
-    return value;
+    return evaluate(full_, inputs_, targets_, labels_, parameters, gradient);
+  }
+
+  double rows_loss_and_gradient(std::span<const Eigen::Index> rows, const Eigen::VectorXd& parameters,
+                                Eigen::VectorXd& gradient) const override {
+    const auto count = static_cast<Eigen::Index>(rows.size());
+    if (batch_inputs_.cols() != count) {  // only a subset of another size (tests) gets here
+      batch_inputs_.resize(inputs_.rows(), count);
+      batch_targets_.resize(targets_.rows(), count);
+      if (is_classification()) batch_labels_.resize(rows.size());
+    }
+    for (Eigen::Index i = 0; i < count; ++i) {
+      const Eigen::Index row = rows[static_cast<std::size_t>(i)];
+      batch_inputs_.col(i) = inputs_.col(row);
+      if (is_classification()) {
+        batch_labels_[static_cast<std::size_t>(i)] = labels_[static_cast<std::size_t>(row)];
+      } else {
+        batch_targets_(0, i) = targets_(0, row);
+      }
+    }
+    return evaluate(batch_, batch_inputs_, batch_targets_, batch_labels_, parameters, gradient);
   }
 
  private:
+  /// The scratch of one evaluation.
+  struct Pass {
+    MlpNetwork network;                 // forward and backward scratch
+    Eigen::RowVectorXd column_maxima;   // largest logit per sample
+    Eigen::RowVectorXd column_sums;     // sum of shifted exps per sample
+  };
+
   bool is_classification() const { return !labels_.empty(); }
 
-  double loss_of_forward(const Eigen::MatrixXd& outputs, bool with_gradient) const {
+  double evaluate(Pass& pass, const Eigen::MatrixXd& inputs, const Eigen::MatrixXd& targets,
+                  std::span<const Eigen::Index> labels, const Eigen::VectorXd& parameters,
+                  Eigen::VectorXd& gradient) const {
+    const double value = loss_of_forward(pass, pass.network.forward(parameters, inputs), targets, labels, true);
+    pass.network.backward(parameters, inputs, gradient);
+    return value;
+  }
+
+  /// The mean loss over the columns of `outputs`, whose targets (regression) or labels
+  /// (classification) are given; with_gradient writes the output delta for backward().
+  double loss_of_forward(Pass& pass, const Eigen::MatrixXd& outputs, const Eigen::MatrixXd& targets,
+                         std::span<const Eigen::Index> labels, bool with_gradient) const {
     const double inverse_count = 1.0 / static_cast<double>(outputs.cols());
-    Eigen::MatrixXd& delta = network_.output_delta();
+    Eigen::MatrixXd& delta = pass.network.output_delta();
     if (!is_classification()) {
       // 0.5 mean squared error over samples (one output).
-      delta = outputs - targets_;
+      delta = outputs - targets;
       const double value = 0.5 * inverse_count * delta.squaredNorm();
       if (with_gradient) delta *= inverse_count;
       return value;
@@ -166,33 +212,35 @@ class MlpTask final : public Task {
     // Softmax cross-entropy: log-sum-exp minus the true logit. Shifting each column by its maximum
     // keeps exp from overflowing and makes every term >= 0 exactly (the sum of exps is >= 1).
     // The exponentials go into delta in one vectorized pass; with_gradient only decides the scaling.
-    column_maxima_ = outputs.colwise().maxCoeff();
-    delta = (outputs.rowwise() - column_maxima_).array().exp();
-    column_sums_ = delta.colwise().sum();
+    pass.column_maxima = outputs.colwise().maxCoeff();
+    delta = (outputs.rowwise() - pass.column_maxima).array().exp();
+    pass.column_sums = delta.colwise().sum();
     double total = 0.0;
     for (Eigen::Index sample = 0; sample < outputs.cols(); ++sample) {
-      const Eigen::Index label = labels_[static_cast<std::size_t>(sample)];
-      total += (column_maxima_(sample) - outputs(label, sample)) + std::log(column_sums_(sample));
+      const Eigen::Index label = labels[static_cast<std::size_t>(sample)];
+      total += (pass.column_maxima(sample) - outputs(label, sample)) + std::log(pass.column_sums(sample));
       if (with_gradient) {
-        delta.col(sample) *= inverse_count / column_sums_(sample);
+        delta.col(sample) *= inverse_count / pass.column_sums(sample);
         delta(label, sample) -= inverse_count;
       }
     }
     return total * inverse_count;
   }
 
-  mutable MlpNetwork network_;  // holds the scratch of the passes; a task serves one thread
-  Eigen::MatrixXd inputs_;      // dimension x samples
-  Eigen::MatrixXd targets_;     // regression: 1 x samples; classification: empty
+  Eigen::MatrixXd inputs_;            // dimension x samples
+  Eigen::MatrixXd targets_;           // regression: 1 x samples; classification: empty
   std::vector<Eigen::Index> labels_;  // classification: class per sample; regression: empty
   Eigen::VectorXd initial_;
-  mutable Eigen::RowVectorXd column_maxima_;  // scratch: largest logit per sample
-  mutable Eigen::RowVectorXd column_sums_;    // scratch: sum of shifted exps per sample
+  mutable Pass full_;                 // the whole data set; a task serves one thread
+  mutable Pass batch_;                // the current minibatch (or subset)
+  mutable Eigen::MatrixXd batch_inputs_;            // the minibatch's columns of inputs_
+  mutable Eigen::MatrixXd batch_targets_;           // and of targets_ (regression)
+  mutable std::vector<Eigen::Index> batch_labels_;  // and of labels_ (classification)
 };
 
 }  // namespace
 
-std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream) {
+std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream, std::uint64_t task_seed) {
   const bool classification = spec.kind == TaskKind::mlp_classification;
   std::vector<Eigen::Index> sizes{spec.dimension};
   for (int width : spec.hidden_layers) sizes.push_back(width);
@@ -223,8 +271,9 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
     for (Eigen::Index sample = 0; sample < samples; ++sample) targets(0, sample) += spec.noise * stream.normal();
   }
   Eigen::VectorXd initial = draw_network_parameters(network, stream, false, spec.initial_scale);
-  return std::make_unique<MlpTask>(std::move(network), std::move(inputs), std::move(targets), std::move(labels),
-                                   std::move(initial));
+  MlpNetwork batch_network(sizes, spec.activation, spec.batch_size);  // empty scratch for full batch
+  return std::make_unique<MlpTask>(std::move(network), std::move(batch_network), std::move(inputs), std::move(targets),
+                                   std::move(labels), std::move(initial), spec.batch_size, task_seed);
 }
 
 void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
@@ -232,7 +281,8 @@ void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
   const auto options = [](OptionSpec noise, bool classification) {
     std::vector<OptionSpec> list{
         dimension_option(1, max_dimension, "inputs"),
-        integer_option("samples", 64, NumericRange::closed(1, max_samples), "data points (full-batch loss)"),
+        integer_option("samples", 64, NumericRange::closed(1, max_samples), "data points"),
+        batch_size_option(),
         std::move(noise),
         integer_list_option("hidden_layers", {16}, 1, 2, NumericRange::closed(1, max_hidden_width),
                             "widths of the 1 or 2 hidden layers"),

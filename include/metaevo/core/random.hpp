@@ -27,6 +27,10 @@ enum class StreamPurpose : std::uint64_t {
   // The fixed validation task set: the top candidates of every generation are re-scored on it
   // (generation 0 of this purpose, always the same tasks); selection never sees these scores.
   validation_task = 10,
+  // The minibatch order of a data task with batch_size > 0: one stream per epoch, keyed by the task's
+  // own seed, {epoch} (see MinibatchSchedule in tasks/task.hpp). A stream apart from the task's data
+  // draws, so a task has the same data with and without minibatches.
+  minibatch = 11,
   test = 99,
 };
 

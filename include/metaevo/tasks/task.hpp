@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,12 +28,64 @@ class Task {
   /// far from the data, NaN only for NaN parameters. Not thread-safe: tasks keep scratch
   /// buffers, and each task serves one thread.
   virtual double loss(const Eigen::VectorXd& parameters) const = 0;
-  /// Returns the loss and writes the gradient (resized to dimension()).
+  /// Returns the loss and writes the gradient (resized to dimension()). The inner loop calls it once
+  /// per step. A data task with batch_size > 0 evaluates its next minibatch here (see DataTask).
   virtual double loss_and_gradient(const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const = 0;
   /// Sizes of the parameter tensors in parameter order (an MLP: each layer's weights, then its
   /// biases), summing to dimension(). Learned update rules normalize their inputs per tensor; the
   /// default is one tensor.
   virtual std::vector<Eigen::Index> tensor_sizes() const { return {dimension()}; }
+};
+
+/// The minibatch order of a data task with batch_size b > 0 over n samples. Rows are dealt from
+/// epochs laid end to end: epoch e is a permutation of 0..n-1, shuffled (Fisher-Yates from the
+/// identity) by RandomStream(task_seed, StreamPurpose::minibatch, {e}), and batch k (0-based) is
+/// positions [k b, (k + 1) b) of that sequence. So every batch has b rows, each epoch uses every row
+/// exactly once (without replacement), and when b does not divide n one batch per epoch spans two
+/// epochs (and may then hold a row twice). Integer draws only: the same sequence for a seed on every
+/// machine and rank, and independent of the task's own draws from RandomStream(task_seed).
+class MinibatchSchedule {
+ public:
+  /// 1 <= batch_size <= samples, else ConfigError. Allocates here, never in next().
+  MinibatchSchedule(std::uint64_t task_seed, Eigen::Index samples, Eigen::Index batch_size);
+  Eigen::Index samples() const { return static_cast<Eigen::Index>(order_.size()); }
+  Eigen::Index batch_size() const { return static_cast<Eigen::Index>(batch_.size()); }
+  /// Batches drawn so far (= the 0-based index of the next one).
+  std::int64_t batches_drawn() const { return batches_drawn_; }
+  /// The rows of the next batch; valid until the next call.
+  std::span<const Eigen::Index> next();
+
+ private:
+  void shuffle_next_epoch();
+
+  std::uint64_t task_seed_;
+  std::vector<Eigen::Index> order_;  // the current epoch's permutation
+  std::vector<Eigen::Index> batch_;  // what next() returns
+  std::size_t position_ = 0;         // the next unused position of order_
+  std::uint64_t next_epoch_ = 0;
+  std::int64_t batches_drawn_ = 0;
+};
+
+/// A task of the data families (linear_regression, logistic_regression, mlp_regression,
+/// mlp_classification): a mean loss over the rows (samples) of its data set. With batch_size 0,
+/// loss_and_gradient is over the whole data set. With batch_size > 0, each loss_and_gradient call
+/// returns the loss and gradient of the next minibatch of the task's MinibatchSchedule (keyed by the
+/// seed the task was sampled from) and advances it: mutable state, like the scratch buffers, so a
+/// task still serves one thread, and two tasks of one seed called alike give the same batches.
+/// loss() is always the loss of the whole data set and advances nothing, so the inner loop's final
+/// loss (loss() after the last step) measures training on all the data.
+class DataTask : public Task {
+ public:
+  /// Rows of the data set (the family's samples).
+  virtual Eigen::Index samples() const = 0;
+  /// Rows per loss_and_gradient call; 0 = the whole data set.
+  virtual Eigen::Index batch_size() const = 0;
+  /// The mean loss over `rows` (each in [0, samples()); a repeated row counts twice) and its
+  /// gradient, as loss_and_gradient computes a minibatch, without touching the minibatch sequence:
+  /// for gradient checks and diagnostics. EvaluationError for no rows or a row out of range. Shares
+  /// the minibatch buffers, so it allocates only when rows.size() differs from batch_size().
+  virtual double subset_loss_and_gradient(std::span<const Eigen::Index> rows, const Eigen::VectorXd& parameters,
+                                          Eigen::VectorXd& gradient) const = 0;
 };
 
 enum class TaskKind {
@@ -97,7 +150,9 @@ struct TaskFamilySpec {
   double weight = 1.0;             // share of the mix (all)
   int dimension = 10;              // quadratic, rosenbrock: parameters; regressions: input features
   double condition_number = 100.0; // quadratic: largest / smallest eigenvalue, >= 1
-  int samples = 64;                // regressions and MLPs: data points (full-batch loss)
+  int samples = 64;                // regressions and MLPs: data points (loss() is over all of them)
+  int batch_size = 0;              // regressions and MLPs: rows per loss_and_gradient call, 0 = all;
+                                   // else in [1, samples] (see DataTask, MinibatchSchedule)
   double noise = 0.1;              // regressions and MLPs: label noise (std dev / flip probability)
   std::vector<int> hidden_layers = {16};  // MLPs: 1 or 2 widths
   Activation activation = Activation::tanh;  // MLPs
@@ -135,6 +190,11 @@ struct TaskFamilySpec {
 ///   drawn), then start initial_scale * N(0, I). Loss 0.5 |x|^2. Sleep factor 1 (fixed) or
 ///   min(U^(-1/pareto_shape), 100) (pareto); the task is faulty when fault != none and
 ///   F < fault_probability. dimension in [1, 100000], step_sleep_seconds in [0, 60].
+/// - The four data kinds are DataTasks. batch_size = 0: loss_and_gradient is over the whole data set.
+///   batch_size > 0: each loss_and_gradient call is the mean loss and gradient of the next minibatch
+///   (MinibatchSchedule: shuffled epochs without replacement, from a stream of its own keyed by the
+///   seed and StreamPurpose::minibatch, so every draw above stays the same); loss() stays the whole
+///   data set's loss, so the inner loop's final loss is a full-data loss.
 /// Data limits: samples <= 1e6, samples * dimension <= 5e7, hidden widths <= 10000, classes <= 1000.
 class TaskFamily {
  public:
