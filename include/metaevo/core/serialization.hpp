@@ -1,5 +1,5 @@
 #pragma once
-// Boost.Serialization support for the Eigen types metaevo stores in checkpoints and messages.
+// Boost.Serialization support for the Eigen types in MPI messages (checkpoints are HDF5 datasets, not archives).
 #include <Eigen/Core>
 #include <boost/serialization/array_wrapper.hpp>
 #include <boost/serialization/split_free.hpp>
