@@ -13,7 +13,11 @@ h5py code that wants one file.
 
 Prints one JSON object: schema_version, generations (stored, i.e. complete), population_size,
 gene_names, best_fitness (null before the first generation), evaluations_logged (rows of
-/evaluations), checkpoint_generation (null without a checkpoint). Exits 1 with a message on
+/evaluations), checkpoint_generation (null without a checkpoint), evaluation (null until
+`metaevo evaluate` stored /evaluation; else its contenders, task_count, inner_steps, tuned
+learning_rate per contender and the evolved rule's overall win_rate against each baseline; NaN as
+null). `read_evaluation(run)` returns the whole /evaluation group as a dict of numpy arrays and
+attributes (plot_evaluation.py uses it). Exits 1 with a message on
 stderr for a missing file, a non-HDF5 file or an HDF5 file that is not a metaevo run.
 It shows that the file is readable without metaevo; needs Debian's python3-h5py.
 """
@@ -83,6 +87,32 @@ def read_dataset(path: Path, run: h5py.File, name: str) -> np.ndarray:
 
 def completed_generations(run: h5py.File) -> int:
     return int(run["generations"].attrs.get("completed_generations", 0))
+
+
+EVALUATION_VERSION = 1
+
+
+def read_evaluation(run: h5py.File):
+    """`metaevo evaluate`'s /evaluation as a dict: every attribute and dataset (strings decoded), or
+    None when the run has none. Raises NotARunFile for another version."""
+    if "evaluation" not in run:
+        return None
+    group = run["evaluation"]
+    version = int(group.attrs.get("version", -1))
+    if version != EVALUATION_VERSION:
+        raise NotARunFile(f"/evaluation has version {version}, this script reads version {EVALUATION_VERSION}")
+    evaluation = {key: (as_text(value) if isinstance(value, (bytes, str)) else value.item())
+                  for key, value in group.attrs.items()}
+    for name, dataset in group.items():
+        data = dataset[()]
+        if dataset.dtype.kind in ("O", "S"):
+            data = [as_text(value) for value in data]
+        evaluation[name] = data
+    return evaluation
+
+
+def finite_or_none(values) -> list:
+    return [float(value) if np.isfinite(value) else None for value in np.asarray(values, dtype=float)]
 
 
 def flatten(path: Path, run: h5py.File, output: Path) -> None:
@@ -159,6 +189,16 @@ def summarize(run: h5py.File, path: Path) -> dict:
     if "checkpoint" in run:
         checkpoint_generation = int(run["checkpoint"].attrs["completed_generations"])
 
+    evaluation = read_evaluation(run)
+    if evaluation is not None:
+        evaluation = {
+            "contenders": evaluation["contenders"],
+            "task_count": int(evaluation["task_count"]),
+            "inner_steps": int(evaluation["inner_steps"]),
+            "learning_rate": finite_or_none(evaluation["learning_rate"]),
+            "win_rate": finite_or_none(evaluation["win_rate"][-1]),  # the last row: all tasks
+        }
+
     return {
         "schema_version": schema_version,
         "generations": stored,
@@ -167,6 +207,7 @@ def summarize(run: h5py.File, path: Path) -> dict:
         "best_fitness": best_fitness,
         "evaluations_logged": evaluations_logged,
         "checkpoint_generation": checkpoint_generation,
+        "evaluation": evaluation,
     }
 
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/evaluate_command.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/inspect_export.hpp"
 #include "cli/score_command.hpp"
@@ -246,6 +247,8 @@ int main(int argc, char** argv) {
   metaevo::cli::add_inspect_export_commands(app, inspect_export_arguments);
   metaevo::cli::ScoreArguments score_arguments;
   metaevo::cli::add_score_command(app, score_arguments);
+  metaevo::cli::EvaluateArguments evaluate_arguments;
+  metaevo::cli::add_evaluate_command(app, evaluate_arguments);
 
   try {
     app.parse(argc, argv);
@@ -261,6 +264,9 @@ int main(int argc, char** argv) {
   }
 
   if (score_arguments.command->parsed()) return session.is_master() ? *metaevo::cli::run_score(score_arguments) : exit_ok;
+  if (evaluate_arguments.command->parsed()) {
+    return session.is_master() ? *metaevo::cli::run_evaluate(evaluate_arguments) : exit_ok;
+  }
 
   if (families->parsed()) {
     if (session.is_master()) std::fputs(metaevo::describe_registered_families().c_str(), stdout);

@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "metaevo/config/task_set.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/search/strategy_registry.hpp"
 #include "metaevo/rules/update_rule.hpp"
@@ -907,6 +908,42 @@ SearchSpace RunConfig::search_space() const {
 RunConfig load_config(const std::filesystem::path& path) {
   const std::string text = read_file(path);
   return parse_config(text, path.string());
+}
+
+// The held-out task file shares the [[tasks]] reader and the messages of a run config.
+TaskSet parse_task_set(std::string_view toml_text, std::string_view source_name) {
+  const Reporter reporter(source_name);
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    reporter.fail(error.source().begin.line, std::string(error.description()));
+  }
+  const Section root(reporter, document, "");
+  const std::vector<std::string> allowed = {"tasks", "evaluation"};
+  for (const Entry& entry : entries_in_file_order(document)) {
+    if (contains(allowed, entry.key)) continue;
+    const std::string what = entry.node->is_table() || entry.node->is_array_of_tables() ? "table [" + entry.key + "]"
+                                                                                          : "key " + entry.key;
+    reporter.fail(entry.line, "unknown " + what + suggestion(entry.key, allowed) +
+                                  "; a held-out task file has only [[tasks]] and [evaluation] (inner_steps)");
+  }
+  TaskSet set;
+  if (const std::optional<Section> evaluation = root.subtable("evaluation")) {
+    evaluation->reject_unknown_keys({"inner_steps"});
+    std::int64_t inner_steps = 0;
+    evaluation->read("inner_steps", {1, max_inner_steps}, inner_steps);
+    if (inner_steps > 0) set.inner_steps = inner_steps;
+  }
+  set.tasks = read_tasks(root);
+  set.source_text = std::string(toml_text);
+  set.source_name = std::string(source_name);
+  return set;
+}
+
+TaskSet load_task_set(const std::filesystem::path& path) {
+  const std::string text = read_file(path);
+  return parse_task_set(text, path.string());
 }
 
 }  // namespace metaevo

@@ -37,6 +37,11 @@ double task_score(const LearningCurve& curve, FitnessMeasure measure) {
 
 }  // namespace
 
+std::uint64_t task_seed(const EvaluationKey& key, int task_index) {
+  return stream_key(key.run_seed, key.purpose,
+                    {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
+}
+
 Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.search_space()) {
   double total = 0.0;
   for (const TaskConfig& task : config_.tasks) {
@@ -187,10 +192,7 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
     for (int task_index = first_task; task_index < end_task; ++task_index) {
       const auto slot = static_cast<std::size_t>(task_index - first_task);
       const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];
-      const std::uint64_t task_seed =
-          stream_key(key.run_seed, key.purpose,
-                     {static_cast<std::uint64_t>(key.generation), static_cast<std::uint64_t>(task_index)});
-      const std::unique_ptr<Task> task = family.sample(task_seed);
+      const std::unique_ptr<Task> task = family.sample(task_seed(key, task_index));
       LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
       result.inner_steps += curve.steps();
       if (curve.timed_out) {

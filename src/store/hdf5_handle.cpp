@@ -159,6 +159,33 @@ bool h5l_exists(hid_t location, const std::string& name) {
   return check_tri(H5Lexists(location, name.c_str(), H5P_DEFAULT), "H5Lexists", name);
 }
 
+namespace {
+
+// The iteration callbacks only collect names: no exception may cross HDF5's C frames.
+herr_t collect_link_name(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* names) {
+  static_cast<std::vector<std::string>*>(names)->emplace_back(name);
+  return 0;
+}
+
+herr_t collect_attribute_name(hid_t /*object*/, const char* name, const H5A_info_t* /*info*/, void* names) {
+  static_cast<std::vector<std::string>*>(names)->emplace_back(name);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> h5l_iterate_names(hid_t group, std::string_view name) {
+  std::vector<std::string> names;
+  hsize_t index = 0;
+  check_status(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, collect_link_name, &names), "H5Literate", name);
+  return names;
+}
+
+void h5o_copy(hid_t source, const std::string& source_name, hid_t destination, const std::string& destination_name) {
+  check_status(H5Ocopy(source, source_name.c_str(), destination, destination_name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+               "H5Ocopy", source_name);
+}
+
 Attribute h5a_create2(hid_t object, const std::string& name, hid_t file_type, hid_t space) {
   return Attribute(
       check_id(H5Acreate2(object, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", name));
@@ -190,6 +217,14 @@ Dataspace h5a_get_space(hid_t attribute, std::string_view name) {
   return Dataspace(check_id(H5Aget_space(attribute), "H5Aget_space", name));
 }
 
+std::vector<std::string> h5a_iterate_names(hid_t object, std::string_view name) {
+  std::vector<std::string> names;
+  hsize_t index = 0;
+  check_status(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, collect_attribute_name, &names), "H5Aiterate2",
+               name);
+  return names;
+}
+
 Dataspace h5s_create(H5S_class_t space_class) {
   return Dataspace(check_id(H5Screate(space_class), "H5Screate", ""));
 }
@@ -202,6 +237,12 @@ Dataspace h5s_create_simple(const std::vector<hsize_t>& dims, const std::vector<
   return Dataspace(check_id(
       H5Screate_simple(rank_of(dims), dims.data(), max_dims.empty() ? nullptr : max_dims.data()),
       "H5Screate_simple", ""));
+}
+
+hssize_t h5s_get_simple_extent_npoints(hid_t space, std::string_view name) {
+  const hssize_t points = H5Sget_simple_extent_npoints(space);
+  if (points < 0) throw_failure("H5Sget_simple_extent_npoints", name);
+  return points;
 }
 
 std::vector<hsize_t> h5s_get_simple_extent_dims(hid_t space, std::string_view name) {

@@ -106,6 +106,12 @@ Group h5g_open2(hid_t location, const std::string& name);
 
 /// Whether a link `name` (one path component, or a path whose parents exist) exists under location.
 bool h5l_exists(hid_t location, const std::string& name);
+/// The names of the links in a group, in name order (H5Literate).
+std::vector<std::string> h5l_iterate_names(hid_t group, std::string_view name);
+
+/// Copies object `source_name` under `source` (a group or dataset, with everything in it) to
+/// `destination_name` under `destination`, possibly in another file.
+void h5o_copy(hid_t source, const std::string& source_name, hid_t destination, const std::string& destination_name);
 
 Attribute h5a_create2(hid_t object, const std::string& name, hid_t file_type, hid_t space);
 Attribute h5a_open(hid_t object, const std::string& name);
@@ -115,11 +121,14 @@ void h5a_write(hid_t attribute, hid_t memory_type, const void* buffer, std::stri
 void h5a_read(hid_t attribute, hid_t memory_type, void* buffer, std::string_view name);
 Datatype h5a_get_type(hid_t attribute, std::string_view name);
 Dataspace h5a_get_space(hid_t attribute, std::string_view name);
+/// The names of an object's attributes, in name order (H5Aiterate2).
+std::vector<std::string> h5a_iterate_names(hid_t object, std::string_view name);
 
 Dataspace h5s_create(H5S_class_t space_class);
 Dataspace h5s_create_simple(const std::vector<hsize_t>& dims, const std::vector<hsize_t>& max_dims = {});
 /// Current dimensions of a simple dataspace (empty for a scalar one).
 std::vector<hsize_t> h5s_get_simple_extent_dims(hid_t space, std::string_view name);
+hssize_t h5s_get_simple_extent_npoints(hid_t space, std::string_view name);
 void h5s_select_hyperslab(hid_t space, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
                           std::string_view name);
 

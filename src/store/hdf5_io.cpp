@@ -21,6 +21,22 @@ void remove_attribute_if_present(hid_t object, const std::string& name) {
   if (h5::h5a_exists(object, name)) h5::h5a_delete(object, name);
 }
 
+void copy_attribute(hid_t source, hid_t destination, const std::string& name) {
+  const h5::Attribute from = h5::h5a_open(source, name);
+  const h5::Datatype type = h5::h5a_get_type(from.id(), name);
+  const h5::Dataspace space = h5::h5a_get_space(from.id(), name);
+  if (h5::h5t_get_class(type.id(), name) == H5T_VLEN) throw StorageError("attribute '" + name + "': cannot copy a vlen");
+  const auto points = static_cast<std::size_t>(h5::h5s_get_simple_extent_npoints(space.id(), name));
+  const bool pointers = h5::h5t_is_variable_str(type.id(), name);
+  // The file type as the memory type: the bytes go across unconverted (string pointers for vlen strings).
+  std::vector<unsigned char> buffer(points * h5::h5t_get_size(type.id(), name));
+  h5::h5a_read(from.id(), type.id(), buffer.data(), name);
+  remove_attribute_if_present(destination, name);
+  const h5::Attribute to = h5::h5a_create2(destination, name, type.id(), space.id());
+  h5::h5a_write(to.id(), type.id(), buffer.data(), name);
+  if (pointers) h5::h5d_vlen_reclaim(type.id(), space.id(), buffer.data(), name);
+}
+
 void write_scalar_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type,
                             const void* value) {
   if (h5::h5a_exists(object, name)) {
@@ -160,6 +176,58 @@ std::vector<std::string> read_string_vector_dataset(hid_t location, const std::s
     values.push_back(element.substr(0, element.find('\0')));
   }
   return values;
+}
+
+// ---- fixed-size datasets of any rank ----
+
+void write_array_dataset(hid_t location, const std::string& name, const std::vector<hsize_t>& dims, hid_t file_type,
+                         hid_t memory_type, const void* values) {
+  const h5::Dataspace space = h5::h5s_create_simple(dims);
+  const h5::Dataset dataset = h5::h5d_create2(location, name, file_type, space.id());
+  hsize_t count = 1;
+  for (const hsize_t extent : dims) count *= extent;
+  if (count > 0) h5::h5d_write(dataset.id(), memory_type, H5S_ALL, H5S_ALL, values, name);
+}
+
+namespace {
+
+template <class Value>
+std::vector<Value> read_array_dataset(hid_t location, const std::string& name, std::size_t rank,
+                                      std::vector<hsize_t>& dims, hid_t memory_type) {
+  const h5::Dataset dataset = h5::h5d_open2(location, name);
+  const h5::Dataspace space = h5::h5d_get_space(dataset.id(), name);
+  dims = h5::h5s_get_simple_extent_dims(space.id(), name);
+  if (dims.size() != rank) {
+    throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ", expected " + std::to_string(rank) +
+                       " dimensions");
+  }
+  const h5::Datatype file_type = h5::h5d_get_type(dataset.id(), name);
+  const H5T_class_t type_class = h5::h5t_get_class(file_type.id(), name);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+    throw StorageError("dataset '" + name + "' is not numeric");
+  }
+  hsize_t count = 1;
+  for (const hsize_t extent : dims) count *= extent;
+  std::vector<Value> values(static_cast<std::size_t>(count));
+  if (count > 0) h5::h5d_read(dataset.id(), memory_type, H5S_ALL, H5S_ALL, values.data(), name);
+  return values;
+}
+
+}  // namespace
+
+std::vector<double> read_double_array_dataset(hid_t location, const std::string& name, std::size_t rank,
+                                              std::vector<hsize_t>& dims) {
+  return read_array_dataset<double>(location, name, rank, dims, H5T_NATIVE_DOUBLE);
+}
+
+std::vector<std::int64_t> read_int64_array_dataset(hid_t location, const std::string& name, std::size_t rank,
+                                                   std::vector<hsize_t>& dims) {
+  return read_array_dataset<std::int64_t>(location, name, rank, dims, H5T_NATIVE_INT64);
+}
+
+std::vector<std::uint64_t> read_uint64_array_dataset(hid_t location, const std::string& name, std::size_t rank,
+                                                     std::vector<hsize_t>& dims) {
+  return read_array_dataset<std::uint64_t>(location, name, rank, dims, H5T_NATIVE_UINT64);
 }
 
 /// Opens a dataset and checks it has `rank` dimensions, the trailing ones equal to `trailing`, and at

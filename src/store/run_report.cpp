@@ -348,4 +348,6 @@ ExportedUpdateRule best_update_rule(const std::filesystem::path& run_file) {
   return rule;
 }
 
+RunConfig stored_run_config(const std::filesystem::path& run_file) { return load_run(run_file).config; }
+
 }  // namespace metaevo

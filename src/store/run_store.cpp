@@ -1,10 +1,6 @@
 #include "metaevo/store/run_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <ctime>
@@ -17,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "store/durable_file.hpp"
 #include "store/hdf5_handle.hpp"
 #include "store/hdf5_io.hpp"
 #include "store/strategy_state_io.hpp"
@@ -30,6 +27,8 @@ namespace metaevo {
 namespace {
 
 using namespace h5io;
+using durable::directory_of;
+using durable::sync_path;
 
 constexpr std::string_view run_file_format = "metaevo-run";
 constexpr std::string_view metaevo_version = "0.1.0";
@@ -172,26 +171,12 @@ void append_log_rows(const LogColumn& column, hsize_t count, const void* data) {
   h5::h5d_write(column.dataset.id(), column.memory_type, memory_space.id(), file_space.id(), data, column.name);
 }
 
-/// fsync a file or directory: after a rename, the new name must survive a power loss too.
-void sync_path(const std::filesystem::path& path, bool directory) {
-  const int descriptor = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (descriptor < 0) throw StorageError("cannot open '" + path.string() + "' to sync it: " + std::strerror(errno));
-  const int status = ::fsync(descriptor);
-  const int saved_errno = errno;
-  ::close(descriptor);
-  if (status != 0) throw StorageError("fsync of '" + path.string() + "' failed: " + std::strerror(saved_errno));
-}
-
 std::filesystem::path working_copy_of(const std::filesystem::path& path) {
   return std::filesystem::path(path.string() + std::string(working_copy_suffix));
 }
 
 std::filesystem::path staging_copy_of(const std::filesystem::path& path) {
   return std::filesystem::path(path.string() + std::string(staging_copy_suffix));
-}
-
-std::filesystem::path directory_of(const std::filesystem::path& path) {
-  return path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
 }
 
 /// Segment `index` of the run: RUN.h5.segments/000123.h5.

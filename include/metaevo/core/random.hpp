@@ -31,6 +31,11 @@ enum class StreamPurpose : std::uint64_t {
   // own seed, {epoch} (see MinibatchSchedule in tasks/task.hpp). A stream apart from the task's data
   // draws, so a task has the same data with and without minibatches.
   minibatch = 11,
+  // `metaevo evaluate`: the tasks the baselines' learning rates are tuned on (generation 0, drawn from
+  // the run's own [[tasks]]: the meta-training distribution), and the held-out tasks every contender is
+  // then scored on. Two purposes, so no tuning task is ever a held-out one.
+  baseline_tuning = 12,
+  evaluation_task = 13,
   test = 99,
 };
 

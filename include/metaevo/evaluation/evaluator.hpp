@@ -79,6 +79,9 @@ struct EvaluationRequest {
   }
 };
 
+/// The seed task slot `task_index` is sampled with under `key`: the same for every genome and rule.
+std::uint64_t task_seed(const EvaluationKey& key, int task_index);
+
 class Evaluator {
  public:
   /// Builds the task families and the search space from the config (already validated).

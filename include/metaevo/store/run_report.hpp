@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "metaevo/config/config.hpp"
 #include "metaevo/search/search_space.hpp"
 #include "metaevo/rules/exported_rule.hpp"
 #include "metaevo/rules/update_rule.hpp"
@@ -32,5 +33,9 @@ std::string describe_registered_families();
 /// The best genome of a run file, decoded with Evaluator::hyperparameters_of. Throws StorageError
 /// when the file cannot be read, holds no best genome yet, or its stored config does not parse.
 ExportedUpdateRule best_update_rule(const std::filesystem::path& run_file);
+
+/// The config a run ran with: its stored TOML with the effective seed and generations (after the
+/// command line's --seed/--generations). StorageError as best_update_rule when it cannot be read.
+RunConfig stored_run_config(const std::filesystem::path& run_file);
 
 }  // namespace metaevo
