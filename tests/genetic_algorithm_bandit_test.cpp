@@ -182,7 +182,7 @@ TEST(GeneticAlgorithmBanditTest, CheckpointMidRunContinuesBitIdentically) {
   GeneticAlgorithm original(block_space(6), options, 21);
   for (int g = 0; g < 4; ++g) original.tell(sphere_fitness(original));
   const StrategyState state = original.save_state();
-  EXPECT_EQ(state.version, 1);
+  EXPECT_EQ(state.version, GeneticAlgorithm::state_version);
   EXPECT_TRUE(state.has("bandit/crossover_probability"));
   EXPECT_TRUE(state.has("bandit/child_parent_fitness"));
 

@@ -669,6 +669,7 @@ TEST(GeneticAlgorithmTest, CheckpointKeepsAnUnsetBestAndRefusesAnotherSeedOption
   const StrategyState state = fresh.save_state();
   EXPECT_EQ(state.strategy, "ga");
   EXPECT_EQ(state.version, GeneticAlgorithm::state_version);
+  EXPECT_FALSE(state.has("population/x"));  // generation 0: the initial population, drawn from the seed
   GeneticAlgorithm restored(sphere_space(2), options, 123);
   run_generations(restored, 1);
   restored.load_state(state);
@@ -690,7 +691,8 @@ TEST(GeneticAlgorithmTest, CheckpointKeepsAnUnsetBestAndRefusesAnotherSeedOption
     }
     expect_same_population(target.ask(), before);  // unchanged by a refused state
   };
-  expect_refused(GeneticAlgorithm(sphere_space(3), options, 123), state, "x' has shape [6, 2], expected [6, 3]");
+  expect_refused(GeneticAlgorithm(sphere_space(3), options, 123), state,
+                 "the checkpoint's GA state has genes = 2, the run's search space has 3");
   expect_refused(GeneticAlgorithm(sphere_space(2), options, 124), state, "seed 123");
   GeneticAlgorithmOptions other = options;
   other.blend_alpha = 0.5;
@@ -699,17 +701,33 @@ TEST(GeneticAlgorithmTest, CheckpointKeepsAnUnsetBestAndRefusesAnotherSeedOption
   foreign.strategy = "sep_cma_es";
   expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), foreign, "strategy 'sep_cma_es'");
   StrategyState future = state;
-  future.version = 2;
-  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), future, "layout version 2");
+  future.version = 3;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), future, "layout version 3; this metaevo reads "
+                                                                           "versions 1 to 2");
   StrategyState empty;
   empty.strategy = "ga";
   expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), empty, "no integer entry 'seed'");
-  StrategyState outside = state;
+  // Version 1 stored generation 0's population too: it is read as stored, and checked.
+  StrategyState version1 = state;
+  version1.version = 1;
+  version1.put_genomes("population", fresh.ask());
+  GeneticAlgorithm from_version1(sphere_space(2), options, 123);
+  from_version1.load_state(version1);
+  expect_same_population(from_version1.ask(), fresh.ask());
+  StrategyState no_population = state;
+  no_population.version = 1;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), no_population, "no real entry 'population/x'");
+  expect_refused(GeneticAlgorithm(sphere_space(3), options, 123), version1, "x' has shape [6, 2], expected [6, 3]");
+  StrategyState outside = version1;
   outside.reals["population/x"].values[3] = 1.5;
   expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), outside, "outside [0, 1]");
-  StrategyState wrong_generation = state;
+  StrategyState wrong_generation = version1;
   wrong_generation.integers["generation"].values[0] = 4;
   expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), wrong_generation, "of generation 0");
+  // From generation 1 on the population is stored: a state without it is refused.
+  StrategyState later = state;
+  later.integers["generation"].values[0] = 4;
+  expect_refused(GeneticAlgorithm(sphere_space(2), options, 123), later, "no real entry 'population/x'");
 }
 
 // ---- Steady-state (asynchronous) mode ----

@@ -151,9 +151,13 @@ TEST(OpenAiEsTest, SaveAndLoadInTheMiddleOfARunContinuesBitIdentically) {
   run_generations(original, 7);
   const StrategyState state = original.save_state();
   EXPECT_EQ(state.strategy, "openai_es");
-  EXPECT_EQ(state.version, 1);
+  EXPECT_EQ(state.version, 2);
+  // The population is sampled again on load, not stored: the state is O(n), not O(population n).
+  EXPECT_FALSE(state.has("population/x"));
+  EXPECT_FALSE(state.has("population/step_size"));
   OpenAiEs loaded = make_strategy(40, 99, options);
   loaded.load_state(state);
+  expect_identical(loaded.ask(), original.ask());
   EXPECT_EQ(loaded.generation(), 7);
   EXPECT_EQ(loaded.best_fitness(), original.best_fitness());
   EXPECT_EQ(loaded.statistics(), original.statistics());
@@ -177,7 +181,12 @@ TEST(OpenAiEsTest, LoadStateRefusesInconsistentStatesAndStaysUnchanged) {
   StrategyState newer = good;
   newer.version = 3;
   EXPECT_EQ(storage_error_of(target, newer),
-            "the checkpoint's openai_es state has layout version 3; this metaevo reads versions 1 to 1");
+            "the checkpoint's openai_es state has layout version 3; this metaevo reads versions 1 to 2");
+  // Version 1 carried the population; without it such a state is refused.
+  StrategyState old_without_population = good;
+  old_without_population.version = 1;
+  EXPECT_EQ(storage_error_of(target, old_without_population),
+            "the checkpoint's openai_es state has no real entry 'population/x'");
   StrategyState long_mean = good;
   long_mean.put("mean", Eigen::VectorXd::Constant(11, 0.5));
   EXPECT_NE(storage_error_of(target, long_mean).find("entry 'mean' has shape [11], expected [10]"), std::string::npos);
@@ -208,6 +217,38 @@ TEST(OpenAiEsTest, LoadStateRefusesInconsistentStatesAndStaysUnchanged) {
   expect_identical(target.ask(), before);
   EXPECT_FALSE(target.best().has_value());
   EXPECT_TRUE(target.statistics().empty());
+}
+
+// Files written before version 2 stored the population; it is read, checked and asked as stored.
+TEST(OpenAiEsTest, LoadsAVersion1StateWithItsStoredPopulation) {
+  OpenAiEs original = make_strategy(12, 5);
+  run_generations(original, 4);
+  StrategyState old = original.save_state();
+  old.version = 1;
+  old.put_genomes("population", original.ask());
+  OpenAiEs loaded = make_strategy(12, 5);
+  loaded.load_state(old);
+  expect_identical(loaded.ask(), original.ask());
+  expect_identical(run_generations(loaded, 3), run_generations(original, 3));
+
+  // The stored genomes are asked, not resampled ones (here one coordinate moved)...
+  OpenAiEs other = make_strategy(12, 5);
+  StrategyState edited = other.save_state();
+  std::vector<Genome> population = other.ask();
+  population[3].x[0] = 0.25;
+  edited.version = 1;
+  edited.put_genomes("population", population);
+  OpenAiEs from_edited = make_strategy(12, 5);
+  from_edited.load_state(edited);
+  EXPECT_EQ(from_edited.ask()[3].x[0], 0.25);
+  // ...and must be of the stored generation.
+  edited.put("generation", std::int64_t{1});
+  edited.put("adam_step", std::int64_t{1});
+  OpenAiEs target = make_strategy(12, 5);
+  EXPECT_EQ(storage_error_of(target, edited),
+            "the checkpoint's openai_es state entry 'population/id' holds genome 0 of generation 0 at index 0, "
+            "expected genome 50 of generation 1");
+  EXPECT_EQ(target.generation(), 0);
 }
 
 TEST(OpenAiEsTest, NonFiniteFitnessIsTreatedAsWorst) {

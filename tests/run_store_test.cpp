@@ -468,6 +468,49 @@ TEST(RunStore, GlobalStepSizeIsStoredPerGene) {
   for (const double step : step_sizes) EXPECT_EQ(step, 0.25);
 }
 
+// An evolution strategy gives every genome the same step size (sigma): the segment's first generation
+// sets the fill value of /generations/step_size, rows equal to it are not written (no chunk), other
+// rows are; a reader sees the same values either way.
+TEST(RunStore, OneSharedStepSizeIsTheFillValueAndItsRowsAreNotWritten) {
+  const TempPath file("shared_step");
+  const RunConfig config = make_config();
+  const Eigen::Index n = config.search_space().size();
+  const std::vector<double> sigma = {0.05, 0.05 * 0.99, 0.05};  // 0.0495 is written, 0.05 is the fill
+  {
+    RunStore store = RunStore::create(file.path(), config);
+    for (std::int64_t generation = 0; generation < 3; ++generation) {
+      std::vector<Genome> population = make_population(generation, n);
+      for (Genome& genome : population) genome.step_size = Eigen::VectorXd::Constant(n, sigma[generation]);
+      store.append_generation(population, make_results(population));
+    }
+    store.flush();  // one segment with the three generations
+    std::vector<Genome> population = make_population(3, n);
+    population[2].step_size[1] = 0.5;  // not one shared value: a new segment without a fill value
+    store.append_generation(population, make_results(population));
+    store.flush();
+  }
+  const fs::path directory(file.path().string() + ".segments");
+  {
+    const RawFile segment(directory / "000000.h5");
+    const auto steps = read_all<double>(segment.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 3 * 4 * 3);
+    for (std::size_t k = 0; k < steps.size(); ++k) EXPECT_TRUE(bit_equal(steps[k], sigma[k / 12])) << k;
+    const hid_t dataset = H5Dopen2(segment.id, "/generations/step_size", H5P_DEFAULT);
+    const hid_t plist = H5Dget_create_plist(dataset);
+    double fill = 0.0;
+    EXPECT_GE(H5Pget_fill_value(plist, H5T_NATIVE_DOUBLE, &fill), 0);
+    EXPECT_EQ(fill, 0.05);
+    EXPECT_LT(H5Dget_storage_size(dataset), 12u * 8u);  // only generation 1's chunk, deflated
+    H5Pclose(plist);
+    H5Dclose(dataset);
+  }
+  const RawFile segment(directory / "000001.h5");
+  const auto steps = read_all<double>(segment.id, "/generations/step_size", H5T_NATIVE_DOUBLE, 4 * 3);
+  const std::vector<Genome> last = make_population(3, n);
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    EXPECT_EQ(steps[k], k == 2 * 3 + 1 ? 0.5 : last[k / 3].step_size[static_cast<Eigen::Index>(k % 3)]) << k;
+  }
+}
+
 TEST(RunStore, EmptySearchSpaceIsStoredWithoutGenes) {
   const TempPath file("no_genes");
   RunConfig config = make_config();

@@ -153,6 +153,73 @@ TEST(SearchRun, StrategiesResumeBitIdentically) {
   }
 }
 
+/// Writes a rank-2 float64 or a rank-1 int64 dataset into `group` (test fixtures in raw HDF5).
+void write_raw_dataset(hid_t group, const char* name, hid_t file_type, hid_t memory_type, std::vector<hsize_t> dims,
+                       const void* data) {
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t dataset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(dataset, 0) << name;
+  EXPECT_GE(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0) << name;
+  H5Dclose(dataset);
+  H5Sclose(space);
+}
+
+// Layout version 1 of the sep-CMA-ES and OpenAI-ES states also stored the population to ask; version 2
+// samples it again on load. A run file checkpointed by version 1 resumes as before (its stored genomes
+// are asked), and the resumed run's own checkpoints drop the population.
+TEST(SearchRun, AVersion1StateWithItsPopulationResumesBitIdentically) {
+  for (const std::string* text : {&sep_cma_es_config, &openai_es_config}) {
+    const RunConfig config = parse_config(*text);
+    SCOPED_TRACE(config.search.strategy);
+    TemporaryPath reference("_reference.h5");
+    run_objective(*text, reference.path());
+    TemporaryPath output("_version1.h5");
+    RunCallbacks stop;
+    int generations = 0;
+    stop.on_generation = [&](const GenerationRecord&) { ++generations; };
+    stop.should_stop = [&] { return generations >= 2; };
+    EXPECT_EQ(run_objective(*text, output.path(), stop).termination, Termination::interrupted);
+    // What version 1 would have stored: generation 2's genomes, as the reference run evaluated them.
+    const auto p = static_cast<hsize_t>(config.population_size());
+    const hsize_t n = 40;
+    const std::vector<double> genes = read_double_dataset(reference.path(), "/generations/genes");
+    const std::vector<double> steps = read_double_dataset(reference.path(), "/generations/step_size");
+    ASSERT_EQ(genes.size(), 6 * p * n);
+    const std::vector<double> x(genes.begin() + static_cast<std::ptrdiff_t>(2 * p * n),
+                                genes.begin() + static_cast<std::ptrdiff_t>(3 * p * n));
+    const std::vector<double> step_size(steps.begin() + static_cast<std::ptrdiff_t>(2 * p * n),
+                                        steps.begin() + static_cast<std::ptrdiff_t>(3 * p * n));
+    std::vector<std::int64_t> id, generation(p, 2), parent(p, -1);
+    for (hsize_t k = 0; k < p; ++k) id.push_back(static_cast<std::int64_t>(2 * p + k));
+    {
+      const hid_t file = H5Fopen(output.path().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      ASSERT_GE(file, 0);
+      const hid_t state = H5Gopen2(file, "/checkpoint/strategy", H5P_DEFAULT);
+      const hid_t version = H5Aopen(state, "version", H5P_DEFAULT);
+      const std::int64_t one = 1;
+      EXPECT_GE(H5Awrite(version, H5T_NATIVE_INT64, &one), 0);
+      H5Aclose(version);
+      const hid_t population = H5Gcreate2(state, "population", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      write_raw_dataset(population, "x", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, x.data());
+      write_raw_dataset(population, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, step_size.data());
+      write_raw_dataset(population, "id", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, id.data());
+      write_raw_dataset(population, "generation", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, generation.data());
+      write_raw_dataset(population, "parent_a", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, parent.data());
+      write_raw_dataset(population, "parent_b", H5T_STD_I64LE, H5T_NATIVE_INT64, {p}, parent.data());
+      H5Gclose(population);
+      H5Gclose(state);
+      H5Fclose(file);
+    }
+    ResumePlan plan = plan_resume(output.path());
+    EXPECT_EQ(resume_search(plan).termination, Termination::completed);
+    expect_same_results(reference.path(), output.path());
+    const hid_t file = H5Fopen(output.path().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    EXPECT_EQ(H5Lexists(file, "/checkpoint/strategy/population", H5P_DEFAULT), 0);
+    H5Fclose(file);
+  }
+}
+
 TEST(SearchRun, ACheckpointOfAnotherStrategyIsRefusedWithTheReason) {
   TemporaryPath output(".h5");
   run_objective(sep_cma_es_config, output.path());

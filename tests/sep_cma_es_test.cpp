@@ -204,9 +204,12 @@ TEST(SepCmaEsTest, SaveAndLoadInTheMiddleOfARunContinuesBitIdentically) {
   run_generations(original, 7);
   const StrategyState state = original.save_state();
   EXPECT_EQ(state.strategy, "sep_cma_es");
-  EXPECT_EQ(state.version, 1);
+  EXPECT_EQ(state.version, 2);
+  // The population is sampled again on load, not stored: the state is O(n), not O(lambda n).
+  EXPECT_FALSE(state.has("population/x"));
   SepCmaEs loaded = make_strategy(40, 99);
   loaded.load_state(state);
+  expect_identical(loaded.ask(), original.ask());
   EXPECT_EQ(loaded.generation(), 7);
   EXPECT_EQ(loaded.best_fitness(), original.best_fitness());
   ASSERT_TRUE(loaded.best().has_value());
@@ -237,9 +240,9 @@ TEST(SepCmaEsTest, LoadStateRefusesInconsistentStatesAndStaysUnchanged) {
   EXPECT_EQ(storage_error_of(target, other),
             "the checkpoint holds the state of strategy 'openai_es', the run uses 'sep_cma_es'");
   StrategyState newer = good;
-  newer.version = 2;
+  newer.version = 3;
   EXPECT_EQ(storage_error_of(target, newer),
-            "the checkpoint's sep_cma_es state has layout version 2; this metaevo reads versions 1 to 1");
+            "the checkpoint's sep_cma_es state has layout version 3; this metaevo reads versions 1 to 2");
   StrategyState short_mean = good;
   short_mean.put("mean", Eigen::VectorXd::Constant(9, 0.5));
   EXPECT_NE(storage_error_of(target, short_mean).find("entry 'mean' has shape [9], expected [10]"), std::string::npos);
@@ -262,7 +265,14 @@ TEST(SepCmaEsTest, LoadStateRefusesInconsistentStatesAndStaysUnchanged) {
   StrategyState lambda = good;
   lambda.put("population_size", std::int64_t{12});
   EXPECT_NE(storage_error_of(target, lambda).find("entry 'population_size' is 12"), std::string::npos);
+  // Version 1 stored the population: it must be there and of the stored generation.
+  StrategyState old_without_population = good;
+  old_without_population.version = 1;
+  EXPECT_EQ(storage_error_of(target, old_without_population),
+            "the checkpoint's sep_cma_es state has no real entry 'population/x'");
   StrategyState generation = good;
+  generation.version = 1;
+  generation.put_genomes("population", source.ask());
   generation.put("generation", std::int64_t{4});  // the stored population is of generation 3
   EXPECT_NE(storage_error_of(target, generation).find("entry 'population/id'"), std::string::npos);
   StrategyState missing = good;
@@ -273,6 +283,19 @@ TEST(SepCmaEsTest, LoadStateRefusesInconsistentStatesAndStaysUnchanged) {
   EXPECT_EQ(target.generation(), 0);
   expect_identical(target.ask(), before);
   EXPECT_FALSE(target.best().has_value());
+}
+
+// Files written before version 2 stored the population; it is read and asked as stored.
+TEST(SepCmaEsTest, LoadsAVersion1StateWithItsStoredPopulation) {
+  SepCmaEs original = make_strategy(12, 5);
+  run_generations(original, 4);
+  StrategyState old = original.save_state();
+  old.version = 1;
+  old.put_genomes("population", original.ask());
+  SepCmaEs loaded = make_strategy(12, 5);
+  loaded.load_state(old);
+  expect_identical(loaded.ask(), original.ask());
+  expect_identical(run_generations(loaded, 3), run_generations(original, 3));
 }
 
 TEST(SepCmaEsTest, NonFiniteFitnessIsTreatedAsWorst) {

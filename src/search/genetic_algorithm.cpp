@@ -357,8 +357,14 @@ void OperatorBandit::update(const std::array<std::int64_t, operator_count>& coun
 GeneticAlgorithm::GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions options, std::uint64_t seed)
     : space_(std::move(space)), options_(options), seed_(seed) {
   validate(options_);
+  population_ = initial_population();
+  if (bandit()) records_.assign(population_.size(), ChildRecord{});  // the initial genomes earn no credit
+}
+
+std::vector<Genome> GeneticAlgorithm::initial_population() const {
   const Eigen::Index genes = space_.size();
-  population_.reserve(static_cast<std::size_t>(options_.population_size));
+  std::vector<Genome> population;
+  population.reserve(static_cast<std::size_t>(options_.population_size));
   for (int individual = 0; individual < options_.population_size; ++individual) {
     RandomStream stream(seed_, StreamPurpose::initial_population, {static_cast<std::uint64_t>(individual)});
     Genome genome;
@@ -376,9 +382,9 @@ GeneticAlgorithm::GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions op
       }
     }
     genome.step_size = Eigen::VectorXd::Constant(genes, options_.initial_step_size);
-    population_.push_back(std::move(genome));
+    population.push_back(std::move(genome));
   }
-  if (bandit()) records_.assign(population_.size(), ChildRecord{});  // the initial genomes earn no credit
+  return population;
 }
 
 void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
@@ -656,7 +662,11 @@ StrategyState GeneticAlgorithm::save_state() const {
   state.put("seed", strategy_detail::seed_bits(seed_));
   state.put("generation", generation_);
   put_options(state, options_);
-  state.put_genomes("population", population_);
+  // The genome length: checked on load even when no genome is stored (generation 0, no pool yet).
+  state.put("genes", static_cast<std::int64_t>(space_.size()));
+  // Generation 0's population (all of a steady-state run's) is the initial one, drawn from the seed
+  // again on load: stored, it would be half of a steady-state checkpoint.
+  if (generation_ > 0) state.put_genomes("population", population_);
   state.put_genomes("best", best_ ? std::vector<Genome>{*best_} : std::vector<Genome>{});
   state.put("best_fitness", best_fitness_);
   state.put_genomes("pool", pool_);
@@ -718,7 +728,14 @@ void GeneticAlgorithm::load_state(const StrategyState& state) {
   const std::int64_t generation = state.integer("generation");
   if (generation < 0) throw StorageError("the checkpoint's GA state has generation " + std::to_string(generation));
   const Eigen::Index genes = space_.size();
-  std::vector<Genome> population = state.genomes("population", genes, options_.population_size);
+  if (state.version >= 2 && state.integer("genes") != genes) {
+    throw StorageError("the checkpoint's GA state has genes = " + std::to_string(state.integer("genes")) +
+                       ", the run's search space has " + std::to_string(genes));
+  }
+  // Version 1 stored the population at every generation; later versions from generation 1 on.
+  std::vector<Genome> population = state.version >= 2 && generation == 0
+                                       ? initial_population()
+                                       : state.genomes("population", genes, options_.population_size);
   std::vector<Genome> best = state.genomes("best", genes);
   if (best.size() > 1) throw StorageError("the checkpoint's GA state has " + std::to_string(best.size()) + " best genomes");
   const double best_fitness = state.real("best_fitness");

@@ -18,7 +18,8 @@ using strategy_detail::require_option;
 using text::format_number;
 
 constexpr std::string_view prefix = "search.openai_es";
-constexpr std::int64_t state_version = 1;
+// Version 2 drops the population: it is sampled again from mean, sigma, generation and seed.
+constexpr std::int64_t state_version = 2;
 
 void require_range(double value, bool ok, std::string_view field, std::string_view range) {
   require_option(ok, prefix, field, range, format_number(value));
@@ -85,28 +86,32 @@ OpenAiEs::OpenAiEs(Eigen::VectorXd initial_mean, OpenAiEsOptions options, std::u
   sample_population();
 }
 
-void OpenAiEs::sample_population() {
-  const Eigen::Index n = mean_.size();
+void OpenAiEs::sample_population() { population_ = sampled_population(mean_, sigma_, generation_); }
+
+std::vector<Genome> OpenAiEs::sampled_population(const Eigen::VectorXd& mean, double sigma,
+                                                 std::int64_t generation) const {
+  const Eigen::Index n = mean.size();
   const auto count = static_cast<std::int64_t>(options_.population_size);
-  population_.assign(static_cast<std::size_t>(count), Genome{});
+  std::vector<Genome> population(static_cast<std::size_t>(count));
   Eigen::VectorXd eps(n);
   for (std::int64_t pair = 0; pair < count / 2; ++pair) {
     RandomStream stream(seed_, StreamPurpose::strategy_sample,
-                        {static_cast<std::uint64_t>(generation_), static_cast<std::uint64_t>(pair)});
+                        {static_cast<std::uint64_t>(generation), static_cast<std::uint64_t>(pair)});
     stream.fill_normal(eps.data(), static_cast<std::size_t>(n));
     for (std::int64_t side = 0; side < 2; ++side) {
       const std::int64_t k = 2 * pair + side;
       const double sign = side == 0 ? 1.0 : -1.0;
-      Genome& genome = population_[static_cast<std::size_t>(k)];
-      genome.id = generation_ * count + k;
-      genome.generation = generation_;
+      Genome& genome = population[static_cast<std::size_t>(k)];
+      genome.id = generation * count + k;
+      genome.generation = generation;
       genome.x.resize(n);
       for (Eigen::Index i = 0; i < n; ++i) {
-        genome.x[i] = metaevo::detail::reflect_into_unit(mean_[i] + sign * sigma_ * eps[i]);
+        genome.x[i] = metaevo::detail::reflect_into_unit(mean[i] + sign * sigma * eps[i]);
       }
-      genome.step_size = Eigen::VectorXd::Constant(n, sigma_);
+      genome.step_size = Eigen::VectorXd::Constant(n, sigma);
     }
   }
+  return population;
 }
 
 void OpenAiEs::tell(const std::vector<double>& fitness) {
@@ -173,7 +178,7 @@ StrategyState OpenAiEs::save_state() const {
   state.put("adam_v", adam_v_);
   state.put("gradient_norm", gradient_norm_);
   state.put("step_norm", step_norm_);
-  state.put_genomes("population", population_);
+  // No population: load_state samples it again (it is ~2/3 of a checkpoint otherwise).
   strategy_detail::put_best(state, best_, best_fitness_);
   return state;
 }
@@ -212,10 +217,14 @@ void OpenAiEs::load_state(const StrategyState& state) {
   }
   const double gradient_norm = state.real("gradient_norm");
   const double step_norm = state.real("step_norm");
-  std::vector<Genome> population = stored_population(state, n, options_.population_size, generation);
   std::optional<Genome> best;
   double best_fitness = 0.0;
   stored_best(state, n, best, best_fitness);
+  // Version 1 stored the population: it is used as stored. Later versions sample it exactly as tell()
+  // did from what was just read, so a resume asks the same genomes bit for bit.
+  std::vector<Genome> population = state.version == 1
+                                       ? stored_population(state, n, options_.population_size, generation)
+                                       : sampled_population(mean, sigma, generation);
 
   // Everything read and checked: only now does the object change.
   generation_ = generation;

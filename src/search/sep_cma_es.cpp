@@ -18,7 +18,8 @@ using strategy_detail::require_option;
 using text::format_number;
 
 constexpr std::string_view prefix = "search.sep_cma_es";
-constexpr std::int64_t state_version = 1;
+// Version 2 drops the population: it is sampled again from mean, sigma, diag C, generation and seed.
+constexpr std::int64_t state_version = 2;
 
 }  // namespace
 
@@ -111,23 +112,27 @@ SepCmaEs::SepCmaEs(Eigen::VectorXd initial_mean, Eigen::VectorXd coordinate_scal
   sample_population();
 }
 
-void SepCmaEs::sample_population() {
-  const Eigen::Index n = mean_.size();
+void SepCmaEs::sample_population() { population_ = sampled_population(mean_, sigma_, diagonal_, generation_); }
+
+std::vector<Genome> SepCmaEs::sampled_population(const Eigen::VectorXd& mean, double sigma,
+                                                 const Eigen::VectorXd& diagonal, std::int64_t generation) const {
+  const Eigen::Index n = mean.size();
   const auto lambda = static_cast<std::int64_t>(parameters_.lambda);
-  const Eigen::VectorXd std_dev = sigma_ * diagonal_.cwiseSqrt();
-  population_.assign(static_cast<std::size_t>(lambda), Genome{});
+  const Eigen::VectorXd std_dev = sigma * diagonal.cwiseSqrt();
+  std::vector<Genome> population(static_cast<std::size_t>(lambda));
   Eigen::VectorXd z(n);
   for (std::int64_t k = 0; k < lambda; ++k) {
     RandomStream stream(seed_, StreamPurpose::strategy_sample,
-                        {static_cast<std::uint64_t>(generation_), static_cast<std::uint64_t>(k)});
-    Genome& genome = population_[static_cast<std::size_t>(k)];
-    genome.id = generation_ * lambda + k;
-    genome.generation = generation_;
+                        {static_cast<std::uint64_t>(generation), static_cast<std::uint64_t>(k)});
+    Genome& genome = population[static_cast<std::size_t>(k)];
+    genome.id = generation * lambda + k;
+    genome.generation = generation;
     stream.fill_normal(z.data(), static_cast<std::size_t>(n));
     genome.x.resize(n);
-    for (Eigen::Index i = 0; i < n; ++i) genome.x[i] = detail::reflect_into_unit(mean_[i] + std_dev[i] * z[i]);
+    for (Eigen::Index i = 0; i < n; ++i) genome.x[i] = detail::reflect_into_unit(mean[i] + std_dev[i] * z[i]);
     genome.step_size = std_dev;
   }
+  return population;
 }
 
 void SepCmaEs::tell(const std::vector<double>& fitness) {
@@ -205,7 +210,7 @@ StrategyState SepCmaEs::save_state() const {
   state.put("diagonal", diagonal_);
   state.put("path_sigma", path_sigma_);
   state.put("path_c", path_c_);
-  state.put_genomes("population", population_);
+  // No population: load_state samples it again (most of a checkpoint otherwise).
   strategy_detail::put_best(state, best_, best_fitness_);
   return state;
 }
@@ -233,10 +238,13 @@ void SepCmaEs::load_state(const StrategyState& state) {
   Eigen::VectorXd diagonal = finite_vector(state, "diagonal", n, true);
   Eigen::VectorXd path_sigma = finite_vector(state, "path_sigma", n, false);
   Eigen::VectorXd path_c = finite_vector(state, "path_c", n, false);
-  std::vector<Genome> population = stored_population(state, n, parameters_.lambda, generation);
   std::optional<Genome> best;
   double best_fitness = 0.0;
   stored_best(state, n, best, best_fitness);
+  // Version 1 stored the population: it is used as stored. Later versions sample it exactly as tell()
+  // did from what was just read, so a resume asks the same genomes bit for bit.
+  std::vector<Genome> population = state.version == 1 ? stored_population(state, n, parameters_.lambda, generation)
+                                                      : sampled_population(mean, sigma, diagonal, generation);
 
   // Everything read and checked: only now does the object change.
   generation_ = generation;

@@ -273,6 +273,14 @@ void h5p_set_deflate(hid_t plist, unsigned level, std::string_view name) {
   check_status(H5Pset_deflate(plist, level), "H5Pset_deflate", name);
 }
 
+void h5p_set_fill_value(hid_t plist, hid_t memory_type, const void* value, std::string_view name) {
+  check_status(H5Pset_fill_value(plist, memory_type, value), "H5Pset_fill_value", name);
+}
+
+void h5p_set_fill_time(hid_t plist, H5D_fill_time_t fill_time, std::string_view name) {
+  check_status(H5Pset_fill_time(plist, fill_time), "H5Pset_fill_time", name);
+}
+
 H5D_layout_t h5p_get_layout(hid_t plist, std::string_view name) {
   const H5D_layout_t layout = H5Pget_layout(plist);
   if (layout < 0) throw_failure("H5Pget_layout", name);

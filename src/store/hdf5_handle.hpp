@@ -135,6 +135,8 @@ void h5s_select_hyperslab(hid_t space, const std::vector<hsize_t>& start, const 
 PropertyList h5p_create(hid_t property_class);
 void h5p_set_chunk(hid_t plist, const std::vector<hsize_t>& chunk_dims, std::string_view name);
 void h5p_set_deflate(hid_t plist, unsigned level, std::string_view name);
+void h5p_set_fill_value(hid_t plist, hid_t memory_type, const void* value, std::string_view name);
+void h5p_set_fill_time(hid_t plist, H5D_fill_time_t fill_time, std::string_view name);
 H5D_layout_t h5p_get_layout(hid_t plist, std::string_view name);
 
 Dataset h5d_create2(hid_t location, const std::string& name, hid_t file_type, hid_t space,

@@ -1,7 +1,9 @@
 #include "metaevo/store/run_store.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -33,6 +35,9 @@ using durable::sync_path;
 constexpr std::string_view run_file_format = "metaevo-run";
 constexpr std::string_view metaevo_version = "0.1.0";
 constexpr unsigned deflate_level = 4;
+// Step sizes are deflated only when they repeat; on such data level 1 keeps ~0.5% as level 4 keeps
+// ~0.15%, at half the time (level 4's lazy matching indexes every byte of the long matches).
+constexpr unsigned step_size_deflate_level = 1;
 
 // Group and dataset names of schema version 1 (docs/hdf5-schema.md).
 const std::string config_group_name = "config";
@@ -74,9 +79,20 @@ struct GenerationDataset {
   std::vector<hsize_t> row_dims;        // shape of one generation: [P] or [P, n]
 };
 
+/// How the rows of a /generations dataset are kept, beyond the chunking.
+struct RowStorage {
+  unsigned deflate = deflate_level;  // when compressed
+  // A float64 value that rows equal to it everywhere are not written with: HDF5 reads a chunk never
+  // written as the dataset's fill value.
+  std::optional<double> fill_value;
+  // Every row is written whole, so no fill value is needed; then HDF5 writes a chunk larger than its
+  // chunk cache (1 MB) straight from the caller's buffer instead of copying it into a temporary.
+  bool rows_written_whole = false;
+};
+
 GenerationDataset create_generation_dataset(hid_t group, const std::string& group_path, const std::string& name,
                                             hid_t file_type, hid_t memory_type, std::vector<hsize_t> row_dims,
-                                            bool compress) {
+                                            bool compress, const RowStorage& storage = {}) {
   std::vector<hsize_t> dims = {0};
   std::vector<hsize_t> max_dims = {H5S_UNLIMITED};
   std::vector<hsize_t> chunk = {1};
@@ -91,7 +107,12 @@ GenerationDataset create_generation_dataset(hid_t group, const std::string& grou
   const h5::PropertyList create_plist = h5::h5p_create(H5P_DATASET_CREATE);
   h5::h5p_set_chunk(create_plist.id(), chunk, path);
   if (compress && h5::h5z_filter_avail(H5Z_FILTER_DEFLATE)) {
-    h5::h5p_set_deflate(create_plist.id(), deflate_level, path);
+    h5::h5p_set_deflate(create_plist.id(), storage.deflate, path);
+  }
+  if (storage.fill_value) {
+    h5::h5p_set_fill_value(create_plist.id(), H5T_NATIVE_DOUBLE, &*storage.fill_value, path);
+  } else if (storage.rows_written_whole) {
+    h5::h5p_set_fill_time(create_plist.id(), H5D_FILL_TIME_NEVER, path);
   }
   GenerationDataset result;
   result.name = path;
@@ -101,11 +122,17 @@ GenerationDataset create_generation_dataset(hid_t group, const std::string& grou
   return result;
 }
 
-/// Grows the dataset to generation + 1 rows and writes row `generation` from `data` (row-major).
-void write_generation_row(const GenerationDataset& target, hsize_t generation, const void* data) {
+/// Grows the dataset to generation + 1 rows; the new row reads as the fill value until written.
+std::vector<hsize_t> add_generation_row(const GenerationDataset& target, hsize_t generation) {
   std::vector<hsize_t> dims = {generation + 1};
   dims.insert(dims.end(), target.row_dims.begin(), target.row_dims.end());
   h5::h5d_set_extent(target.dataset.id(), dims, target.name);
+  return dims;
+}
+
+/// Grows the dataset to generation + 1 rows and writes row `generation` from `data` (row-major).
+void write_generation_row(const GenerationDataset& target, hsize_t generation, const void* data) {
+  const std::vector<hsize_t> dims = add_generation_row(target, generation);
   hsize_t element_count = 1;
   for (const hsize_t extent : target.row_dims) element_count *= extent;
   if (element_count == 0) return;
@@ -313,6 +340,23 @@ struct EvaluationField {
   bool per_task = false;  // one value per task slot: [P, K] per generation, [rows, K] in the log
 };
 
+/// Equal as stored: +0 and -0 differ, a NaN equals itself.
+bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+
+/// The one value every step size of every genome has, if there is one (an evolution strategy's sigma).
+std::optional<double> single_step_size(const std::vector<Genome>& population) {
+  if (population.empty() || population.front().step_size.size() == 0) return std::nullopt;
+  const double value = population.front().step_size[0];
+  for (const Genome& genome : population) {
+    const Eigen::VectorXd& steps = genome.step_size;
+    if (steps.size() == 0) return std::nullopt;
+    for (Eigen::Index j = 0; j < steps.size(); ++j) {
+      if (!same_bits(steps[j], value)) return std::nullopt;
+    }
+  }
+  return value;
+}
+
 }  // namespace
 
 struct RunStore::Impl {
@@ -330,6 +374,11 @@ struct RunStore::Impl {
   // step sizes are all equal, as an evolution strategy's sigma): then deflate shrinks the rows of
   // /generations/step_size cheaply. Decided by the first generation of each segment.
   bool step_sizes_repeat = false;
+  // The one value every step size of the segment's first generation has, if any (an evolution
+  // strategy's sigma): the fill value of the segment's step_size, and rows equal to it are not written.
+  std::optional<double> step_size_fill;
+  // Rows of the generation being appended, kept between generations so their pages stay mapped.
+  std::vector<double> gene_rows, step_size_rows;
 
   // Declared first so it is closed last, after every object inside it: the root's working copy.
   h5::File file;
@@ -504,27 +553,30 @@ struct RunStore::Impl {
   std::string context() const { return "run file '" + path.string() + "'"; }
   hsize_t gene_count() const { return static_cast<hsize_t>(space.size()); }
 
-  /// The genome's step sizes as one per gene: per-gene vectors as they are, a global one broadcast,
-  /// per-group ones spread over their genes (SearchSpace::group_of_gene).
-  std::vector<double> step_sizes_per_gene(const Genome& genome, std::size_t index) const {
+  /// Throws unless the genome carries one step size per gene, one per group or one (global).
+  void check_step_size_count(const Genome& genome, std::size_t index) const {
+    const Eigen::Index carried = genome.step_size.size();
+    const auto n = static_cast<Eigen::Index>(gene_count());
+    if (carried == n || carried == 1 || carried == space.group_count()) return;
+    throw StorageError("append_generation: genome " + std::to_string(index) + " (id " + std::to_string(genome.id) +
+                       ") carries " + std::to_string(carried) + " step sizes, expected " + std::to_string(n) +
+                       " (per gene), " + std::to_string(space.group_count()) + " (per group) or 1 (global)");
+  }
+
+  /// The genome's step sizes as one per gene into out[0, n): per-gene vectors as they are, a global one
+  /// broadcast, per-group ones spread over their genes (SearchSpace::group_of_gene). The count must
+  /// have passed check_step_size_count.
+  void spread_step_sizes(const Genome& genome, double* out) const {
     const auto n = static_cast<Eigen::Index>(gene_count());
     const Eigen::Index carried = genome.step_size.size();
-    std::vector<double> per_gene(static_cast<std::size_t>(n));
     if (carried == n) {
-      for (Eigen::Index j = 0; j < n; ++j) per_gene[static_cast<std::size_t>(j)] = genome.step_size[j];
+      std::copy(genome.step_size.data(), genome.step_size.data() + n, out);
     } else if (carried == 1) {
-      std::fill(per_gene.begin(), per_gene.end(), genome.step_size[0]);
-    } else if (carried == space.group_count()) {
-      for (Eigen::Index j = 0; j < n; ++j) {
-        const auto group = space.group_of_gene()[static_cast<std::size_t>(j)];
-        per_gene[static_cast<std::size_t>(j)] = genome.step_size[group];
-      }
+      std::fill(out, out + n, genome.step_size[0]);
     } else {
-      throw StorageError("append_generation: genome " + std::to_string(index) + " (id " + std::to_string(genome.id) +
-                         ") carries " + std::to_string(carried) + " step sizes, expected " + std::to_string(n) +
-                         " (per gene), " + std::to_string(space.group_count()) + " (per group) or 1 (global)");
+      const std::vector<int>& group = space.group_of_gene();
+      for (Eigen::Index j = 0; j < n; ++j) out[j] = genome.step_size[group[static_cast<std::size_t>(j)]];
     }
-    return per_gene;
   }
 
   void write_header(const RunConfig& config) {
@@ -604,10 +656,17 @@ struct RunStore::Impl {
     const hsize_t n = gene_count();
     // Genes are not compressed: deflate saves ~5% on normalized coordinates (random mantissas) and
     // costs ~150 ms per 2.5 MB, 15% of a 1 s generation of a 5,000-gene population of 64. Step sizes
-    // are when they repeat (a global or per-group step size spread over the genes: ~0.1% remains).
-    genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, false);
+    // are when they repeat (a global or per-group step size spread over the genes: ~0.5% remains);
+    // when they are all one value (sigma), rows equal to the fill value are not written at all.
+    RowStorage whole_rows;
+    whole_rows.rows_written_whole = true;
+    genes = create_generation_dataset(group, group_path, "genes", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n}, false,
+                                      whole_rows);
+    RowStorage step_rows = whole_rows;
+    step_rows.deflate = step_size_deflate_level;
+    step_rows.fill_value = step_size_fill;
     step_size = create_generation_dataset(group, group_path, "step_size", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {p, n},
-                                          step_sizes_repeat);
+                                          step_sizes_repeat, step_rows);
     write_string_attribute(step_size.dataset.id(), "step_size_adaptation",
                            std::string(to_string(step_size_adaptation)));
     for (const EvaluationField& field : evaluation_fields()) {
@@ -779,7 +838,6 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     throw StorageError(context + "got " + std::to_string(results.size()) + " evaluation results, expected population_size " +
                        std::to_string(p));
   }
-  std::vector<double> genes, step_sizes;
   EvaluationColumns columns(/*session_number=*/0, store.tasks_per_evaluation);  // the session is a log_only field
   // Decoded values are stored for the named scalar genes; a block's values are low + x (high - low) of
   // its coordinates in /generations/genes, so storing them again would double the bulk of the file.
@@ -799,13 +857,7 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
         throw StorageError("result " + std::to_string(i) + " is for genome id " + std::to_string(result.genome_id) +
                            " but genome " + std::to_string(i) + " has id " + std::to_string(genome.id));
       }
-      if (genes.empty()) {
-        genes.reserve(p * static_cast<std::size_t>(n));
-        step_sizes.reserve(p * static_cast<std::size_t>(n));
-      }
-      genes.insert(genes.end(), genome.x.data(), genome.x.data() + n);
-      const std::vector<double> per_gene = store.step_sizes_per_gene(genome, i);
-      step_sizes.insert(step_sizes.end(), per_gene.begin(), per_gene.end());
+      store.check_step_size_count(genome, i);
       columns.add(genome, result);
       for (Eigen::Index j = 0; j < scalars; ++j) {
         const GeneSpec& gene = store.space.gene(j);
@@ -822,15 +874,30 @@ void RunStore::append_generation(const std::vector<Genome>& population, const st
     throw StorageError(context + error.what());
   }
 
+  const std::optional<double> common_step_size = single_step_size(population);
   try {
     if (!population.empty() && !store.segment_is_open()) {
       const Eigen::VectorXd& first = population.front().step_size;
       store.step_sizes_repeat = first.size() < n || (first.size() > 0 && (first.array() == first[0]).all());
+      store.step_size_fill = common_step_size;
     }
     store.ensure_segment();
     const hsize_t local = store.segment_generations();  // the generation's row in the open segment
+    const auto row_length = static_cast<std::size_t>(n);
+    std::vector<double>& genes = store.gene_rows;
+    genes.resize(p * row_length);
+    for (std::size_t i = 0; i < p; ++i) {
+      std::copy(population[i].x.data(), population[i].x.data() + n, genes.data() + i * row_length);
+    }
     write_generation_row(store.genes, local, genes.data());
-    write_generation_row(store.step_size, local, step_sizes.data());
+    if (common_step_size && store.step_size_fill && same_bits(*common_step_size, *store.step_size_fill)) {
+      add_generation_row(store.step_size, local);  // reads as the fill value: nothing to write or deflate
+    } else {
+      std::vector<double>& step_sizes = store.step_size_rows;
+      step_sizes.resize(p * row_length);
+      for (std::size_t i = 0; i < p; ++i) store.spread_step_sizes(population[i], step_sizes.data() + i * row_length);
+      write_generation_row(store.step_size, local, step_sizes.data());
+    }
     std::size_t row = 0;
     for (const EvaluationField& field : store.evaluation_fields()) {
       if (!field.log_only) write_generation_row(store.evaluation_rows.at(row++), local, field.data(columns));

@@ -136,14 +136,16 @@ struct OperatorBandit {
 /// does not depend on the order evaluations finish in: child i of generation g + 1 uses
 /// RandomStream(seed, selection / crossover / mutation, {g + 1, i}).
 ///
-/// Its state (save_state) holds the seed, the options, the generation, the population, the best genome
-/// and the steady-state pool, so a loaded GA continues exactly as the saved one did. The search space
+/// Its state (save_state) holds the seed, the options, the generation, the population (from generation 1
+/// on: generation 0's, all of a steady-state run's, is the initial one, drawn from the seed again on
+/// load), the best genome and the steady-state pool, so a loaded GA continues exactly as the saved one
+/// did. Layout version 1 stored the population at generation 0 too; it is read as stored. The search space
 /// is not stored: it comes from the constructor (the run's config) and must have the genomes' length,
 /// and the stored seed and options must equal the constructor's (both checked on load).
 class GeneticAlgorithm final : public SearchStrategy {
  public:
   /// Layout version of save_state(); load_state() reads 1 to this.
-  static constexpr std::int64_t state_version = 1;
+  static constexpr std::int64_t state_version = 2;
 
   GeneticAlgorithm(SearchSpace space, GeneticAlgorithmOptions options, std::uint64_t seed);
 
@@ -223,6 +225,8 @@ class GeneticAlgorithm final : public SearchStrategy {
   /// The bandits' update from the last credited counts and credits.
   void update_bandits();
   bool bandit() const { return options_.operator_selection == OperatorSelection::bandit; }
+  /// Generation 0's genomes, drawn from the seed (StreamPurpose::initial_population, {index}).
+  std::vector<Genome> initial_population() const;
   /// A loaded state's parts agree with this GA (population size, genome lengths, pool); else StorageError.
   void check_state(const std::vector<Genome>& population, const std::vector<Genome>& pool,
                    const std::vector<double>& pool_fitness) const;

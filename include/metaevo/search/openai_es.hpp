@@ -61,11 +61,13 @@ std::vector<double> centered_ranks(const std::vector<double>& fitness);
 /// Genomes: id = generation * population_size + index, generation set, parents -1, step_size = sigma
 /// in every coordinate (the standard deviation the genome was sampled with).
 ///
-/// State (strategy "openai_es", version 1): integers seed (the uint64 seed's bits), generation,
+/// State (strategy "openai_es", version 2): integers seed (the uint64 seed's bits), generation,
 /// population_size, adam_step, has_best; reals mean [n], initial_mean [n] (the weight-decay anchor),
 /// sigma, adam_m [n], adam_v [n], gradient_norm, step_norm, best_fitness and the options that shape
 /// the future: learning_rate, beta1, beta2, epsilon, weight_decay, sigma_decay, min_sigma; genomes
-/// population (population_size x n) and best (1 x n, only when has_best == 1).
+/// best (1 x n, only when has_best == 1). The population to ask is not stored: load_state samples it
+/// from mean, sigma, generation and seed as above. Version 1 also stored it (genomes population,
+/// population_size x n); such a state is still read, and its stored population is asked.
 class OpenAiEs final : public SearchStrategy {
  public:
   /// initial_mean: the start point in normalized coordinates, n >= 1 entries in [0, 1]; also the
@@ -96,6 +98,8 @@ class OpenAiEs final : public SearchStrategy {
 
  private:
   void sample_population();
+  /// The genomes of `generation` sampled around `mean` with `sigma` (the Sampling rule above).
+  std::vector<Genome> sampled_population(const Eigen::VectorXd& mean, double sigma, std::int64_t generation) const;
 
   OpenAiEsOptions options_;
   std::uint64_t seed_;

@@ -61,10 +61,12 @@ SepCmaEsParameters sep_cma_es_parameters(Eigen::Index n, const SepCmaEsOptions& 
 /// Genomes: id = generation * lambda + index, generation set, parents -1, step_size = sigma * D (the
 /// per-coordinate standard deviation the genome was sampled with).
 ///
-/// State (strategy "sep_cma_es", version 1): integers seed (the uint64 seed's bits), generation,
+/// State (strategy "sep_cma_es", version 2): integers seed (the uint64 seed's bits), generation,
 /// population_size, parent_count, has_best; reals mean [n], sigma, diagonal [n] (diag C), path_sigma
-/// [n], path_c [n], best_fitness, min_sigma, max_sigma, initial_sigma; genomes population (lambda x n)
-/// and best (1 x n, only when has_best == 1).
+/// [n], path_c [n], best_fitness, min_sigma, max_sigma, initial_sigma; genomes best (1 x n, only when
+/// has_best == 1). The population to ask is not stored: load_state samples it from mean, sigma,
+/// diagonal, generation and seed as above. Version 1 also stored it (genomes population, lambda x n);
+/// such a state is still read, and its stored population is asked.
 class SepCmaEs final : public SearchStrategy {
  public:
   /// initial_mean: the start point in normalized coordinates, n >= 1 entries in [0, 1].
@@ -101,6 +103,9 @@ class SepCmaEs final : public SearchStrategy {
 
  private:
   void sample_population();
+  /// The genomes of `generation` sampled from N(mean, sigma^2 diag(diagonal)) (the Sampling rule above).
+  std::vector<Genome> sampled_population(const Eigen::VectorXd& mean, double sigma, const Eigen::VectorXd& diagonal,
+                                         std::int64_t generation) const;
 
   SepCmaEsOptions options_;
   SepCmaEsParameters parameters_;
