@@ -4,20 +4,24 @@ coordinate at a time: a reference for applying an exported rule outside metaevo 
 reasons: docs/learned-rules.md). Standard library only; port it to numpy or your framework by
 batching the per-coordinate loop.
 
-A rule is its family, its architecture (hidden sizes and init_seed, from the run's config), its
-scalar hyperparameters (`metaevo export RUN.h5 --best`) and its gene blocks (the run file's
-/best/decoded/<block>, e.g. hidden1 and output, or input, recurrent and readout):
+A rule is its family, its architecture, its scalar hyperparameters and its gene blocks: all of
+them are in the JSON that `metaevo export RUN.h5 --best` writes (format version 2), so
 
-    rule = LearnedRule("learned_mlp", [hidden1, output], widths=[13, 16, 2], init_seed=0,
-                       learning_rate=0.2)
+    rule = from_exported(json.load(open("rule.json")))
     rule.reset(len(p))
     for t in range(1, T + 1):
         loss, g = ...                       # at the current p
         rule.step(p, g, t, T, loss, tensor_sizes)
 
+or by hand: LearnedRule("learned_mlp", [hidden1, output], widths=[13, 16, 2], init_seed=0,
+learning_rate=0.2).
+
 Usage: /usr/bin/python3 scripts/learned_rule_reference.py --demo learned_mlp|learned_rnn
-prints three steps of a fixed example (tests/learned_*_rule_test.cpp checks metaevo takes the same).
+       /usr/bin/python3 scripts/learned_rule_reference.py --apply RULE.json
+run three steps of a fixed example, with hand-set weights or with an exported rule, and print the
+parameters after each (tests/learned_*_rule_test.cpp check that metaevo takes the same steps).
 """
+import json
 import math
 import sys
 
@@ -145,15 +149,57 @@ class LearnedRule:
         return p
 
 
-def demo(family):
-    """Three steps of a fixed example: 5 parameters in tensors of 3 and 2, blocks 0.2 sin(0.37 j + b)."""
+def schedule_factor(kind, total_steps, warmup_fraction=0.1, final_fraction=0.0):
+    """metaevo's learning-rate schedule as a function of t (include/metaevo/rules/learning_rate_schedule.hpp)."""
+    total = max(total_steps, 1)
+
+    def cosine(s, steps):
+        s = min(max(s, 1), steps)
+        return final_fraction + (1.0 - final_fraction) * 0.5 * (1.0 + math.cos(math.pi * (s - 1) / steps))
+
+    def factor(t):
+        step = min(max(t, 1), total)
+        if kind == "constant":
+            return 1.0
+        if kind == "cosine":
+            return cosine(step, total)
+        warmup = min(max(int(math.floor(warmup_fraction * total + 0.5)), 1), total)
+        return step / warmup if step <= warmup else cosine(step - warmup, total - warmup)
+
+    return factor
+
+
+def from_exported(document):
+    """A LearnedRule from the JSON `metaevo export` writes (format version 2), as parsed by json."""
+    family, h, architecture, blocks = (document["family"], document["hyperparameters"], document["architecture"],
+                                       document["blocks"])
+    if family == "learned_mlp":
+        hidden = list(architecture["hidden_sizes"])
+        widths = [13] + hidden + [2]
+        names = ["hidden%d" % (l + 1) for l in range(len(hidden))] + ["output"]
+    elif family == "learned_rnn":
+        widths = [13, architecture["hidden_size"], 2]
+        names = ["input", "recurrent", "readout"]
+    else:
+        raise ValueError("not a learned rule: " + family)
+    schedule = schedule_factor(h["schedule"], document["inner_steps"], h["warmup_fraction"], h["final_lr_fraction"])
+    return LearnedRule(family, [blocks[name] for name in names], widths, architecture["init_seed"], h["learning_rate"],
+                       h["adam_weight"], h["scale"], h["alpha"], h["epsilon"], schedule)
+
+
+def patterned(family):
+    """Hand-set weights 0.2 sin(0.37 j + b) in block b, small architectures, init_seed 5."""
     widths = [13, 4, 3, 2] if family == "learned_mlp" else [13, 3, 2]
     if family == "learned_mlp":
         lengths = [(widths[l] + 1) * widths[l + 1] for l in range(len(widths) - 1)]
     else:
         lengths = [14 * 3, 3 * 3, 4 * 2]
     blocks = [[0.2 * math.sin(0.37 * j + b) for j in range(n)] for b, n in enumerate(lengths)]
-    rule = LearnedRule(family, blocks, widths, init_seed=5, learning_rate=0.1, alpha=0.5, scale=0.7)
+    return LearnedRule(family, blocks, widths, init_seed=5, learning_rate=0.1, alpha=0.5, scale=0.7)
+
+
+def demo(rule):
+    """Three steps of a fixed example: 5 parameters in tensors of 3 and 2, T = 10; prints p after each."""
     p = [0.5, -0.25, 1.0, 0.0, 0.75]
     rule.reset(len(p))
     for t in range(1, 4):
@@ -163,6 +209,10 @@ def demo(family):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "--demo" or sys.argv[2] not in ("learned_mlp", "learned_rnn"):
-        sys.exit("usage: learned_rule_reference.py --demo learned_mlp|learned_rnn")
-    demo(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == "--demo" and sys.argv[2] in ("learned_mlp", "learned_rnn"):
+        demo(patterned(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--apply":
+        with open(sys.argv[2]) as file:
+            demo(from_exported(json.load(file)))
+    else:
+        sys.exit("usage: learned_rule_reference.py --demo learned_mlp|learned_rnn | --apply RULE.json")

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "metaevo/config/config.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/evaluation/inner_loop.hpp"
+#include "metaevo/rules/exported_rule.hpp"
 #include "metaevo/rules/update_rule.hpp"
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/tasks/task.hpp"
@@ -395,21 +397,55 @@ TEST(LearnedMlpRule, TheExampleConfigIsValidAndCheckPrintsTheWeightCount) {
   EXPECT_EQ(check.exit_status, 0) << check.output;
   for (const char* expected : {"block hidden1", "block output", "258 weights in all"})
     EXPECT_TRUE(contains(check.output, expected)) << expected << "\n" << check.output;
+
+  // `metaevo families` lists the architecture options with the hyperparameters.
+  const auto families = run_command(std::string(METAEVO_CLI_PATH) + " families");
+  EXPECT_EQ(families.exit_status, 0) << families.output;
+  for (const char* expected : {"  learned_mlp: ", "    adam_weight ", "    [update_rule.architecture]:",
+                               "    hidden_sizes        1 or 2 integers in [1, 64]", "  learned_rnn: ",
+                               "    hidden_size         integer in [1, 64]"})
+    EXPECT_TRUE(contains(families.output, expected)) << expected << "\n" << families.output;
 }
 
-TEST(LearnedMlpRule, ThePythonReferenceScriptTakesTheSameSteps) {
-  // scripts/learned_rule_reference.py is what docs/learned-rules.md gives users to apply an exported
-  // rule elsewhere: it must agree with the rule to rounding.
+TEST(LearnedMlpRule, ThePythonReferenceTakesTheSameStepsWithHandSetAndExportedWeights) {
+  // scripts/learned_rule_reference.py is what docs/learned-rules.md gives users to apply a rule
+  // elsewhere: it must agree with the rule to rounding, from weights set by hand and from the JSON
+  // `metaevo export` writes (architecture, blocks by name, hyperparameters, schedule).
   const std::string python = "/usr/bin/python3";
   if (!std::filesystem::exists(python)) GTEST_SKIP() << "no " << python;
-  const auto script =
-      run_command(python + " " + METAEVO_SOURCE_DIR + "/scripts/learned_rule_reference.py --demo learned_mlp");
-  ASSERT_EQ(script.exit_status, 0) << script.output;
-  const std::vector<Eigen::VectorXd> expected = testing_support::parse_demo_output(script.output);
-  ASSERT_EQ(expected.size(), 3u) << script.output;
-  const std::vector<Eigen::VectorXd> steps = testing_support::demo_steps(
-      "learned_mlp", {{"hidden_sizes", std::vector<std::int64_t>{4, 3}}, {"init_seed", std::int64_t{5}}});
+  const std::string script = python + " " + METAEVO_SOURCE_DIR + "/scripts/learned_rule_reference.py";
+  const auto demo = run_command(script + " --demo learned_mlp");
+  ASSERT_EQ(demo.exit_status, 0) << demo.output;
+  const std::vector<Eigen::VectorXd> expected = testing_support::parse_demo_output(demo.output);
+  ASSERT_EQ(expected.size(), 3u) << demo.output;
+  const std::vector<Eigen::VectorXd> steps = testing_support::demo_steps(*testing_support::patterned_demo_rule(
+      "learned_mlp", {{"hidden_sizes", std::vector<std::int64_t>{4, 3}}, {"init_seed", std::int64_t{5}}}));
   for (std::size_t k = 0; k < steps.size(); ++k) EXPECT_LT(relative_difference(steps[k], expected[k]), 1e-13) << k;
+
+  ExportedUpdateRule exported;
+  exported.family = "learned_mlp";
+  exported.hyperparameters = default_hyperparameters("learned_mlp");
+  exported.hyperparameters["learning_rate"] = 0.05;
+  exported.hyperparameters["alpha"] = 0.3;
+  exported.hyperparameters["schedule"] = std::string("warmup_cosine");
+  exported.hyperparameters["warmup_fraction"] = 0.25;
+  exported.hyperparameters["final_lr_fraction"] = 0.1;
+  exported.architecture = update_rule_architecture(
+      "learned_mlp", {{"hidden_sizes", std::vector<std::int64_t>{8, 4}}, {"init_seed", std::int64_t{3}}});
+  const std::vector<GeneBlock> blocks = update_rule_gene_blocks("learned_mlp", exported.architecture);
+  const std::vector<Eigen::VectorXd> values = random_blocks("learned_mlp", exported.architecture.values(), 0.5, 17);
+  for (std::size_t b = 0; b < blocks.size(); ++b) exported.blocks.emplace_back(blocks[b].name, values[b]);
+  exported.inner_steps = 6;  // the schedule's length: warmup of 2 steps, then cosine
+  TemporaryPath file(".json");
+  std::ofstream(file.path()) << to_json(exported);
+  const auto applied = run_command(script + " --apply " + file.string());
+  ASSERT_EQ(applied.exit_status, 0) << applied.output;
+  const std::vector<Eigen::VectorXd> expected_exported = testing_support::parse_demo_output(applied.output);
+  ASSERT_EQ(expected_exported.size(), 3u) << applied.output;
+  const std::unique_ptr<UpdateRule> rule = make_update_rule(update_rule_from_json(to_json(exported)));
+  const std::vector<Eigen::VectorXd> exported_steps = testing_support::demo_steps(*rule);
+  for (std::size_t k = 0; k < exported_steps.size(); ++k)
+    EXPECT_LT(relative_difference(exported_steps[k], expected_exported[k]), 1e-13) << k;
 }
 
 }  // namespace

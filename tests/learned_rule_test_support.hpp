@@ -175,24 +175,14 @@ inline std::vector<Eigen::VectorXd> patterned_blocks(const std::string& family, 
   return values;
 }
 
-/// The fixed example scripts/learned_rule_reference.py --demo runs: 5 parameters in tensors of 3
-/// and 2, block values 0.2 sin(0.37 j + b), three steps; the parameters after each.
-inline std::vector<Eigen::VectorXd> demo_steps(const std::string& family, const Architecture& architecture) {
-  std::vector<Eigen::VectorXd> blocks;
-  double b = 0.0;
-  for (const GeneBlock& block : update_rule_gene_blocks(family, update_rule_architecture(family, architecture))) {
-    Eigen::VectorXd value(block.length);
-    for (Eigen::Index j = 0; j < value.size(); ++j) value(j) = 0.2 * std::sin(0.37 * static_cast<double>(j) + b);
-    blocks.push_back(value);
-    b += 1.0;
-  }
-  auto rule =
-      make_learned_rule(family, {{"learning_rate", 0.1}, {"alpha", 0.5}, {"scale", 0.7}}, architecture, blocks, 10);
+/// The fixed example of scripts/learned_rule_reference.py: 5 parameters in tensors of 3 and 2, T = 10,
+/// three steps with gradients cos(1.3 i + t) and losses 2 / t; the parameters after each.
+inline std::vector<Eigen::VectorXd> demo_steps(UpdateRule& rule) {
   Eigen::VectorXd p(5);
   p << 0.5, -0.25, 1.0, 0.0, 0.75;
   const std::vector<Eigen::Index> tensors = {3, 2};
   std::vector<Eigen::VectorXd> steps;
-  rule->reset(5);
+  rule.reset(5);
   for (std::int64_t t = 1; t <= 3; ++t) {
     Eigen::VectorXd g(5);
     for (Eigen::Index i = 0; i < 5; ++i) g(i) = std::cos(1.3 * static_cast<double>(i) + static_cast<double>(t));
@@ -201,10 +191,24 @@ inline std::vector<Eigen::VectorXd> demo_steps(const std::string& family, const 
     context.total_steps = 10;
     context.loss = 2.0 / static_cast<double>(t);
     context.tensor_sizes = tensors;
-    rule->step(p, g, context);
+    rule.step(p, g, context);
     steps.push_back(p);
   }
   return steps;
+}
+
+/// The script's `--demo` rule: block values 0.2 sin(0.37 j + b), init_seed 5, lr 0.1, alpha 0.5,
+/// scale 0.7, constant schedule.
+inline std::unique_ptr<UpdateRule> patterned_demo_rule(const std::string& family, const Architecture& architecture) {
+  std::vector<Eigen::VectorXd> blocks;
+  double b = 0.0;
+  for (const GeneBlock& block : update_rule_gene_blocks(family, update_rule_architecture(family, architecture))) {
+    Eigen::VectorXd value(block.length);
+    for (Eigen::Index j = 0; j < value.size(); ++j) value(j) = 0.2 * std::sin(0.37 * static_cast<double>(j) + b);
+    blocks.push_back(value);
+    b += 1.0;
+  }
+  return make_learned_rule(family, {{"learning_rate", 0.1}, {"alpha", 0.5}, {"scale", 0.7}}, architecture, blocks, 10);
 }
 
 /// The same from the script's printed lines (empty when the output is not 3 lines of 5 numbers).
