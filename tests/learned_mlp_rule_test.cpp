@@ -229,10 +229,20 @@ TEST(LearnedMlpRule, InputsAreNormalizedOverEachTensorOfTheTask) {
   rule->step(q, vec({0.5, -0.1, 0.0, 0.0}), context);
   EXPECT_TRUE(q.allFinite()) << q;
 
-  // Sizes that do not add up to the parameters are a caller's bug.
+  // Sizes that do not add up to the parameters are a caller's bug, refused before any state changes:
+  // the next valid step is the one a fresh rule takes.
   const std::vector<Eigen::Index> wrong = {2, 1};
   context.tensor_sizes = wrong;
+  rule->reset(4);
+  const Eigen::VectorXd before = q;
   EXPECT_THROW(rule->step(q, vec({0.5, -0.1, 0.0, 0.0}), context), Error);
+  EXPECT_EQ(q, before);
+  context.tensor_sizes = halves;
+  rule->step(q, g, context);
+  Eigen::VectorXd fresh = before;
+  rule->reset(4);
+  rule->step(fresh, g, context);
+  EXPECT_EQ(q, fresh);
   rule->reset(3);
   EXPECT_THROW(rule->step(q, vec({0.5, -0.1, 0.0, 0.0}), 1), Error);
 }

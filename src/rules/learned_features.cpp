@@ -93,10 +93,23 @@ void FeatureState::reset(Eigen::Index parameter_count) {
 
 void FeatureState::update(const Eigen::VectorXd& parameters, const Eigen::VectorXd& gradient,
                           const StepContext& context, double epsilon, std::string_view family) {
+  // Every size is checked before any state changes; a mismatch is a caller's bug (run_inner_loop
+  // checks the task's tensor sizes too), never a tuning problem.
   if (parameters.size() != parameter_count_ || gradient.size() != parameter_count_) {
     throw Error("update rule \"" + std::string(family) + "\": step() got " + std::to_string(parameters.size()) +
                 " parameters and " + std::to_string(gradient.size()) + " gradient entries after reset(" +
                 std::to_string(parameter_count_) + ")");
+  }
+  Eigen::Index total = 0;
+  bool negative = false;
+  for (const Eigen::Index size : context.tensor_sizes) {
+    negative = negative || size < 0;
+    total += size;
+  }
+  if (!context.tensor_sizes.empty() && (negative || total != parameter_count_)) {
+    throw Error("update rule \"" + std::string(family) + "\": the tensor sizes sum to " + std::to_string(total) +
+                (negative ? " (one is negative)" : "") + ", but there are " + std::to_string(parameter_count_) +
+                " parameters");
   }
   const std::int64_t t = context.t;
   const auto g = gradient.array();
@@ -120,7 +133,7 @@ void FeatureState::update(const Eigen::VectorXd& parameters, const Eigen::Vector
   features_.col(6).array() = (second_moment_ * (1.0 / second_correction)).sqrt();
   features_.col(7).array() =
       (momenta_.col(static_cast<Eigen::Index>(adam_momentum)).array() * (1.0 / first_correction_)) / adam_denominator_;
-  normalize_per_tensor(context.tensor_sizes, family);
+  normalize_per_tensor(context.tensor_sizes);
 
   const double steps = static_cast<double>(t);
   global_(0) = context.progress();
@@ -133,19 +146,8 @@ void FeatureState::update(const Eigen::VectorXd& parameters, const Eigen::Vector
       initial_loss_ > 0.0 && std::isfinite(loss) && loss >= 0.0 ? std::tanh(std::log(loss / initial_loss_)) : 0.0;
 }
 
-void FeatureState::normalize_per_tensor(std::span<const Eigen::Index> tensor_sizes, std::string_view family) {
-  // Checked before any column changes; run_inner_loop checks the task too, so this is a caller's bug.
-  Eigen::Index total = 0;
-  bool negative = false;
-  for (const Eigen::Index size : tensor_sizes) {
-    negative = negative || size < 0;
-    total += size;
-  }
-  if (!tensor_sizes.empty() && (negative || total != parameter_count_)) {
-    throw Error("update rule \"" + std::string(family) + "\": the tensor sizes sum to " + std::to_string(total) +
-                (negative ? " (one is negative)" : "") + ", but there are " + std::to_string(parameter_count_) +
-                " parameters");
-  }
+void FeatureState::normalize_per_tensor(std::span<const Eigen::Index> tensor_sizes) {
+  // The sizes were checked by update(): non-negative, summing to n.
   auto normalize = [this](Eigen::Index offset, Eigen::Index size) {
     if (size == 0) return;
     for (Eigen::Index f = 0; f < coordinate_feature_count; ++f) {

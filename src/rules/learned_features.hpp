@@ -69,7 +69,7 @@ class FeatureState {
                   std::int64_t t) const;
 
  private:
-  void normalize_per_tensor(std::span<const Eigen::Index> tensor_sizes, std::string_view family);
+  void normalize_per_tensor(std::span<const Eigen::Index> tensor_sizes);
 
   Eigen::Index parameter_count_ = 0;
   Eigen::MatrixXd momenta_;          // n x 4, one column per decay, not bias-corrected
