@@ -15,6 +15,8 @@
 #include "metaevo/core/error.hpp"
 #include "core/text_format.hpp"
 #include "rules/blend_rule.hpp"
+#include "rules/learned_mlp_rule.hpp"
+#include "rules/learned_rnn_rule.hpp"
 
 // Every rule keeps its state in Eigen arrays sized by reset(n); step() is made only of coefficient-wise
 // array expressions assigned into existing storage, so it never allocates (this is the inner loop's
@@ -350,6 +352,8 @@ void register_builtin_rules(Registry<UpdateRuleRegistration>& registry) {
                                                                    number(h, "beta2"), number(h, "weight_decay"));
                                }));
   add_rule(registry, blend_rule_registration());  // src/rules/blend_rule.cpp
+  add_rule(registry, learned_mlp_rule_registration());  // src/rules/learned_mlp_rule.cpp
+  add_rule(registry, learned_rnn_rule_registration());  // src/rules/learned_rnn_rule.cpp
 }
 
 // ---------------------------------------------------------------------------------------------

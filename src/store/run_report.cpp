@@ -192,6 +192,11 @@ std::string describe_registered_families() {
         row(info.name, "one of " + joined(info.choices, ", "), "\"" + info.default_choice + "\"", info.description);
       }
     }
+    // The shape options of a rule with gene blocks, which [update_rule.architecture] may set.
+    if (!rule.architecture.specs().empty()) out << "    [update_rule.architecture]:\n";
+    for (const OptionSpec& spec : rule.architecture.specs()) {
+      row(spec.key, spec.describe_allowed(), format_option_value(spec.default_value), spec.help);
+    }
   }
   return out.str();
 }

@@ -36,6 +36,9 @@ enum class StreamPurpose : std::uint64_t {
   // then scored on. Two purposes, so no tuning task is ever a held-out one.
   baseline_tuning = 12,
   evaluation_task = 13,
+  // The fixed base a learned update rule adds its weight genes to: {family tag, layer}, keyed by the
+  // rule's architecture option init_seed (not the run seed), so a rule means the same in every run.
+  rule_base_weights = 14,
   test = 99,
 };
 

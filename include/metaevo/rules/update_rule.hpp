@@ -105,7 +105,7 @@ struct UpdateRuleRegistration {
 };
 
 /// Every registered update rule; the built-in ones (sgd, momentum, nesterov, adam, adamw, rmsprop,
-/// lion, blend) are registered on first use.
+/// lion, blend, learned_mlp, learned_rnn) are registered on first use.
 Registry<UpdateRuleRegistration>& update_rule_registry();
 /// Adds a family (ConfigError if the name is taken or a hyperparameter is declared twice).
 void register_update_rule(UpdateRuleRegistration registration);
