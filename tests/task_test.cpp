@@ -202,6 +202,29 @@ TEST_P(TaskFamilyTest, WrongParameterCountIsRejected) {
 INSTANTIATE_TEST_SUITE_P(AllFamilies, TaskFamilyTest, ::testing::ValuesIn(gradient_cases()),
                          [](const ::testing::TestParamInfo<NamedSpec>& param_info) { return param_info.param.name; });
 
+TEST_P(TaskFamilyTest, TensorSizesAddUpToTheDimension) {
+  const auto task = make_task_family(GetParam().spec)->sample(1);
+  Eigen::Index total = 0;
+  for (const Eigen::Index size : task->tensor_sizes()) total += size;
+  EXPECT_EQ(total, task->dimension());
+}
+
+TEST(TaskTensorSizesTest, MlpLayersAndLinearModelsSplitWeightsAndBiases) {
+  TaskFamilySpec mlp;
+  mlp.kind = TaskKind::mlp_classification;
+  mlp.dimension = 3;
+  mlp.hidden_layers = {5};
+  mlp.classes = 4;
+  EXPECT_EQ(make_task_family(mlp)->sample(1)->tensor_sizes(), (std::vector<Eigen::Index>{15, 5, 20, 4}));
+  TaskFamilySpec linear;
+  linear.kind = TaskKind::linear_regression;
+  linear.dimension = 6;
+  EXPECT_EQ(make_task_family(linear)->sample(1)->tensor_sizes(), (std::vector<Eigen::Index>{6, 1}));
+  TaskFamilySpec quadratic;
+  quadratic.dimension = 7;
+  EXPECT_EQ(make_task_family(quadratic)->sample(1)->tensor_sizes(), (std::vector<Eigen::Index>{7}));
+}
+
 TEST(TaskKindTest, NamesRoundTrip) {
   const auto& kinds = enum_values<TaskKind>();
   EXPECT_EQ(kinds.size(), 7U);

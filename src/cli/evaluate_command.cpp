@@ -121,7 +121,7 @@ void add_evaluate_command(CLI::App& app, EvaluateArguments& arguments) {
 std::optional<int> run_evaluate(const EvaluateArguments& arguments) {
   if (arguments.command == nullptr || !arguments.command->parsed()) return std::nullopt;
   const std::filesystem::path run_file = arguments.run_file;
-  try {
+  return with_exit_status([&]() -> int {
     // Everything that can be rejected is checked before the long work.
     std::optional<TaskSet> held_out;
     if (!arguments.tasks_path.empty()) held_out = load_task_set(arguments.tasks_path);
@@ -147,16 +147,7 @@ std::optional<int> run_evaluate(const EvaluateArguments& arguments) {
     std::fflush(stdout);
     if (!arguments.plot_path.empty()) return draw_plot(run_file.string(), arguments.plot_path);
     return exit_ok;
-  } catch (const ConfigError& error) {
-    std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
-    return exit_config_error;
-  } catch (const StorageError& error) {
-    std::fprintf(stderr, "metaevo: %s\n", error.what());
-    return exit_storage_error;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "metaevo: error: %s\n", error.what());
-    return exit_internal_error;
-  }
+  });
 }
 
 }  // namespace metaevo::cli

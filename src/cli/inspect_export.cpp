@@ -61,15 +61,7 @@ std::optional<int> run_inspect_export(const InspectExportArguments& arguments) {
   const bool inspecting = arguments.inspect != nullptr && arguments.inspect->parsed();
   const bool exporting = arguments.export_best != nullptr && arguments.export_best->parsed();
   if (!inspecting && !exporting) return std::nullopt;
-  try {
-    return inspecting ? inspect(arguments) : export_best(arguments);
-  } catch (const StorageError& error) {
-    std::fprintf(stderr, "metaevo: %s\n", error.what());
-    return exit_storage_error;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "metaevo: error: %s\n", error.what());
-    return exit_internal_error;
-  }
+  return with_exit_status([&] { return inspecting ? inspect(arguments) : export_best(arguments); });
 }
 
 }  // namespace metaevo::cli

@@ -22,7 +22,7 @@ struct InspectExportArguments {
 void add_inspect_export_commands(CLI::App& app, InspectExportArguments& arguments);
 
 /// After app.parse(): when `inspect` or `export` was given, runs it and returns the exit status
-/// (0, or 4 when the run file cannot be read or the output written, with "metaevo: <reason>" on
+/// (0; 4 when the run file cannot be read or the output written, with "metaevo: <reason>" on
 /// stderr); std::nullopt when neither was given. Call on rank 0 only.
 std::optional<int> run_inspect_export(const InspectExportArguments& arguments);
 

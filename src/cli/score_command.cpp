@@ -50,7 +50,7 @@ void add_score_command(CLI::App& app, ScoreArguments& arguments) {
 
 std::optional<int> run_score(const ScoreArguments& arguments) {
   if (arguments.command == nullptr || !arguments.command->parsed()) return std::nullopt;
-  try {
+  return with_exit_status([&arguments] {
     const RunConfig config = load_config(arguments.config_path);
     ExportedUpdateRule rule;
     try {
@@ -60,14 +60,8 @@ std::optional<int> run_score(const ScoreArguments& arguments) {
     }
     const RuleScore score = score_rule(config, rule, *from_string<ScoreSplit>(arguments.split), arguments.tasks);
     std::fputs(to_json(score).c_str(), stdout);
-    return exit_ok;
-  } catch (const ConfigError& error) {
-    std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
-    return exit_config_error;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "metaevo: error: %s\n", error.what());
-    return exit_internal_error;
-  }
+    return static_cast<int>(exit_ok);
+  });
 }
 
 }  // namespace metaevo::cli

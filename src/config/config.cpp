@@ -832,16 +832,20 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+/// The TOML document of a config or a task file; a syntax error fails at its line.
+toml::table parse_toml(std::string_view toml_text, std::string_view source_name, const Reporter& reporter) {
+  try {
+    return toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    reporter.fail(error.source().begin.line, std::string(error.description()));
+  }
+}
+
 }  // namespace
 
 RunConfig parse_config(std::string_view toml_text, std::string_view source_name) {
   const Reporter reporter(source_name);
-  toml::table document;
-  try {
-    document = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& error) {
-    reporter.fail(error.source().begin.line, std::string(error.description()));
-  }
+  const toml::table document = parse_toml(toml_text, source_name, reporter);
 
   const Section root(reporter, document, "");
   for (const Entry& entry : entries_in_file_order(document)) {
@@ -913,12 +917,7 @@ RunConfig load_config(const std::filesystem::path& path) {
 // The held-out task file shares the [[tasks]] reader and the messages of a run config.
 TaskSet parse_task_set(std::string_view toml_text, std::string_view source_name) {
   const Reporter reporter(source_name);
-  toml::table document;
-  try {
-    document = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& error) {
-    reporter.fail(error.source().begin.line, std::string(error.description()));
-  }
+  const toml::table document = parse_toml(toml_text, source_name, reporter);
   const Section root(reporter, document, "");
   const std::vector<std::string> allowed = {"tasks", "evaluation"};
   for (const Entry& entry : entries_in_file_order(document)) {

@@ -7,6 +7,7 @@
 
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/random.hpp"
+#include "metaevo/evaluation/win_rate.hpp"
 
 namespace metaevo {
 namespace {
@@ -14,16 +15,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json number_or_null(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
-
-double median(std::vector<double> values) {
-  std::erase_if(values, [](double v) { return !std::isfinite(v); });
-  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const std::size_t middle = values.size() / 2;
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle), values.end());
-  const double upper = values[middle];
-  if (values.size() % 2 == 1) return upper;
-  return 0.5 * (upper + *std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle)));
-}
 
 }  // namespace
 
@@ -85,7 +76,7 @@ std::string to_json(const RuleScore& score) {
     Json entry = Json::object();
     entry["tasks"] = scores.size();
     entry["mean_score"] = number_or_null(sum / static_cast<double>(scores.size()));
-    entry["median_final_loss"] = number_or_null(median(losses));
+    entry["median_final_loss"] = number_or_null(median_loss(losses));
     // Two [[tasks]] tables may name the same family: key by table index then.
     std::string key = score.family_names[f];
     if (families.contains(key)) key.append(1, '#').append(std::to_string(f));

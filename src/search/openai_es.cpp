@@ -196,19 +196,12 @@ void OpenAiEs::load_state(const StrategyState& state) {
   require_real(state, "weight_decay", options_.weight_decay, "search.openai_es.weight_decay");
   require_real(state, "sigma_decay", options_.sigma_decay, "search.openai_es.sigma_decay");
   require_real(state, "min_sigma", options_.min_sigma, "search.openai_es.min_sigma");
-  const std::int64_t generation = state.integer("generation");
-  if (generation < 0) throw StorageError(entry_error(state, "generation", "is negative: " + std::to_string(generation)));
+  const std::int64_t generation = stored_generation(state);
   // One Adam step per told generation.
   require_integer(state, "adam_step", generation, "the stored generation");
   const Eigen::Index n = mean_.size();
   Eigen::VectorXd initial_mean = finite_vector(state, "initial_mean", n, false);
-  Eigen::VectorXd mean = finite_vector(state, "mean", n, false);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    if (mean[i] < 0.0 || mean[i] > 1.0) {
-      throw StorageError(entry_error(state, "mean", "has value " + format_number(mean[i]) + " at index " +
-                                                        std::to_string(i) + ", outside [0, 1]"));
-    }
-  }
+  Eigen::VectorXd mean = unit_interval_vector(state, "mean", n);
   const double sigma = positive_real(state, "sigma");
   Eigen::VectorXd adam_m = finite_vector(state, "adam_m", n, false);
   Eigen::VectorXd adam_v = finite_vector(state, "adam_v", n, false);

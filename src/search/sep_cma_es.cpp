@@ -224,16 +224,9 @@ void SepCmaEs::load_state(const StrategyState& state) {
   // min/max sigma change the trajectory; initial_sigma only the past, so it is not compared.
   require_real(state, "min_sigma", options_.min_sigma, "search.sep_cma_es.min_sigma");
   require_real(state, "max_sigma", options_.max_sigma, "search.sep_cma_es.max_sigma");
-  const std::int64_t generation = state.integer("generation");
-  if (generation < 0) throw StorageError(entry_error(state, "generation", "is negative: " + std::to_string(generation)));
+  const std::int64_t generation = stored_generation(state);
   const Eigen::Index n = mean_.size();
-  Eigen::VectorXd mean = finite_vector(state, "mean", n, false);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    if (mean[i] < 0.0 || mean[i] > 1.0) {
-      throw StorageError(entry_error(state, "mean", "has value " + format_number(mean[i]) + " at index " +
-                                                        std::to_string(i) + ", outside [0, 1]"));
-    }
-  }
+  Eigen::VectorXd mean = unit_interval_vector(state, "mean", n);
   const double sigma = positive_real(state, "sigma");
   Eigen::VectorXd diagonal = finite_vector(state, "diagonal", n, true);
   Eigen::VectorXd path_sigma = finite_vector(state, "path_sigma", n, false);

@@ -111,6 +111,25 @@ inline Eigen::VectorXd finite_vector(const StrategyState& state, std::string_vie
   return values;
 }
 
+/// A stored vector of normalized coordinates: the given length, every entry in [0, 1].
+inline Eigen::VectorXd unit_interval_vector(const StrategyState& state, std::string_view entry, Eigen::Index length) {
+  Eigen::VectorXd values = finite_vector(state, entry, length, false);
+  for (Eigen::Index i = 0; i < values.size(); ++i) {
+    if (values[i] < 0.0 || values[i] > 1.0) {
+      throw StorageError(entry_error(state, entry, "has value " + text::format_number(values[i]) + " at index " +
+                                                       std::to_string(i) + ", outside [0, 1]"));
+    }
+  }
+  return values;
+}
+
+/// The stored generation counter, which must not be negative.
+inline std::int64_t stored_generation(const StrategyState& state) {
+  const std::int64_t generation = state.integer("generation");
+  if (generation < 0) throw StorageError(entry_error(state, "generation", "is negative: " + std::to_string(generation)));
+  return generation;
+}
+
 /// Population genomes as stored: count x n, ids generation * count + index and generation set.
 inline std::vector<Genome> stored_population(const StrategyState& state, Eigen::Index n, int count,
                                              std::int64_t generation) {

@@ -44,7 +44,8 @@ RuleScore score_rule(const RunConfig& config, const ExportedUpdateRule& rule, Sc
 
 /// The score as one JSON object (2-space indented, newline-terminated): family, seed, split, tasks,
 /// inner_steps, fitness, mean_final_loss, diverged, failed, reason, then per family (tasks, mean
-/// score, median final loss) and per task (family, score, final loss; NaN written as null).
+/// score, median final loss with a diverged task counted as +inf, so null when half or more diverged)
+/// and per task (family, score, final loss; NaN written as null).
 std::string to_json(const RuleScore& score);
 
 }  // namespace metaevo
