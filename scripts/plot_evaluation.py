@@ -112,7 +112,7 @@ def main() -> int:
         # Below the axes, so it never hides a curve.
         lines = [f"evolved beats {names[b + 1]:<12} {wins[family, b]:.2f} [{low[family, b]:.2f}, {high[family, b]:.2f}]"
                  for b in range(len(names) - 1)]
-        panel.text(0.5, -0.16, "\n".join(lines), transform=panel.transAxes, fontsize=7.5, family="monospace",
+        panel.text(0.5, -0.2, "\n".join(lines), transform=panel.transAxes, fontsize=7.5, family="monospace",
                    ha="center", va="top")
     for panel in list(axes.flat)[len(shown):]:
         panel.axis("off")
