@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   python3-h5py python3-matplotlib
+  python3-torch  # python/metaevo (EvolvedOptimizer) and its tests in tests/python/
 )
 
 missing=()
