@@ -41,6 +41,7 @@ inner_steps = 250
 fitness = "auc"
 divergence_factor = 50.0
 penalty_fitness = 4.5
+score_floor = -5
 holdout_tasks = 0
 
 [update_rule]
@@ -150,6 +151,7 @@ TEST(ConfigTest, FullConfigParsesEveryField) {
   EXPECT_EQ(config.evaluation.fitness, FitnessMeasure::auc);
   EXPECT_EQ(config.evaluation.divergence_factor, 50.0);
   EXPECT_EQ(config.evaluation.penalty_fitness, 4.5);
+  EXPECT_EQ(config.evaluation.score_floor, -5.0);
   EXPECT_EQ(config.evaluation.holdout_tasks, 0);
 
   EXPECT_EQ(config.update_rule.family, "adam");
@@ -223,6 +225,7 @@ TEST(ConfigTest, OmittedKeysKeepTheirDefaults) {
   EXPECT_EQ(config.evaluation.fitness, evaluation_defaults.fitness);
   EXPECT_EQ(config.evaluation.divergence_factor, evaluation_defaults.divergence_factor);
   EXPECT_EQ(config.evaluation.penalty_fitness, evaluation_defaults.penalty_fitness);
+  EXPECT_EQ(config.evaluation.score_floor, -8.0);
   EXPECT_EQ(config.evaluation.holdout_tasks, evaluation_defaults.holdout_tasks);
 
   EXPECT_EQ(config.update_rule.family, "adam");
@@ -346,6 +349,8 @@ TEST(ConfigTest, EvaluationRangesAreChecked) {
                   {"evaluation.divergence_factor must be > 1"});
   expect_rejected(replaced(full_config, "penalty_fitness = 4.5", "penalty_fitness = nan"), "penalty_fitness",
                   {"evaluation.penalty_fitness must be finite"});
+  expect_rejected(replaced(full_config, "score_floor = -5", "score_floor = 0"), "score_floor",
+                  {"evaluation.score_floor must be in [-300, 0), got 0"});
   expect_rejected(replaced(full_config, "holdout_tasks = 0", "holdout_tasks = -1"), "holdout_tasks",
                   {"evaluation.holdout_tasks must be >= 0"});
   expect_rejected(replaced(full_config, "fitness = \"auc\"", "fitness = \"best\""), "fitness = \"best\"",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -105,6 +106,29 @@ TEST(Evaluator, FitnessRanksAUsefulLearningRateAboveAUselessOne) {
   EXPECT_LT(useful, -1.0);                 // at least a tenfold loss reduction on average
   EXPECT_NEAR(useless, 0.0, 0.05);         // hardly moves: log ratio near zero
   EXPECT_LT(useful, useless);
+}
+
+TEST(Evaluator, ScoreFloorCapsEveryTaskScoreAndOnlyThose) {
+  RunConfig config = parse_config(small_adam_config);
+  const Evaluator unfloored(config);
+  const EvaluationKey key{7, 0, StreamPurpose::task_sample};
+  const Genome genome = genome_with(unfloored.space(), {{"learning_rate", 0.05}});
+  const EvaluationResult reference = unfloored.evaluate(genome, key);
+  // A floor between the best and the worst task score caps the tasks below it and keeps the others.
+  const auto [lowest, highest] = std::minmax_element(reference.task_scores.begin(), reference.task_scores.end());
+  ASSERT_LT(*lowest, *highest);
+  const double floor = 0.5 * (*lowest + *highest);
+  config.evaluation.score_floor = floor;
+  const EvaluationResult floored = Evaluator(config).evaluate(genome, key);
+  ASSERT_EQ(floored.task_scores.size(), reference.task_scores.size());
+  double sum = 0.0;
+  for (std::size_t k = 0; k < reference.task_scores.size(); ++k) {
+    EXPECT_EQ(floored.task_scores[k], std::max(floor, reference.task_scores[k])) << "task " << k;
+    EXPECT_EQ(floored.task_final_losses[k], reference.task_final_losses[k]) << "task " << k;
+    sum += floored.task_scores[k];
+  }
+  EXPECT_DOUBLE_EQ(floored.fitness, sum / static_cast<double>(floored.task_scores.size()));
+  EXPECT_GT(floored.fitness, reference.fitness);
 }
 
 TEST(Evaluator, DivergingInnerLoopGetsPenaltyAndFlagNotACrash) {

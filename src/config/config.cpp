@@ -52,7 +52,7 @@ const std::vector<std::string> ga_keys = {
     "max_step_size",   "step_size_adaptation", "categorical_mutation_rate",
     "operator_selection", "bandit_min_probability", "bandit_learning_rate"};
 const std::vector<std::string> evaluation_keys = {"tasks_per_evaluation", "inner_steps",     "fitness",
-                                                  "divergence_factor",    "penalty_fitness", "holdout_tasks", "validation_tasks", "validation_candidates",
+                                                  "divergence_factor",    "penalty_fitness", "score_floor", "holdout_tasks", "validation_tasks", "validation_candidates",
                                                   "time_limit_seconds"};
 const std::vector<std::string> update_rule_keys = {"family", "genes", "fixed", "architecture"};
 const std::vector<std::string> gene_keys = {"kind", "low", "high", "choices", "group"};
@@ -420,6 +420,7 @@ EvaluationOptions read_evaluation(const Section& root) {
   section->read("divergence_factor", RealRange{.low = 1.0, .low_open = true, .allow_infinite = true},
                 options.divergence_factor);
   section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
+  section->read("score_floor", RealRange{.low = -300.0, .high = 0.0, .high_open = true}, options.score_floor);
   section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
   section->read("validation_tasks", {0, int_max}, options.validation_tasks);
   section->read("validation_candidates", {1, int_max}, options.validation_candidates);

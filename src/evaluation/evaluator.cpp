@@ -18,11 +18,10 @@ namespace metaevo {
 
 namespace {
 
-// A loss reduced 10^8-fold counts as solved: without a floor, tasks that converge to machine zero
-// would dominate the mean and the search would chase digits instead of robustness.
-constexpr double min_log10_ratio = -8.0;
-
-double task_score(const LearningCurve& curve, FitnessMeasure measure) {
+// A loss reduced 10^-floor-fold counts as solved (floor = [evaluation] score_floor, -8 by default):
+// without a floor, tasks that converge to machine zero would dominate the mean and the search would
+// chase digits instead of robustness.
+double task_score(const LearningCurve& curve, FitnessMeasure measure, double floor) {
   const double initial = curve.losses.front();
   double reached = curve.losses.back();
   if (measure == FitnessMeasure::auc && curve.losses.size() > 1) {
@@ -30,9 +29,9 @@ double task_score(const LearningCurve& curve, FitnessMeasure measure) {
     for (std::size_t t = 1; t < curve.losses.size(); ++t) sum += curve.losses[t];
     reached = sum / static_cast<double>(curve.losses.size() - 1);
   }
-  if (initial <= 0.0) return reached <= 0.0 ? min_log10_ratio : 0.0;
-  if (reached <= 0.0) return min_log10_ratio;
-  return std::max(min_log10_ratio, std::log10(reached / initial));
+  if (initial <= 0.0) return reached <= 0.0 ? floor : 0.0;
+  if (reached <= 0.0) return floor;
+  return std::max(floor, std::log10(reached / initial));
 }
 
 }  // namespace
@@ -214,7 +213,7 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
         result.task_scores[slot] = options.penalty_fitness;
         continue;
       }
-      result.task_scores[slot] = task_score(curve, options.fitness);
+      result.task_scores[slot] = task_score(curve, options.fitness, options.score_floor);
       result.task_final_losses[slot] = curve.losses.back();
       score_sum += result.task_scores[slot];
       final_loss_sum += curve.losses.back();

@@ -60,6 +60,9 @@ struct EvaluationOptions {
   FitnessMeasure fitness = FitnessMeasure::final_loss;
   double divergence_factor = 1e3;     // loss above factor * L_0 (or NaN/inf) = diverged, > 1
   double penalty_fitness = 10.0;      // per-task score of a diverged inner loop; above any normal score
+  // Lowest per-task score (a log10 loss ratio): a task reduced further counts as solved, so families
+  // whose loss can go to ~0 (separable classification) do not outweigh the others. In [-300, 0).
+  double score_floor = -8.0;
   int holdout_tasks = 32;             // fresh tasks of the final report (best vs defaults), >= 0
   // A best you can trust: each generation's validation_candidates best genomes (by training fitness)
   // are re-scored on validation_tasks fixed tasks that selection never sees; the run reports the
