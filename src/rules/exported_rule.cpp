@@ -165,6 +165,13 @@ Options architecture_from_json(const Json& object, const std::string& family) {
         given[item.key()] = std::move(items);
         break;
       }
+      case OptionType::string_list: {
+        if (!value.is_array()) throw json_error(expected + describe_json(value));
+        std::vector<std::string> items;
+        for (const Json& element : value) items.push_back(string_field(element, field));
+        given[item.key()] = std::move(items);
+        break;
+      }
     }
   }
   try {
