@@ -316,6 +316,26 @@ ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
   return rule;
 }
 
+ExportedUpdateRule exported_rule(std::string_view family, const RuleParameters& parameters) {
+  const UpdateRuleRegistration& registration = update_rule_registry().find(family);
+  ExportedUpdateRule rule;
+  rule.family = registration.name;
+  rule.hyperparameters = default_hyperparameters(family);
+  for (const auto& [name, value] : parameters.hyperparameters) rule.hyperparameters[name] = value;
+  rule.architecture = update_rule_architecture(family, parameters.architecture.values());
+  const std::vector<GeneBlock> blocks = update_rule_gene_blocks(family, rule.architecture);
+  const std::vector<Eigen::VectorXd> values =
+      parameters.blocks.empty() ? initial_block_values(blocks) : parameters.blocks;
+  if (values.size() != blocks.size()) {
+    throw ConfigError("update rule \"" + rule.family + "\": got " + std::to_string(values.size()) +
+                      " gene blocks, the family declares " + std::to_string(blocks.size()));
+  }
+  for (std::size_t b = 0; b < blocks.size(); ++b) rule.blocks.emplace_back(blocks[b].name, values[b]);
+  rule.inner_steps = parameters.inner_steps;
+  rule.definition = registration.definition;
+  return rule;
+}
+
 RuleParameters rule_parameters(const ExportedUpdateRule& rule) {
   RuleParameters parameters;
   parameters.hyperparameters = rule.hyperparameters;
