@@ -22,6 +22,10 @@ if record:
                    "input_variable": path}, handle)
 
 learning_rate = task["hyperparameters"]["learning_rate"]
+fail_above = os.environ.get("FAIL_ABOVE")  # a failing program, for the tests of failure handling
+if fail_above and learning_rate > float(fail_above):
+    print("learning rate %g too large" % learning_rate, file=sys.stderr)
+    sys.exit(2)
 shift = (task["seed"] % 1000) / 1e5  # < 0.01: the same valley for every task, up to a little noise
 print("progress: learning_rate %g" % learning_rate)  # earlier stdout lines are not the result
 print("valley at 1e-2", file=sys.stderr)
