@@ -63,6 +63,16 @@ TEST(Subprocess, FeedsStdinAndPassesTheEnvironmentAndWorkdir) {
   EXPECT_EQ(result.stdout_text, std::string(300000, 'x') + "hello\n/tmp\n");
 }
 
+TEST(Subprocess, RelativeProgramPathsStartFromTheWorkdirAndNamesFromPath) {
+  SubprocessOptions relative = shell("echo relative");
+  relative.argv[0] = "./sh";
+  relative.workdir = "/bin";
+  EXPECT_EQ(run_subprocess(relative).stdout_text, "relative\n");
+  SubprocessOptions named = shell("echo named");
+  named.argv[0] = "sh";
+  EXPECT_EQ(run_subprocess(named).stdout_text, "named\n");
+}
+
 TEST(Subprocess, ReportsTheSignalThatKilledTheProgram) {
   const SubprocessResult result = run_subprocess(shell("kill -SEGV $$"));
   EXPECT_EQ(result.ending, SubprocessResult::Ending::signaled);
