@@ -97,6 +97,20 @@ TEST(OptionSchemaTest, RejectsBadDeclarations) {
   EXPECT_EQ(example_schema().find("dimension")->describe_allowed(), "integer in [1, 2000]");
 }
 
+TEST(OptionSchemaTest, StringListsHoldStringsWithinTheirLength) {
+  const OptionSchema schema{string_list_option("command", {"true"}, 1, 3, "the program and its arguments")};
+  EXPECT_EQ(schema.resolve({}).string_list("command"), (std::vector<std::string>{"true"}));
+  const std::vector<std::string> given{"python3", "train.py"};
+  EXPECT_EQ(schema.resolve({{"command", given}}).string_list("command"), given);
+  EXPECT_EQ(format_option_value(given), "[\"python3\", \"train.py\"]");
+  EXPECT_EQ(error_of([&] { schema.resolve({{"command", std::vector<std::string>{}}}); }),
+            "command must be an array of 1 to 3 strings, got 0 items");
+  EXPECT_EQ(error_of([&] { schema.resolve({{"command", std::string("python3")}}); }),
+            "command must be an array of 1 to 3 strings, got the string \"python3\"");
+  EXPECT_EQ(schema.find("command")->describe_allowed(), "1 to 3 strings");
+  EXPECT_THROW((void)schema.resolve({}).integer_list("command"), Error);
+}
+
 struct Named {
   std::string name;
   int payload = 0;

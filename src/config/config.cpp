@@ -676,6 +676,21 @@ OptionValue option_value(const Section& table, const toml::node& node, const Opt
         return items;
       }
       break;
+    case OptionType::string_list:
+      if (const auto* array = node.as_array()) {
+        std::vector<std::string> items;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+          const toml::node& element = *array->get(i);
+          const auto* item = element.as_string();
+          if (item == nullptr) {
+            table.reporter().fail(element, name + "[" + std::to_string(i) + "] must be a string, got " +
+                                               describe_value(element));
+          }
+          items.push_back(item->get());
+        }
+        return items;
+      }
+      break;
   }
   std::string expected;
   switch (spec.type) {
@@ -684,6 +699,7 @@ OptionValue option_value(const Section& table, const toml::node& node, const Opt
     case OptionType::real: expected = "a number"; break;
     case OptionType::string: expected = spec.choices.empty() ? "a string" : "one of " + joined(spec.choices); break;
     case OptionType::integer_list: expected = "an array of " + spec.describe_allowed(); break;
+    case OptionType::string_list: expected = "an array of " + spec.describe_allowed(); break;
   }
   table.reporter().fail(node, name + " must be " + expected + ", got " + describe_value(node));
 }

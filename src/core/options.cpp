@@ -117,6 +117,15 @@ std::string OptionSpec::problem(const OptionValue& value) const {
       }
       return "";
     }
+    case OptionType::string_list: {
+      const auto* list = std::get_if<std::vector<std::string>>(&value);
+      const std::string shape = "an array of " + items_text(min_items, max_items) + " strings";
+      if (list == nullptr) return wrong_type(shape);
+      if (list->size() < min_items || list->size() > max_items) {
+        return key + " must be " + shape + ", got " + std::to_string(list->size()) + " items";
+      }
+      return "";
+    }
   }
   return "";
 }
@@ -131,6 +140,7 @@ std::string OptionSpec::describe_allowed() const {
     case OptionType::real: return "number " + range.describe(false);
     case OptionType::string: return choices.empty() ? "string" : "one of " + joined(choices);
     case OptionType::integer_list: return items_text(min_items, max_items) + " integers " + range.describe(true);
+    case OptionType::string_list: return items_text(min_items, max_items) + " strings";
   }
   return "";
 }
@@ -178,6 +188,14 @@ OptionSpec integer_list_option(std::string key, std::vector<std::int64_t> defaul
   return spec;
 }
 
+OptionSpec string_list_option(std::string key, std::vector<std::string> default_value, std::size_t min_items,
+                              std::size_t max_items, std::string help) {
+  OptionSpec spec = make_spec(std::move(key), OptionType::string_list, std::move(default_value), std::move(help));
+  spec.min_items = min_items;
+  spec.max_items = max_items;
+  return spec;
+}
+
 std::string format_option_value(const OptionValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
@@ -188,7 +206,10 @@ std::string format_option_value(const OptionValue& value) {
         else if constexpr (std::is_same_v<T, std::string>) return "\"" + v + "\"";
         else {
           std::vector<std::string> items;
-          for (std::int64_t item : v) items.push_back(std::to_string(item));
+          for (const auto& item : v) {
+            if constexpr (std::is_same_v<T, std::vector<std::string>>) items.push_back("\"" + item + "\"");
+            else items.push_back(std::to_string(item));
+          }
           std::string text = "[";  // appended, not "[" + ...: GCC 12 -Wrestrict false positive
           text += joined(items);
           text += ']';
@@ -232,6 +253,9 @@ const std::string& Options::string(std::string_view key) const {
 }
 const std::vector<std::int64_t>& Options::integer_list(std::string_view key) const {
   return typed<std::vector<std::int64_t>>(value(key), key, "an integer list");
+}
+const std::vector<std::string>& Options::string_list(std::string_view key) const {
+  return typed<std::vector<std::string>>(value(key), key, "a string list");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,14 +5,18 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "core/text_format.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/evaluation/diagnostic_objective.hpp"
 #include "metaevo/evaluation/inner_loop.hpp"
 #include "metaevo/core/random.hpp"
+#include "metaevo/rules/exported_rule.hpp"
 #include "metaevo/rules/update_rule.hpp"
+#include "metaevo/tasks/external_task.hpp"
 
 namespace metaevo {
 
@@ -21,17 +25,50 @@ namespace {
 // A loss reduced 10^-floor-fold counts as solved (floor = [evaluation] score_floor, -8 by default):
 // without a floor, tasks that converge to machine zero would dominate the mean and the search would
 // chase digits instead of robustness.
-double task_score(const LearningCurve& curve, FitnessMeasure measure, double floor) {
-  const double initial = curve.losses.front();
-  double reached = curve.losses.back();
-  if (measure == FitnessMeasure::auc && curve.losses.size() > 1) {
-    double sum = 0.0;
-    for (std::size_t t = 1; t < curve.losses.size(); ++t) sum += curve.losses[t];
-    reached = sum / static_cast<double>(curve.losses.size() - 1);
-  }
+double log_ratio_score(double initial, double reached, double floor) {
   if (initial <= 0.0) return reached <= 0.0 ? floor : 0.0;
   if (reached <= 0.0) return floor;
   return std::max(floor, std::log10(reached / initial));
+}
+
+/// The loss a task's score measures: the final one, or (auc) the mean over the steps 1..T.
+double reached_loss(const std::vector<double>& losses, double final_loss, FitnessMeasure measure) {
+  if (measure != FitnessMeasure::auc || losses.size() < 2) return final_loss;
+  double sum = 0.0;
+  for (std::size_t t = 1; t < losses.size(); ++t) sum += losses[t];
+  return sum / static_cast<double>(losses.size() - 1);
+}
+
+double task_score(const LearningCurve& curve, FitnessMeasure measure, double floor) {
+  return log_ratio_score(curve.losses.front(), reached_loss(curve.losses, curve.losses.back(), measure), floor);
+}
+
+/// The loss before training an external task reported: initial_loss, else its curve's first entry.
+std::optional<double> initial_loss_of(const ExternalTaskOutcome& outcome) {
+  if (outcome.initial_loss) return outcome.initial_loss;
+  if (!outcome.learning_curve.empty()) return outcome.learning_curve.front();
+  return std::nullopt;
+}
+
+/// An external task scores like a built-in one when it reports where it started; otherwise its
+/// loss is taken as it is (on the program's own scale; docs/external-tasks.md).
+double external_task_score(const ExternalTaskOutcome& outcome, FitnessMeasure measure, double floor) {
+  const double reached = reached_loss(outcome.learning_curve, outcome.final_loss, measure);
+  const std::optional<double> initial = initial_loss_of(outcome);
+  return initial ? log_ratio_score(*initial, reached, floor) : reached;
+}
+
+/// What the inner loop would have recorded for an external task: its curve, else [initial,] final.
+LearningCurve external_task_curve(const ExternalTaskOutcome& outcome) {
+  LearningCurve curve;
+  if (!outcome.learning_curve.empty()) {
+    curve.losses = outcome.learning_curve;
+  } else {
+    if (outcome.initial_loss) curve.losses.push_back(*outcome.initial_loss);
+    curve.losses.push_back(outcome.final_loss);
+  }
+  curve.diverged = outcome.diverged;
+  return curve;
 }
 
 }  // namespace
@@ -45,6 +82,7 @@ Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.s
   double total = 0.0;
   for (const TaskConfig& task : config_.tasks) {
     families_.push_back(make_task_family(task));
+    external_families_.push_back(dynamic_cast<const ExternalTaskFamily*>(families_.back().get()));
     total += task.weight;
     cumulative_weights_.push_back(total);
   }
@@ -188,9 +226,52 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
     // One rule for all K tasks: run_inner_loop resets its state for each.
     const std::unique_ptr<UpdateRule> rule = make_update_rule(rule_family, parameters);
     if (curves != nullptr) curves->assign(static_cast<std::size_t>(span), LearningCurve{});
+    std::string rule_json;  // built for the first external task, shared by the others
     for (int task_index = first_task; task_index < end_task; ++task_index) {
       const auto slot = static_cast<std::size_t>(task_index - first_task);
-      const TaskFamily& family = *families_[static_cast<std::size_t>(result.task_families[slot])];
+      const auto family_index = static_cast<std::size_t>(result.task_families[slot]);
+      const TaskFamily& family = *families_[family_index];
+      if (const ExternalTaskFamily* external = external_families_[family_index]) {
+        if (rule_json.empty()) rule_json = to_json(exported_rule(rule_family, parameters));
+        ExternalTaskRequest request;
+        request.task_index = task_index;
+        request.seed = task_seed(key, task_index);
+        request.generation = key.generation;
+        request.inner_steps = options.inner_steps;
+        request.rule_json = rule_json;
+        request.deadline = loop_options.deadline;
+        ExternalTaskOutcome outcome;
+        try {
+          outcome = external->run(request);
+        } catch (const EvaluationError& error) {
+          throw EvaluationError("task " + std::to_string(task_index) + " (" + std::string(family.name()) +
+                                ") failed: " + error.what());
+        }
+        result.inner_steps += outcome.steps;
+        // The inner loop's divergence test, on what the program reports.
+        const std::optional<double> initial = initial_loss_of(outcome);
+        const bool exploded = initial && *initial > 0.0 && outcome.final_loss > options.divergence_factor * *initial;
+        if (outcome.diverged || exploded) {
+          if (curves != nullptr) (*curves)[slot] = external_task_curve(outcome);
+          score_sum += options.penalty_fitness;
+          if (!result.diverged) {
+            result.reason = "task " + std::to_string(task_index) + " (" + std::string(family.name()) + ") diverged" +
+                            (outcome.diverged ? std::string(": the program reported it")
+                                              : ": loss " + text::format_number(outcome.final_loss) + " from " +
+                                                    text::format_number(*initial));
+          }
+          result.diverged = true;
+          result.task_scores[slot] = options.penalty_fitness;
+          continue;
+        }
+        result.task_scores[slot] = external_task_score(outcome, options.fitness, options.score_floor);
+        result.task_final_losses[slot] = outcome.final_loss;
+        score_sum += result.task_scores[slot];
+        final_loss_sum += outcome.final_loss;
+        ++finished_tasks;
+        if (curves != nullptr) (*curves)[slot] = external_task_curve(outcome);
+        continue;
+      }
       const std::unique_ptr<Task> task = family.sample(task_seed(key, task_index));
       LearningCurve curve = run_inner_loop(*rule, *task, loop_options);
       result.inner_steps += curve.steps();

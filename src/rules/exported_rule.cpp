@@ -165,6 +165,13 @@ Options architecture_from_json(const Json& object, const std::string& family) {
         given[item.key()] = std::move(items);
         break;
       }
+      case OptionType::string_list: {
+        if (!value.is_array()) throw json_error(expected + describe_json(value));
+        std::vector<std::string> items;
+        for (const Json& element : value) items.push_back(string_field(element, field));
+        given[item.key()] = std::move(items);
+        break;
+      }
     }
   }
   try {
@@ -306,6 +313,26 @@ ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
   } catch (const ConfigError& error) {
     throw json_error(error.what());
   }
+  return rule;
+}
+
+ExportedUpdateRule exported_rule(std::string_view family, const RuleParameters& parameters) {
+  const UpdateRuleRegistration& registration = update_rule_registry().find(family);
+  ExportedUpdateRule rule;
+  rule.family = registration.name;
+  rule.hyperparameters = default_hyperparameters(family);
+  for (const auto& [name, value] : parameters.hyperparameters) rule.hyperparameters[name] = value;
+  rule.architecture = update_rule_architecture(family, parameters.architecture.values());
+  const std::vector<GeneBlock> blocks = update_rule_gene_blocks(family, rule.architecture);
+  const std::vector<Eigen::VectorXd> values =
+      parameters.blocks.empty() ? initial_block_values(blocks) : parameters.blocks;
+  if (values.size() != blocks.size()) {
+    throw ConfigError("update rule \"" + rule.family + "\": got " + std::to_string(values.size()) +
+                      " gene blocks, the family declares " + std::to_string(blocks.size()));
+  }
+  for (std::size_t b = 0; b < blocks.size(); ++b) rule.blocks.emplace_back(blocks[b].name, values[b]);
+  rule.inner_steps = parameters.inner_steps;
+  rule.definition = registration.definition;
   return rule;
 }
 

@@ -34,6 +34,7 @@ void register_rosenbrock_family(Registry<TaskFamilyRegistration>& registry);    
 void register_linear_model_families(Registry<TaskFamilyRegistration>& registry);  // task_linear_models.cpp
 void register_mlp_families(Registry<TaskFamilyRegistration>& registry);           // task_mlp.cpp
 void register_synthetic_family(Registry<TaskFamilyRegistration>& registry);       // task_synthetic.cpp
+void register_command_family(Registry<TaskFamilyRegistration>& registry);         // command_task.cpp
 
 /// A built-in family's registration: its schema, and a factory that builds a TaskFamilySpec of
 /// `kind` from the options and validates it (make_task_family(const TaskFamilySpec&)).

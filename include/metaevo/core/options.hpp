@@ -21,17 +21,19 @@
 namespace metaevo {
 
 /// One option value. A config integer is accepted where a real is expected (it becomes a double).
-using OptionValue = std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>>;
+using OptionValue =
+    std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>, std::vector<std::string>>;
 
-enum class OptionType { boolean, integer, real, string, integer_list };
+enum class OptionType { boolean, integer, real, string, integer_list, string_list };
 template <>
 struct EnumNames<OptionType> {
-  static constexpr std::array<EnumName<OptionType>, 5> table{{
+  static constexpr std::array<EnumName<OptionType>, 6> table{{
       {OptionType::boolean, "boolean"},
       {OptionType::integer, "integer"},
       {OptionType::real, "number"},
       {OptionType::string, "string"},
       {OptionType::integer_list, "integer list"},
+      {OptionType::string_list, "string list"},
   }};
 };
 
@@ -70,7 +72,7 @@ struct OptionSpec {
   OptionValue default_value = 0.0;
   NumericRange range;                  // integer, real, and each element of an integer_list
   std::vector<std::string> choices;    // string: the allowed values (empty = any string)
-  std::size_t min_items = 0;           // integer_list: allowed length
+  std::size_t min_items = 0;           // integer_list, string_list: allowed length
   std::size_t max_items = std::numeric_limits<std::size_t>::max();
   std::string help;                    // one line, for `metaevo check` and docs
 
@@ -90,8 +92,10 @@ OptionSpec choice_option(std::string key, std::string default_value, std::vector
                          std::string help);
 OptionSpec integer_list_option(std::string key, std::vector<std::int64_t> default_value, std::size_t min_items,
                                std::size_t max_items, NumericRange element_range, std::string help);
+OptionSpec string_list_option(std::string key, std::vector<std::string> default_value, std::size_t min_items,
+                              std::size_t max_items, std::string help);
 
-/// Text of a value for messages: `4`, `2.5`, `"tanh"`, `true`, `[16, 8]`.
+/// Text of a value for messages: `4`, `2.5`, `"tanh"`, `true`, `[16, 8]`, `["python3", "train.py"]`.
 std::string format_option_value(const OptionValue& value);
 
 /// Every option after validation: each key of the schema, given or defaulted. Factories read what
@@ -109,6 +113,7 @@ class Options {
   double real(std::string_view key) const;  // an integer value is converted
   const std::string& string(std::string_view key) const;
   const std::vector<std::int64_t>& integer_list(std::string_view key) const;
+  const std::vector<std::string>& string_list(std::string_view key) const;
 
   void set(std::string key, OptionValue value) { values_[std::move(key)] = std::move(value); }
   const std::map<std::string, OptionValue, std::less<>>& values() const { return values_; }

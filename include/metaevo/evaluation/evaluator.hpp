@@ -79,6 +79,8 @@ struct EvaluationRequest {
   }
 };
 
+class ExternalTaskFamily;
+
 /// The seed task slot `task_index` is sampled with under `key`: the same for every genome and rule.
 std::uint64_t task_seed(const EvaluationKey& key, int task_index);
 
@@ -132,6 +134,9 @@ class Evaluator {
   RunConfig config_;
   SearchSpace space_;
   std::vector<std::unique_ptr<TaskFamily>> families_;
+  // Per family: itself when it runs its tasks externally (the evaluator calls it instead of running
+  // the inner loop), else null.
+  std::vector<const ExternalTaskFamily*> external_families_;
   std::vector<double> cumulative_weights_;
 };
 

@@ -53,6 +53,11 @@ std::string to_json(const ExportedUpdateRule& rule);
 /// "definition" are optional. Throws ConfigError naming the field, what is allowed and what was seen.
 ExportedUpdateRule update_rule_from_json(std::string_view json_text);
 
+/// The document of a rule as the evaluator builds it (no provenance): `parameters.hyperparameters`
+/// over the family's defaults, blocks named as the family declares them for the architecture (empty
+/// blocks: their initial values). What an external task's program receives (docs/external-tasks.md).
+ExportedUpdateRule exported_rule(std::string_view family, const RuleParameters& parameters);
+
 /// What make_update_rule builds the exported rule from.
 RuleParameters rule_parameters(const ExportedUpdateRule& rule);
 /// make_update_rule(rule.family, rule_parameters(rule)).
