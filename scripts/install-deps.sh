@@ -10,7 +10,7 @@ packages=(
   libhdf5-dev hdf5-tools
   libgtest-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  python3-h5py python3-matplotlib
+  python3-h5py python3-matplotlib python3-sklearn
 )
 
 missing=()
