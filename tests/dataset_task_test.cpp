@@ -422,6 +422,15 @@ batch_size = 8
   const auto inspected = run_command(std::string(METAEVO_CLI_PATH) + " inspect " + run_file.string());
   EXPECT_NE(inspected.output.find(contents.data_files[0].sha256), std::string::npos) << inspected.output;
 
+  // Resuming on other data would silently change the tasks: refused.
+  std::vector<double> changed_x = toy.x;
+  changed_x[1] += 0.25;
+  write_h5(directory.path() / "toy.h5", toy.rows, 3, changed_x, toy.y, true);
+  const auto resumed =
+      run_command(std::string(METAEVO_CLI_PATH) + " resume " + run_file.string() + " --generations 3 --quiet");
+  EXPECT_NE(resumed.exit_status, 0);
+  EXPECT_NE(resumed.output.find("toy.h5 has changed since the run started"), std::string::npos) << resumed.output;
+
   std::vector<double> bad_x = toy.x;
   bad_x[0] = std::numeric_limits<double>::infinity();
   write_h5(directory.path() / "toy.h5", toy.rows, 3, bad_x, toy.y, true);
