@@ -1,4 +1,5 @@
-// Multi-layer perceptrons on data labelled by a random teacher network of the same architecture.
+// Multi-layer perceptrons (no hidden layer: a linear model) on data labelled by a random teacher network
+// of the same architecture (the MLP families) or on given data (the dataset family, task_dataset.cpp).
 // Forward and backward passes run over the full batch (or a minibatch) with one matrix product per layer.
 #include <cmath>
 #include <memory>

@@ -254,7 +254,7 @@ struct TaskConfig {
   std::string family;
   double weight = 1.0;  // > 0, finite
   Options options;      // every key of the family's schema
-  std::vector<DataFileRecord> data_files;  // the built family's data_files(), filled by the config reader
+  std::vector<DataFileRecord> data_files{};  // the built family's data_files(), filled by the config reader
 };
 
 /// Builds a family from the registry: validates `config.options` against the family's schema
