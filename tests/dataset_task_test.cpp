@@ -378,7 +378,7 @@ validation_fraction = 0.4
 
   write_text(directory.path() / "data.csv", "0.5,1,0\n0.1,2,7\n");
   const std::string message = config_error([&] { load_config(config); });
-  EXPECT_NE(message.find("run.toml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("run.toml:9: tasks[0].path must be a valid data file: "), std::string::npos) << message;
   EXPECT_NE(message.find("data.csv: class 1 has no rows"), std::string::npos) << message;
   std::filesystem::remove_all(directory.path());
 }

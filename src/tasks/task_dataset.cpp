@@ -178,12 +178,16 @@ class DatasetFamily final : public TaskFamily {
     }
   }
 
-  /// "path: data file ...: problem": the config reader then reports it at the line of path.
+  /// "path must be a valid data file: FILE: problem", which the config reader reports at the line
+  /// of path as "tasks[i].path must be ...".
   static std::shared_ptr<const Dataset> read_data(const DatasetFamilySpec& spec) {
     try {
       return shared_dataset(spec.path, spec.read);
     } catch (const ConfigError& error) {
-      throw ConfigError(std::string("path: ") + error.what());
+      std::string problem = error.what();
+      const std::string_view reader_prefix = "data file ";
+      if (problem.starts_with(reader_prefix)) problem.erase(0, reader_prefix.size());
+      throw ConfigError("path must be a valid data file: " + problem);
     }
   }
 
