@@ -759,7 +759,6 @@ std::optional<ObjectiveOptions> read_objective(const Section& root) {
   return objective;
 }
 
-/// One [[tasks]] table, read from the schema its family registered: no per-family code here.
 /// A file path option given relative: relative to the config file's directory (base_directory).
 std::string resolved_file_path(const std::string& given, const std::filesystem::path& base_directory) {
   const std::filesystem::path path(given);
@@ -767,6 +766,7 @@ std::string resolved_file_path(const std::string& given, const std::filesystem::
   return (base_directory / path).lexically_normal().string();
 }
 
+/// One [[tasks]] table, read from the schema its family registered: no per-family code here.
 TaskConfig read_task(const Section& task, const std::filesystem::path& base_directory) {
   const Registry<TaskFamilyRegistration>& registry = task_family_registry();
   const std::vector<std::string> families = registry.names();
