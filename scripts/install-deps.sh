@@ -10,6 +10,7 @@ packages=(
   libhdf5-dev hdf5-tools
   libgtest-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  python3-sklearn  # experiments/digits/export_digits.py (scikit-learn's bundled 8x8 digits)
   python3-h5py python3-matplotlib
   python3-torch  # python/metaevo (EvolvedOptimizer) and its tests in tests/python/
 )

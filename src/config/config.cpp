@@ -776,8 +776,15 @@ std::optional<ObjectiveOptions> read_objective(const Section& root) {
   return objective;
 }
 
+/// A file path option given relative: relative to the config file's directory (base_directory).
+std::string resolved_file_path(const std::string& given, const std::filesystem::path& base_directory) {
+  const std::filesystem::path path(given);
+  if (given.empty() || path.is_absolute() || base_directory.empty()) return given;
+  return (base_directory / path).lexically_normal().string();
+}
+
 /// One [[tasks]] table, read from the schema its family registered: no per-family code here.
-TaskConfig read_task(const Section& task) {
+TaskConfig read_task(const Section& task, const std::filesystem::path& base_directory) {
   const Registry<TaskFamilyRegistration>& registry = task_family_registry();
   const std::vector<std::string> families = registry.names();
   const std::optional<std::string> family = task.choice("family", families);
@@ -808,6 +815,7 @@ TaskConfig read_task(const Section& task) {
     OptionValue value = option_value(task, *node, spec);
     const std::string problem = spec.problem(value);
     if (!problem.empty()) task.reporter().fail(*node, task.key_path(problem));
+    if (spec.file_path) value = resolved_file_path(std::get<std::string>(value), base_directory);
     given[spec.key] = std::move(value);
   }
   config.options = registration.options.resolve(given);  // checked above: this only adds the defaults
@@ -815,11 +823,13 @@ TaskConfig read_task(const Section& task) {
   // Checks across keys are the family's own (e.g. samples * dimension), mapped back to a key's line.
   // "family" is left out: every message of make_task_family says "task family '...'".
   const std::vector<std::string> value_keys(allowed.begin() + 1, allowed.end());
-  task.check_with_lines(value_keys, [&config] { make_task_family(config); });
+  // Building the family reads its data files (once per process, see shared_dataset), so a bad file
+  // fails here, before any work, and the run file can record what was read.
+  task.check_with_lines(value_keys, [&config] { config.data_files = make_task_family(config)->data_files(); });
   return config;
 }
 
-std::vector<TaskConfig> read_tasks(const Section& root) {
+std::vector<TaskConfig> read_tasks(const Section& root, const std::filesystem::path& base_directory) {
   const std::string example = "add one [[tasks]] table per task family, e.g. [[tasks]] family = \"quadratic\"";
   const toml::node* node = root.find("tasks");
   if (node == nullptr) root.fail_here("at least one [[tasks]] table is required: " + example);
@@ -831,7 +841,7 @@ std::vector<TaskConfig> read_tasks(const Section& root) {
   std::vector<TaskConfig> specs;
   for (std::size_t i = 0; i < array->size(); ++i) {
     const Section task(root.reporter(), *array->get(i)->as_table(), "tasks[" + std::to_string(i) + "]");
-    specs.push_back(read_task(task));
+    specs.push_back(read_task(task, base_directory));
   }
   return specs;
 }
@@ -858,9 +868,21 @@ toml::table parse_toml(std::string_view toml_text, std::string_view source_name,
   }
 }
 
+/// Where a config's relative file paths point: the directory of the file it was read from, else the
+/// current directory; absolute, so the run file records where the data was.
+std::filesystem::path default_base_directory(std::string_view source_name) {
+  std::error_code error;
+  const std::filesystem::path source{std::string(source_name)};
+  std::filesystem::path directory = std::filesystem::is_regular_file(source, error) ? source.parent_path() : ".";
+  if (directory.empty()) directory = ".";
+  const std::filesystem::path absolute = std::filesystem::absolute(directory, error);
+  return error ? directory : absolute.lexically_normal();
+}
+
 }  // namespace
 
-RunConfig parse_config(std::string_view toml_text, std::string_view source_name) {
+RunConfig parse_config(std::string_view toml_text, std::string_view source_name,
+                       const std::filesystem::path& base_directory) {
   const Reporter reporter(source_name);
   const toml::table document = parse_toml(toml_text, source_name, reporter);
 
@@ -875,6 +897,7 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name)
   }
 
   RunConfig config;
+  config.base_directory = base_directory.empty() ? default_base_directory(source_name) : base_directory;
   config.run = read_run(root);
   config.ga = read_ga(root);
   config.search = read_search(root, config.ga);
@@ -891,7 +914,7 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name)
     }
   } else {
     config.update_rule = read_update_rule(root, config.evaluation.inner_steps);
-    config.tasks = read_tasks(root);
+    config.tasks = read_tasks(root, config.base_directory);
   }
   if (config.run.mode == RunMode::steady_state && !search_strategy_registry().find(config.search.strategy).steady_state) {
     const toml::node* mode = root.subtable("run")->find("mode");
@@ -951,7 +974,7 @@ TaskSet parse_task_set(std::string_view toml_text, std::string_view source_name)
     evaluation->read("inner_steps", {1, max_inner_steps}, inner_steps);
     if (inner_steps > 0) set.inner_steps = inner_steps;
   }
-  set.tasks = read_tasks(root);
+  set.tasks = read_tasks(root, default_base_directory(source_name));
   set.source_text = std::string(toml_text);
   set.source_name = std::string(source_name);
   return set;

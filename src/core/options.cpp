@@ -179,6 +179,12 @@ OptionSpec choice_option(std::string key, std::string default_value, std::vector
   return spec;
 }
 
+OptionSpec file_path_option(std::string key, std::string help) {
+  OptionSpec spec = make_spec(std::move(key), OptionType::string, std::string(), std::move(help));
+  spec.file_path = true;
+  return spec;
+}
+
 OptionSpec integer_list_option(std::string key, std::vector<std::int64_t> default_value, std::size_t min_items,
                                std::size_t max_items, NumericRange element_range, std::string help) {
   OptionSpec spec = make_spec(std::move(key), OptionType::integer_list, std::move(default_value), std::move(help));

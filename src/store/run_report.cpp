@@ -44,7 +44,8 @@ LoadedRun load_run(const std::filesystem::path& run_file) {
   LoadedRun run;
   run.contents = read_run_file(run_file, /*with_population_genes=*/false);  // neither report needs them
   try {
-    run.config = parse_config(run.contents.config_toml, run_file.string() + ":/config/toml");
+    run.config = parse_config(run.contents.config_toml, run_file.string() + ":/config/toml",
+                              run.contents.config_base_directory);
   } catch (const ConfigError& error) {
     // The file is readable but its config is not (edited by hand, or from another metaevo version).
     throw run_file_error(run_file, std::string("its stored config does not parse: ") + error.what());
@@ -282,6 +283,10 @@ std::string inspect_run(const std::filesystem::path& run_file) {
       << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
   out << "task mix     :\n";
   for (const TaskConfig& task : config.tasks) out << "  " << describe_task_family(task) << "\n";
+  if (!contents.data_files.empty()) {
+    out << "data files   : (SHA-256 as recorded when the run started)\n";
+    for (const DataFileRecord& file : contents.data_files) out << "  " << file.path << "  sha256 " << file.sha256 << "\n";
+  }
   out << "genes (" << space.size() << " coordinates):\n";
   for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
   for (const GeneBlock& block : space.blocks()) {

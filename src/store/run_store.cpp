@@ -41,6 +41,7 @@ constexpr unsigned step_size_deflate_level = 1;
 
 // Group and dataset names of schema version 1 (docs/hdf5-schema.md).
 const std::string config_group_name = "config";
+const std::string data_files_group_name = "data_files";
 const std::string search_space_group_name = "search_space";
 const std::string generations_group_name = "generations";
 const std::string decoded_group_name = "decoded";
@@ -579,6 +580,23 @@ struct RunStore::Impl {
     }
   }
 
+  /// /config/data_files: one row per file a [[tasks]] table read (none: the group is still written).
+  static void write_data_files(hid_t config_group, const RunConfig& config) {
+    std::vector<std::int64_t> tables;
+    std::vector<std::string> paths, digests;
+    for (std::size_t table = 0; table < config.tasks.size(); ++table) {
+      for (const DataFileRecord& file : config.tasks[table].data_files) {
+        tables.push_back(static_cast<std::int64_t>(table));
+        paths.push_back(file.path);
+        digests.push_back(file.sha256);
+      }
+    }
+    const h5::Group group = h5::h5g_create2(config_group, data_files_group_name);
+    write_int64_vector_dataset(group.id(), "task_table", tables);
+    write_string_vector_dataset(group.id(), "path", paths);
+    write_string_vector_dataset(group.id(), "sha256", digests);
+  }
+
   void write_header(const RunConfig& config) {
     const hid_t root = file.id();
     write_int64_attribute(root, "schema_version", run_store_schema_version);
@@ -595,6 +613,8 @@ struct RunStore::Impl {
     write_int64_attribute(config_group.id(), "tasks_per_evaluation", config.evaluation.tasks_per_evaluation);
     write_int64_attribute(config_group.id(), "inner_steps", config.evaluation.inner_steps);
     write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
+    write_string_attribute(config_group.id(), "base_directory", config.base_directory.string());
+    write_data_files(config_group.id(), config);
 
     std::vector<std::string> names, kinds, groups, choices;
     std::vector<double> lows, highs;
@@ -758,9 +778,18 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   };
   RunConfig config;
   try {
-    config = parse_config(contents.config_toml, path.string() + ":/config/toml");
+    config = parse_config(contents.config_toml, path.string() + ":/config/toml", contents.config_base_directory);
   } catch (const ConfigError& error) {
     throw failure(std::string("its stored config is invalid: ") + error.what());
+  }
+  // A run continues on the data it started with: a changed file would silently change the tasks.
+  std::vector<DataFileRecord> now;
+  for (const TaskConfig& task : config.tasks) now.insert(now.end(), task.data_files.begin(), task.data_files.end());
+  for (std::size_t i = 0; i < std::min(now.size(), contents.data_files.size()); ++i) {
+    if (now[i].sha256 != contents.data_files[i].sha256) {
+      throw failure("data file " + now[i].path + " has changed since the run started (SHA-256 " + now[i].sha256 +
+                    ", the run file records " + contents.data_files[i].sha256 + ")");
+    }
   }
   // The command line may have overridden these when the run started: the stored values are the run's.
   config.run.seed = contents.seed;
@@ -1218,6 +1247,17 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
     const h5::Group config_group = h5::h5g_open2(root, config_group_name);
     contents.config_toml = read_string_attribute(config_group.id(), "toml");
     contents.configured_generations = read_int64_attribute(config_group.id(), "generations");
+    // Absent in files written before data files were recorded.
+    if (h5::h5a_exists(config_group.id(), "base_directory")) {
+      contents.config_base_directory = read_string_attribute(config_group.id(), "base_directory");
+    }
+    if (h5::h5l_exists(config_group.id(), data_files_group_name)) {
+      const h5::Group files = h5::h5g_open2(config_group.id(), data_files_group_name);
+      const std::vector<std::string> paths = read_string_vector_dataset(files.id(), "path");
+      const std::vector<std::string> digests = read_string_vector_dataset(files.id(), "sha256");
+      if (paths.size() != digests.size()) throw failure("/config/data_files has unequal path and sha256 columns");
+      for (std::size_t i = 0; i < paths.size(); ++i) contents.data_files.push_back({paths[i], digests[i]});
+    }
     {
       const h5::Attribute seed = h5::h5a_open(config_group.id(), "seed");
       h5::h5a_read(seed.id(), H5T_NATIVE_UINT64, &contents.seed, "seed");

@@ -182,6 +182,7 @@ Registry<TaskFamilyRegistration> builtin_task_families() {
   task_detail::register_rosenbrock_family(registry);
   task_detail::register_synthetic_family(registry);
   task_detail::register_command_family(registry);
+  task_detail::register_dataset_family(registry);
   return registry;
 }
 

@@ -35,6 +35,7 @@ void register_linear_model_families(Registry<TaskFamilyRegistration>& registry);
 void register_mlp_families(Registry<TaskFamilyRegistration>& registry);           // task_mlp.cpp
 void register_synthetic_family(Registry<TaskFamilyRegistration>& registry);       // task_synthetic.cpp
 void register_command_family(Registry<TaskFamilyRegistration>& registry);         // command_task.cpp
+void register_dataset_family(Registry<TaskFamilyRegistration>& registry);         // task_dataset.cpp
 
 /// A built-in family's registration: its schema, and a factory that builds a TaskFamilySpec of
 /// `kind` from the options and validates it (make_task_family(const TaskFamilySpec&)).
@@ -52,6 +53,33 @@ std::unique_ptr<Task> sample_logistic_regression(const TaskFamilySpec& spec, Ran
                                                  std::uint64_t task_seed);
 std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& stream, std::uint64_t task_seed);
 std::unique_ptr<Task> sample_synthetic(const TaskFamilySpec& spec, RandomStream& stream);
+
+/// A network's shape: input, hidden widths..., output (no hidden layer = a linear model), and the
+/// hidden nonlinearity.
+struct NetworkArchitecture {
+  std::vector<Eigen::Index> layer_sizes;
+  Activation activation = Activation::tanh;
+};
+
+/// A data set one column per sample, as the network tasks hold it. Regression: targets 1 x samples,
+/// labels empty (0.5 mean squared error). Classification: labels in [0, outputs), targets empty
+/// (mean softmax cross-entropy).
+struct NetworkData {
+  Eigen::MatrixXd inputs;  // features x samples
+  Eigen::MatrixXd targets;
+  std::vector<Eigen::Index> labels;
+};
+
+/// A network task on given data (task_mlp.cpp), the model of the MLP families and of the dataset
+/// family: trained (loss_and_gradient, minibatches) on `training`; loss() is over `scored` when given
+/// (a validation split), else over `training`.
+std::unique_ptr<DataTask> make_network_task(const NetworkArchitecture& architecture, NetworkData training,
+                                            std::optional<NetworkData> scored, Eigen::VectorXd initial,
+                                            Eigen::Index batch_size, std::uint64_t task_seed);
+/// A student network's start: weights initial_scale * Glorot (tanh) or He (relu) normal, layer by
+/// layer, biases 0 (the draws of the MLP families' start).
+Eigen::VectorXd draw_initial_network_parameters(const NetworkArchitecture& architecture, double initial_scale,
+                                                RandomStream& stream);
 
 /// A matrix of independent standard normals, filled column by column (a fixed draw order).
 Eigen::MatrixXd normal_matrix(Eigen::Index rows, Eigen::Index cols, RandomStream& stream);

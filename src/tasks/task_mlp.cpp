@@ -1,7 +1,9 @@
-// Multi-layer perceptrons on data labelled by a random teacher network of the same architecture.
+// Multi-layer perceptrons (no hidden layer: a linear model) on data labelled by a random teacher network
+// of the same architecture (the MLP families) or on given data (the dataset family, task_dataset.cpp).
 // Forward and backward passes run over the full batch (or a minibatch) with one matrix product per layer.
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -123,18 +125,25 @@ Eigen::VectorXd draw_network_parameters(const MlpNetwork& network, RandomStream&
 /// reallocates.
 class MlpTask final : public DataTaskBase {
  public:
-  MlpTask(MlpNetwork network, MlpNetwork batch_network, Eigen::MatrixXd inputs, Eigen::MatrixXd targets,
-          std::vector<Eigen::Index> labels, Eigen::VectorXd initial, Eigen::Index batch_size, std::uint64_t task_seed)
-      : DataTaskBase(inputs.cols(), batch_size, task_seed),
-        inputs_(std::move(inputs)),
-        targets_(std::move(targets)),
-        labels_(std::move(labels)),
+  /// Without a scored set, loss() is the loss over the training data; with one, over the scored set.
+  MlpTask(const NetworkArchitecture& architecture, NetworkData training, std::optional<NetworkData> scored,
+          Eigen::VectorXd initial, Eigen::Index batch_size, std::uint64_t task_seed)
+      : DataTaskBase(training.inputs.cols(), batch_size, task_seed),
+        inputs_(std::move(training.inputs)),
+        targets_(std::move(training.targets)),
+        labels_(std::move(training.labels)),
         initial_(std::move(initial)),
-        full_{std::move(network), {}, {}},
-        batch_{std::move(batch_network), {}, {}},
+        full_{MlpNetwork(architecture.layer_sizes, architecture.activation, inputs_.cols()), {}, {}},
+        batch_{MlpNetwork(architecture.layer_sizes, architecture.activation, batch_size), {}, {}},
         batch_inputs_(inputs_.rows(), batch_size),
         batch_targets_(targets_.rows(), batch_size),
-        batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)) {}
+        batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)) {
+    if (scored) {
+      scored_data_ = std::move(*scored);
+      scored_.emplace(Pass{MlpNetwork(architecture.layer_sizes, architecture.activation, scored_data_.inputs.cols()),
+                           {}, {}});
+    }
+  }
 
   Eigen::Index dimension() const override { return full_.network.parameter_count(); }
   std::vector<Eigen::Index> tensor_sizes() const override {
@@ -149,6 +158,10 @@ class MlpTask final : public DataTaskBase {
 
   double loss(const Eigen::VectorXd& parameters) const override {
     check_parameter_count(parameters, dimension());
+    if (scored_) {
+      return loss_of_forward(*scored_, scored_->network.forward(parameters, scored_data_.inputs), scored_data_.targets,
+                             scored_data_.labels, false);
+    }
     return loss_of_forward(full_, full_.network.forward(parameters, inputs_), targets_, labels_, false);
   }
 
@@ -233,6 +246,8 @@ class MlpTask final : public DataTaskBase {
   Eigen::VectorXd initial_;
   mutable Pass full_;                 // the whole data set; a task serves one thread
   mutable Pass batch_;                // the current minibatch (or subset)
+  NetworkData scored_data_;           // what loss() scores when given (a validation split), else empty
+  mutable std::optional<Pass> scored_;  // its scratch
   mutable Eigen::MatrixXd batch_inputs_;            // the minibatch's columns of inputs_
   mutable Eigen::MatrixXd batch_targets_;           // and of targets_ (regression)
   mutable std::vector<Eigen::Index> batch_labels_;  // and of labels_ (classification)
@@ -271,9 +286,22 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
     for (Eigen::Index sample = 0; sample < samples; ++sample) targets(0, sample) += spec.noise * stream.normal();
   }
   Eigen::VectorXd initial = draw_network_parameters(network, stream, false, spec.initial_scale);
-  MlpNetwork batch_network(sizes, spec.activation, spec.batch_size);  // empty scratch for full batch
-  return std::make_unique<MlpTask>(std::move(network), std::move(batch_network), std::move(inputs), std::move(targets),
-                                   std::move(labels), std::move(initial), spec.batch_size, task_seed);
+  return std::make_unique<MlpTask>(NetworkArchitecture{sizes, spec.activation},
+                                   NetworkData{std::move(inputs), std::move(targets), std::move(labels)}, std::nullopt,
+                                   std::move(initial), spec.batch_size, task_seed);
+}
+
+Eigen::VectorXd draw_initial_network_parameters(const NetworkArchitecture& architecture, double initial_scale,
+                                                RandomStream& stream) {
+  const MlpNetwork network(architecture.layer_sizes, architecture.activation, 0);
+  return draw_network_parameters(network, stream, false, initial_scale);
+}
+
+std::unique_ptr<DataTask> make_network_task(const NetworkArchitecture& architecture, NetworkData training,
+                                            std::optional<NetworkData> scored, Eigen::VectorXd initial,
+                                            Eigen::Index batch_size, std::uint64_t task_seed) {
+  return std::make_unique<MlpTask>(architecture, std::move(training), std::move(scored), std::move(initial),
+                                   batch_size, task_seed);
 }
 
 void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {

@@ -125,6 +125,8 @@ struct RunConfig {
   std::optional<ObjectiveOptions> objective;
   std::string source_text;            // the TOML as given, stored in the run file
   std::string source_name;            // file name (or "<string>") for messages
+  std::filesystem::path base_directory;  // what relative file paths (a dataset's path) resolve against:
+                                         // the config file's directory, absolute (stored in the run file)
 
   /// The update rule's genes, or for an [objective] the block "x".
   SearchSpace search_space() const;
@@ -140,7 +142,10 @@ struct RunConfig {
 /// Parses and validates TOML text. Throws ConfigError whose message names the file, line, key, the
 /// allowed values and the value seen, e.g.
 ///   "quickstart.toml:12: ga.population_size must be >= 2, got 1".
-RunConfig parse_config(std::string_view toml_text, std::string_view source_name = "<string>");
+/// Relative file paths in [[tasks]] resolve against base_directory; empty = the directory of
+/// source_name when it names a file, else the current directory.
+RunConfig parse_config(std::string_view toml_text, std::string_view source_name = "<string>",
+                       const std::filesystem::path& base_directory = {});
 RunConfig load_config(const std::filesystem::path& path);
 
 }  // namespace metaevo

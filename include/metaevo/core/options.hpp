@@ -75,6 +75,8 @@ struct OptionSpec {
   std::size_t min_items = 0;           // integer_list, string_list: allowed length
   std::size_t max_items = std::numeric_limits<std::size_t>::max();
   std::string help;                    // one line, for `metaevo check` and docs
+  bool file_path = false;              // string: a file path; the config reader resolves a relative
+                                       // one against the directory of the config file
 
   /// "", or why `value` is not acceptable, starting with the key: "dimension must be in [1, 2000],
   /// got 5000", "hidden_layers[1] must be in [1, 10000], got 0", "activation must be one of tanh,
@@ -90,6 +92,8 @@ OptionSpec real_option(std::string key, double default_value, NumericRange range
 OptionSpec boolean_option(std::string key, bool default_value, std::string help);
 OptionSpec choice_option(std::string key, std::string default_value, std::vector<std::string> choices,
                          std::string help);
+/// A file path (a string, "" by default = not given); see OptionSpec::file_path.
+OptionSpec file_path_option(std::string key, std::string help);
 OptionSpec integer_list_option(std::string key, std::vector<std::int64_t> default_value, std::size_t min_items,
                                std::size_t max_items, NumericRange element_range, std::string help);
 OptionSpec string_list_option(std::string key, std::vector<std::string> default_value, std::size_t min_items,

@@ -67,7 +67,9 @@ class MinibatchSchedule {
 };
 
 /// A task of the data families (linear_regression, logistic_regression, mlp_regression,
-/// mlp_classification): a mean loss over the rows (samples) of its data set. With batch_size 0,
+/// mlp_classification, dataset): a mean loss over the rows (samples) of its data set. A dataset
+/// task's data set is its training split, and its loss() is the loss of its validation split (see
+/// docs/datasets.md); for the others what follows about loss() holds. With batch_size 0,
 /// loss_and_gradient is over the whole data set. With batch_size > 0, each loss_and_gradient call
 /// returns the loss and gradient of the next minibatch of the task's MinibatchSchedule (keyed by the
 /// seed the task was sampled from) and advances it: mutable state, like the scratch buffers, so a
@@ -196,11 +198,19 @@ struct TaskFamilySpec {
 ///   seed and StreamPurpose::minibatch, so every draw above stays the same); loss() stays the whole
 ///   data set's loss, so the inner loop's final loss is a full-data loss.
 /// Data limits: samples <= 1e6, samples * dimension <= 5e7, hidden widths <= 10000, classes <= 1000.
+/// A file a family's tasks are built from, as the run file records it.
+struct DataFileRecord {
+  std::string path;    // as resolved by the config reader (absolute when the config came from a file)
+  std::string sha256;  // of the bytes the family read, 64 lowercase hex digits
+};
+
 class TaskFamily {
  public:
   virtual ~TaskFamily() = default;
   /// The registered family name ("quadratic"), for messages.
   virtual std::string_view name() const = 0;
+  /// The files the family read its data from (the dataset family: one); none for generated data.
+  virtual std::vector<DataFileRecord> data_files() const { return {}; }
   /// Deterministic in seed: all random draws must come from RandomStream(seed) (or another source
   /// seeded only by it), so a task is the same on every machine and rank.
   virtual std::unique_ptr<Task> sample(std::uint64_t seed) const = 0;
@@ -244,6 +254,7 @@ struct TaskConfig {
   std::string family;
   double weight = 1.0;  // > 0, finite
   Options options;      // every key of the family's schema
+  std::vector<DataFileRecord> data_files{};  // the built family's data_files(), filled by the config reader
 };
 
 /// Builds a family from the registry: validates `config.options` against the family's schema
