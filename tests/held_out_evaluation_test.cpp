@@ -247,6 +247,38 @@ TEST(HeldOutEvaluation, TunedRateIsTheGridPointWithTheBestMeanFitness) {
   EXPECT_EQ(baseline_hyperparameters(options.baselines[3], 0.5).at("schedule"), GeneValue(std::string("cosine")));
 }
 
+TEST(HeldOutEvaluation, CountsEveryInnerLoopOfEachPhaseForAProgressMeter) {
+  register_recorded_family_once();
+  const RunConfig config = parse_config(recorded_config, "recorded.toml");
+  HeldOutOptions options = small_options(3, 2);
+  options.learning_rate_grid = {1e-2, 0.1};
+  struct Call {
+    std::string phase;
+    std::int64_t done;
+    std::int64_t total;
+  };
+  std::vector<Call> calls;
+  options.on_inner_loop = [&](std::string_view phase, std::int64_t done, std::int64_t total) {
+    calls.push_back({std::string(phase), done, total});
+  };
+  evaluate_held_out(config, hand_made_rule(), nullptr, options);
+  const std::int64_t tuning_loops = 4 * 2 * 2;  // baselines x grid x tuning tasks
+  const std::int64_t evaluating_loops = 5 * 3;  // contenders x held-out tasks
+  ASSERT_EQ(calls.size(), static_cast<std::size_t>(tuning_loops + 1 + evaluating_loops + 1));
+  for (std::int64_t i = 0; i <= tuning_loops; ++i) {
+    const Call& call = calls[static_cast<std::size_t>(i)];
+    EXPECT_EQ(call.phase, "tuning");
+    EXPECT_EQ(call.done, i);  // 0 when the phase starts, then one more per inner loop
+    EXPECT_EQ(call.total, tuning_loops);
+  }
+  for (std::int64_t i = 0; i <= evaluating_loops; ++i) {
+    const Call& call = calls[static_cast<std::size_t>(tuning_loops + 1 + i)];
+    EXPECT_EQ(call.phase, "evaluating");
+    EXPECT_EQ(call.done, i);
+    EXPECT_EQ(call.total, evaluating_loops);
+  }
+}
+
 TEST(HeldOutEvaluation, DefaultGridAndOptionChecks) {
   const std::vector<double> grid = default_learning_rate_grid();
   ASSERT_EQ(grid.size(), 13u);

@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "cli/exit_status.hpp"
+#include "cli/progress_display.hpp"
 #include "metaevo/config/task_set.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/evaluation/held_out_evaluation.hpp"
@@ -130,9 +133,24 @@ std::optional<int> run_evaluate(const EvaluateArguments& arguments) {
     HeldOutOptions options;
     options.held_out_tasks = arguments.seeds;
     options.tuning_tasks = arguments.tuning_tasks;
-    options.progress = [](const std::string& line) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-      std::fflush(stderr);
+    // One meter per phase: tuning and evaluating run inner loops of different lengths.
+    std::optional<ProgressDisplay> display;
+    std::string display_phase;
+    options.progress = [&display](const std::string& line) {
+      if (display) {
+        display->message(line);
+      } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stderr);
+      }
+    };
+    options.on_inner_loop = [&](std::string_view phase, std::int64_t done, std::int64_t total) {
+      if (!display || phase != display_phase) {
+        display.reset();
+        display_phase = phase;
+        display.emplace(stderr, display_phase + ": inner loop", "loop", ProgressMeter(total, done));
+      }
+      display->update(done);
     };
     validate(options);
     std::fprintf(stderr,
@@ -141,6 +159,7 @@ std::optional<int> run_evaluate(const EvaluateArguments& arguments) {
                  options.baselines.size(), options.learning_rate_grid.size(), options.tuning_tasks,
                  options.baselines.size() + 1, options.held_out_tasks);
     const HeldOutEvaluation evaluation = evaluate_held_out(config, evolved, held_out ? &*held_out : nullptr, options);
+    display.reset();  // ends its line before the table
     write_evaluation(run_file, evaluation);
     std::fputs(format_evaluation_table(evaluation).c_str(), stdout);
     std::printf("\nstored in %s:/evaluation\n", run_file.string().c_str());

@@ -13,10 +13,12 @@
 #include "cli/evaluate_command.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/inspect_export.hpp"
+#include "cli/progress_display.hpp"
 #include "cli/score_command.hpp"
 #include "metaevo/config/config.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/runtime/executor.hpp"
+#include "metaevo/runtime/generation_log.hpp"
 #include "metaevo/runtime/mpi_runtime.hpp"
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
@@ -72,11 +74,30 @@ void print_search_space(const metaevo::RunConfig& config) {
   }
 }
 
+// The one line --quiet prints before the work: what runs where.
+void print_start_line(const metaevo::RunConfig& config, const std::filesystem::path& output,
+                      const metaevo::ResumePlan* plan, int worker_ranks) {
+  const std::string where =
+      worker_ranks > 0 ? std::to_string(worker_ranks) + " MPI worker ranks" : std::string("single process");
+  if (plan != nullptr) {
+    std::printf("metaevo: resuming %s at generation %lld of %lld (session %lld, %s)\n", output.string().c_str(),
+                static_cast<long long>(plan->run.checkpoint.completed_generations),
+                static_cast<long long>(config.run.generations),
+                static_cast<long long>(plan->run.checkpoint.session + 1), where.c_str());
+  } else {
+    std::printf("metaevo: running %s: strategy %s, population %d x %lld generations, %s\n", output.string().c_str(),
+                config.search.strategy.c_str(), config.population_size(),
+                static_cast<long long>(config.run.generations), where.c_str());
+  }
+  std::fflush(stdout);
+}
+
 struct RunArguments {
   std::string config_path;
   std::string output_path;
   bool force = false;
   bool quiet = false;
+  std::string log_json_path;  // empty: no JSON log
   std::optional<std::int64_t> generations;
   std::optional<std::uint64_t> seed;
 };
@@ -120,14 +141,37 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     release_workers();
     return exit_usage_error;
   }
+  // Opened before any work, so a path that cannot be written ends the job at once.
+  std::optional<metaevo::GenerationLog> generation_log;
+  if (!arguments.log_json_path.empty()) {
+    try {
+      if (plan) {
+        generation_log.emplace(
+            metaevo::GenerationLog::resume(arguments.log_json_path, plan->run.checkpoint.completed_generations));
+      } else {
+        generation_log.emplace(metaevo::GenerationLog::create(arguments.log_json_path));
+      }
+    } catch (const metaevo::StorageError& error) {
+      std::fprintf(stderr, "metaevo: %s\n", error.what());
+      release_workers();
+      return exit_storage_error;
+    }
+  }
   if (distributed) session.broadcast(config.source_text);
 
   // Outside the try: on an error the catch aborts the job, without the MPI executor's destructor
   // first waiting for the evaluations in flight. (The in-process executor outlives the evaluator it
   // refers to, but its destructor does not use it.)
   std::unique_ptr<metaevo::Executor> executor;
+  // --quiet: the progress of the generations on stderr instead of a line per generation on stdout.
+  std::optional<ProgressDisplay> progress;
   try {
-    if (!arguments.quiet) {
+    if (arguments.quiet) {
+      print_start_line(config, output, plan ? &*plan : nullptr, session.size() - 1);
+      progress.emplace(stderr, "generation", "gen",
+                       metaevo::ProgressMeter(config.run.generations,
+                                              plan ? plan->run.checkpoint.completed_generations : 0));
+    } else {
       print_search_space(config);
       if (distributed) {
         std::printf("MPI: rank 0 is the master, %d worker ranks\n", session.size() - 1);
@@ -142,17 +186,40 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
       }
     }
     metaevo::RunCallbacks callbacks;
-    if (!arguments.quiet) {
-      callbacks.on_generation = [&config](const metaevo::GenerationRecord& record) {
+    callbacks.on_generation = [&](const metaevo::GenerationRecord& record) {
+      if (generation_log) {
+        try {
+          generation_log->append(record);
+        } catch (const metaevo::StorageError& error) {
+          // The run file is the record of the run: a full disk under the log does not stop it.
+          const std::string warning = std::string("metaevo: warning: ") + error.what() + "; no more JSON log lines";
+          if (progress) {
+            progress->message(warning);
+          } else {
+            std::fprintf(stderr, "%s\n", warning.c_str());
+          }
+          generation_log.reset();
+        }
+      }
+      if (progress) {
+        char best[64];
+        std::snprintf(best, sizeof best, "best %.4g", record.best_so_far);
+        progress->update(record.generation + 1, best);
+      } else {
         std::printf("%s\n", metaevo::format_generation_line(record, config.run.generations).c_str());
         std::fflush(stdout);
-      };
-    }
-    callbacks.should_stop = [announced = false]() mutable {
+      }
+    };
+    callbacks.should_stop = [announced = false, &progress]() mutable {
       if (stop_signal == 0) return false;
       if (!announced) {
-        std::fprintf(stderr, "metaevo: signal %d: no new evaluations; collecting those in flight\n",
-                     static_cast<int>(stop_signal));
+        const std::string notice = "metaevo: signal " + std::to_string(static_cast<int>(stop_signal)) +
+                                   ": no new evaluations; collecting those in flight";
+        if (progress) {
+          progress->message(notice);
+        } else {
+          std::fprintf(stderr, "%s\n", notice.c_str());
+        }
         announced = true;
       }
       return true;
@@ -167,6 +234,7 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     const metaevo::RunSummary summary = plan ? metaevo::resume_search(*plan, *executor, callbacks)
                                              : metaevo::run_search(config, output, *executor, callbacks);
     if (auto* mpi_executor = dynamic_cast<metaevo::MpiExecutor*>(executor.get())) mpi_executor->shutdown();
+    progress.reset();  // ends its line before the summary
     std::printf("\n%s", summary.full_report().c_str());
     std::printf("run file: %s\n", output.string().c_str());
     if (summary.termination == metaevo::Termination::interrupted) {
@@ -179,6 +247,7 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     }
     return exit_ok;
   } catch (const std::exception& error) {
+    progress.reset();
     const bool storage = dynamic_cast<const metaevo::StorageError*>(&error) != nullptr;
     std::fprintf(stderr, "metaevo: %s: %s\n", storage ? "storage error" : "error", error.what());
     std::fflush(stderr);
@@ -222,7 +291,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   run->add_option("-o,--out", arguments.output_path, "HDF5 run file to write (default: the config's name with .h5)");
   run->add_flag("-f,--force", arguments.force, "overwrite the run file if it exists");
-  run->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
+  run->add_flag("-q,--quiet", arguments.quiet,
+                "stdout: a start line and the final summary; generation progress with rate and ETA on stderr");
+  run->add_option("--log-json", arguments.log_json_path,
+                  "write one JSON object per generation to FILE (JSON Lines, docs/logging.md)");
   // Same bounds as run.generations in the config.
   const CLI::Range generations_range(std::int64_t{1}, metaevo::max_generations);
   run->add_option("--generations", arguments.generations, "override run.generations")->check(generations_range);
@@ -235,7 +307,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   resume->add_option("--generations", arguments.generations, "raise the run's total number of generations")
       ->check(generations_range);
-  resume->add_flag("-q,--quiet", arguments.quiet, "print only the final summary");
+  resume->add_flag("-q,--quiet", arguments.quiet,
+                   "stdout: a start line and the final summary; generation progress with rate and ETA on stderr");
+  resume->add_option("--log-json", arguments.log_json_path,
+                     "append one JSON object per generation to FILE, dropping the records of generations after "
+                     "the checkpoint, which run again (docs/logging.md)");
 
   CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
   check->add_option("config", arguments.config_path, "TOML config")->required()->check(CLI::ExistingFile);

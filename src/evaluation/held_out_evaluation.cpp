@@ -24,6 +24,10 @@ void report(const HeldOutOptions& options, const std::string& line) {
   if (options.progress) options.progress(line);
 }
 
+void count_inner_loop(const HeldOutOptions& options, std::string_view phase, std::int64_t done, std::int64_t total) {
+  if (options.on_inner_loop) options.on_inner_loop(phase, done, total);
+}
+
 /// One task slot on its own, so a failure (an exception, the time limit) costs only that task and the
 /// time limit covers one inner loop.
 EvaluationResult evaluate_slot(const Evaluator& evaluator, std::string_view family, const RuleParameters& parameters,
@@ -109,6 +113,10 @@ std::vector<BaselineTuning> tune_baselines(const RunConfig& run_config, const He
   const EvaluationKey key{run_config.run.seed, 0, StreamPurpose::baseline_tuning};
   const int task_count = options.tuning_tasks;
   std::vector<BaselineTuning> tunings;
+  const auto loops =
+      static_cast<std::int64_t>(options.baselines.size() * options.learning_rate_grid.size()) * task_count;
+  std::int64_t loops_done = 0;
+  count_inner_loop(options, "tuning", loops_done, loops);
   for (const Baseline& baseline : options.baselines) {
     BaselineTuning tuning;
     tuning.name = baseline.name;
@@ -118,6 +126,7 @@ std::vector<BaselineTuning> tune_baselines(const RunConfig& run_config, const He
       double score_sum = 0.0;
       for (int k = 0; k < task_count; ++k) {
         score_sum += evaluate_slot(evaluator, baseline.family, parameters, key, task_count, k, nullptr).fitness;
+        count_inner_loop(options, "tuning", ++loops_done, loops);
       }
       tuning.fitness.push_back(score_sum / task_count);
     }
@@ -199,6 +208,9 @@ HeldOutEvaluation evaluate_contenders(const RunConfig& evaluation_config, const 
 
   const std::size_t length = evaluation.curve_length();
   evaluation.learning_curves.assign(contenders.size() * task_count * length, nan);
+  const auto loops = static_cast<std::int64_t>(contenders.size() * task_count);
+  std::int64_t loops_done = 0;
+  count_inner_loop(options, "evaluating", loops_done, loops);
   for (std::size_t c = 0; c < contenders.size(); ++c) {
     const Contender& contender = contenders[c];
     evaluation.contenders.push_back(contender.name);
@@ -226,6 +238,7 @@ HeldOutEvaluation evaluate_contenders(const RunConfig& evaluation_config, const 
         std::copy_n(curve.begin(), std::min(curve.size(), length),
                     evaluation.learning_curves.begin() + static_cast<std::ptrdiff_t>((c * task_count + slot) * length));
       }
+      count_inner_loop(options, "evaluating", ++loops_done, loops);
     }
     report(options, "evaluated " + contender.name + " on " + std::to_string(n) + " held-out tasks x " +
                         std::to_string(steps) + " steps (" + std::to_string(diverged) + " diverged or failed)");

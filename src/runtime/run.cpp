@@ -9,8 +9,8 @@
 #include <memory>
 #include <sstream>
 
-
 #include "metaevo/core/error.hpp"
+#include "metaevo/core/progress.hpp"
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/strategy_registry.hpp"
@@ -26,19 +26,6 @@ double median_of(std::vector<double> values) {
   const std::size_t n = values.size();
   if (n == 0) return 0.0;
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-std::string format_seconds(double seconds) {
-  char buffer[32];
-  if (seconds < 60.0) {
-    std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
-  } else if (seconds < 3600.0) {
-    std::snprintf(buffer, sizeof buffer, "%dm%02ds", static_cast<int>(seconds / 60.0), static_cast<int>(seconds) % 60);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%dh%02dm", static_cast<int>(seconds / 3600.0),
-                  static_cast<int>(seconds / 60.0) % 60);
-  }
-  return buffer;
 }
 
 HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, const Genome& best) {
@@ -86,7 +73,7 @@ class Session {
           const RunCallbacks& callbacks, RunSummary& summary)
       : config_(config), store_(store), ga_(ga), checkpoint_(checkpoint), callbacks_(callbacks), summary_(summary),
         start_(clock::now()), generation_start_(start_), last_checkpoint_(start_),
-        first_generation_(store.completed_generations()) {}
+        progress_(config.run.generations, store.completed_generations()) {}
 
   /// Stores one generation (or steady-state batch) of evaluated genomes, then checkpoints if due.
   /// `validation_fitness` (one per genome, NaN where not re-scored) is empty when validation is off.
@@ -94,6 +81,14 @@ class Session {
               const std::vector<double>& validation_fitness = {}) {
     GenerationRecord record;
     record.generation = store_.completed_generations();
+    record.session = checkpoint_.session;
+    record.evaluations = static_cast<int>(results.size());
+    for (const double value : validation_fitness) {
+      if (std::isnan(value)) continue;
+      if (std::isnan(record.generation_validation_best) || value < record.generation_validation_best) {
+        record.generation_validation_best = value;
+      }
+    }
     std::vector<double> fitness;
     fitness.reserve(results.size());
     for (const EvaluationResult& result : results) {
@@ -121,9 +116,8 @@ class Session {
     generation_start_ = now;
     record.evaluations_per_second =
         generation_seconds > 0.0 ? static_cast<double>(results.size()) / generation_seconds : 0.0;
-    const auto done_here = static_cast<double>(record.generation + 1 - first_generation_);
-    record.eta_seconds =
-        seconds_since(start_) / done_here * static_cast<double>(config_.run.generations - record.generation - 1);
+    progress_.set_done(record.generation + 1);
+    record.eta_seconds = progress_.eta_seconds().value_or(0.0);
     summary_.log.push_back(record);
     summary_.evaluations += static_cast<std::int64_t>(results.size());
     summary_.generations = record.generation + 1;
@@ -167,7 +161,7 @@ class Session {
   clock::time_point start_;
   clock::time_point generation_start_;
   clock::time_point last_checkpoint_;
-  std::int64_t first_generation_;
+  ProgressMeter progress_;  // generations of this session: the ETA is at this session's pace
 };
 
 bool stop_requested(const RunCallbacks& callbacks) { return callbacks.should_stop && callbacks.should_stop(); }
@@ -365,8 +359,8 @@ std::string format_generation_line(const GenerationRecord& record, std::int64_t 
                 "%8.1f eval/s  elapsed %s  ETA %s",
                 static_cast<long long>(record.generation + 1), static_cast<long long>(total_generations),
                 record.best_fitness, record.median_fitness, record.best_so_far, record.diverged, record.failed,
-                record.evaluations_per_second, format_seconds(record.elapsed_seconds).c_str(),
-                format_seconds(record.eta_seconds).c_str());
+                record.evaluations_per_second, format_duration(record.elapsed_seconds).c_str(),
+                format_duration(record.eta_seconds).c_str());
   std::string line = buffer;
   if (!std::isnan(record.validation_best)) {
     std::snprintf(buffer, sizeof buffer, "  validated best %9.4f", record.validation_best);
@@ -378,7 +372,7 @@ std::string format_generation_line(const GenerationRecord& record, std::int64_t 
 std::string RunSummary::brief_report() const {
   std::ostringstream out;
   out << to_string(termination) << ": " << generations << " generations, "
-      << evaluations << " evaluations in " << format_seconds(wall_seconds) << "; best fitness " << best_fitness
+      << evaluations << " evaluations in " << format_duration(wall_seconds) << "; best fitness " << best_fitness
       << " (genome " << best.id << ", generation " << best.generation;
   if (best_validation_fitness) out << ", validation fitness " << *best_validation_fitness;
   out << ")";

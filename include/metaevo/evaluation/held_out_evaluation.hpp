@@ -9,6 +9,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metaevo/config/config.hpp"
@@ -41,6 +42,9 @@ struct HeldOutOptions {
   std::vector<Baseline> baselines = standard_baselines();                 // not empty, names unique
   /// Called with one line at each step of the long work (nothing is printed by the library).
   std::function<void(const std::string&)> progress;
+  /// Called when a phase starts (done = 0) and after each of its inner loops, with the phase
+  /// ("tuning", then "evaluating"), the inner loops done and their total: what a progress meter counts.
+  std::function<void(std::string_view phase, std::int64_t done, std::int64_t total)> on_inner_loop;
 };
 
 /// Checks the options; ConfigError names the field, what is allowed and the value seen.

@@ -18,11 +18,17 @@
 namespace metaevo {
 
 /// One line of the per-generation log: data first, printed by the CLI, stored in the run file.
+/// The JSON log (--log-json, docs/logging.md) writes every field.
 struct GenerationRecord {
-  std::int64_t generation = 0;
+  std::int64_t generation = 0;    // 0-based: the row in the run file's /generations
+  int island = 0;                 // the population it belongs to (one population: 0)
+  std::int64_t session = 0;       // 0 for the first run, then one more per resume
+  int evaluations = 0;            // genomes evaluated (the population size)
   double best_fitness = 0.0;      // best of this generation
   double median_fitness = 0.0;
   double best_so_far = 0.0;
+  // The best validation fitness of this generation's re-scored candidates (NaN: none re-scored).
+  double generation_validation_best = std::numeric_limits<double>::quiet_NaN();
   double validation_best = std::numeric_limits<double>::quiet_NaN();  // the reported best's validation fitness (NaN: off)
   int diverged = 0;               // evaluations with a diverged inner loop
   int failed = 0;                 // evaluations that threw
