@@ -3,12 +3,12 @@
 #include <boost/mpi/collectives/broadcast.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
-#include <boost/serialization/string.hpp>
 #include <cstdlib>
 #include <deque>
 #include <exception>
 
 #include "metaevo/core/error.hpp"
+#include "runtime/message_serialization.hpp"
 
 namespace metaevo {
 

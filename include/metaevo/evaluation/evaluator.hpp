@@ -1,7 +1,7 @@
 #pragma once
 // Genome + evaluation key -> fitness and metrics. The only place inner loops are run.
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
+// The messages' serialize members are archive-generic: the Boost parts are in the MPI runtime
+// (src/runtime/message_serialization.hpp), so this header needs no Boost.
 #include <cstdint>
 #include <memory>
 #include <string>

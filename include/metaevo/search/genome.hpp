@@ -3,8 +3,6 @@
 #include <Eigen/Core>
 #include <cstdint>
 
-#include "metaevo/core/serialization.hpp"
-
 namespace metaevo {
 
 struct Genome {
@@ -19,6 +17,8 @@ struct Genome {
   /// Mutation step size per gene in normalized units (self-adapted by the GA).
   Eigen::VectorXd step_size;
 
+  // Archive-generic, so this header needs no Boost: the MPI runtime's message_serialization.hpp
+  // says how an Eigen vector is archived.
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive & id & generation & parent_a & parent_b & x & step_size;

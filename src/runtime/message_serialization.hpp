@@ -1,8 +1,14 @@
 #pragma once
-// Boost.Serialization support for the Eigen types in MPI messages (checkpoints are HDF5 datasets, not archives).
+// Boost.Serialization of what the MPI runtime sends: Eigen vectors, strings and std::vectors inside
+// EvaluationRequest / EvaluationResult (checkpoints are HDF5 datasets, not archives). Private to the
+// runtime so that no public header needs Boost: the public structs' serialize members are
+// archive-generic and find these overloads when a Boost archive instantiates them.
 #include <Eigen/Core>
 #include <boost/serialization/array_wrapper.hpp>
 #include <boost/serialization/split_free.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <cstddef>
 
 namespace boost::serialization {
 
