@@ -18,6 +18,13 @@ class ConfigError : public Error {
   using Error::Error;
 };
 
+/// A plugin could not be loaded or registered (docs/plugins.md); the message starts with "plugin PATH: ".
+/// A kind of config error: the run is refused before any work.
+class PluginError : public ConfigError {
+ public:
+  using ConfigError::ConfigError;
+};
+
 /// An HDF5 file could not be written or read as a metaevo run.
 class StorageError : public Error {
  public:
