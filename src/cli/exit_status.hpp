@@ -19,11 +19,14 @@ enum ExitStatus : int {
 };
 
 /// Runs a read-only command's body and turns what it throws into a one-line message on stderr and
-/// its status: ConfigError 3, StorageError 4, anything else 1.
+/// its status: PluginError and ConfigError 3, StorageError 4, anything else 1.
 template <class Body>
 int with_exit_status(Body&& body) {
   try {
     return body();
+  } catch (const PluginError& error) {
+    std::fprintf(stderr, "metaevo: %s\n", error.what());  // "plugin PATH: ..."
+    return exit_config_error;
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
     return exit_config_error;

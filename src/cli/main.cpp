@@ -17,11 +17,13 @@
 #include "cli/score_command.hpp"
 #include "metaevo/config/config.hpp"
 #include "metaevo/core/error.hpp"
+#include "metaevo/core/plugin_loader.hpp"
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/runtime/generation_log.hpp"
 #include "metaevo/runtime/mpi_runtime.hpp"
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
+#include "metaevo/store/run_store.hpp"
 
 namespace {
 
@@ -72,6 +74,47 @@ void print_search_space(const metaevo::RunConfig& config) {
   for (const metaevo::TaskConfig& task : config.tasks) {
     std::printf("  task %s\n", metaevo::describe_task_family(task).c_str());
   }
+  for (const metaevo::PluginRecord& plugin : config.plugins) {
+    std::printf("  plugin %s (sha256 %s)\n", plugin.path.c_str(), plugin.sha256.c_str());
+  }
+}
+
+// Plugins first: the config may name their families. --plugin files, then the config's run.plugins
+// (a file given both ways is loaded once). Returns every plugin this process loaded. Throws
+// PluginError, or ConfigError when the config's plugins key itself is wrong.
+std::vector<metaevo::PluginRecord> load_plugins(const std::vector<std::string>& command_line,
+                                                const std::string& config_path) {
+  for (const std::string& path : command_line) metaevo::load_plugin(path);
+  if (!config_path.empty()) {
+    for (const std::filesystem::path& path : metaevo::plugin_paths_in_config(config_path)) metaevo::load_plugin(path);
+  }
+  return metaevo::loaded_plugins();
+}
+
+// The plugins a run file records, loaded again from their recorded paths; a missing or changed file
+// is refused (PluginError) rather than resuming with other code.
+void load_recorded_plugins(const std::vector<metaevo::PluginRecord>& recorded) {
+  for (const metaevo::PluginRecord& plugin : recorded) metaevo::load_recorded_plugin(plugin);
+}
+
+// What the master sends the workers: one "SHA256 PATH" line per plugin (a SHA-256 has no spaces).
+std::string plugin_list_text(const std::vector<metaevo::PluginRecord>& plugins) {
+  std::string text;
+  for (const metaevo::PluginRecord& plugin : plugins) text += plugin.sha256 + " " + plugin.path + "\n";
+  return text;
+}
+
+std::vector<metaevo::PluginRecord> plugin_list_from_text(const std::string& text) {
+  std::vector<metaevo::PluginRecord> plugins;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = text.find('\n', begin);
+    const std::string line = text.substr(begin, end - begin);
+    const std::size_t space = line.find(' ');
+    if (space != std::string::npos) plugins.push_back({line.substr(space + 1), line.substr(0, space)});
+    begin = end == std::string::npos ? text.size() : end + 1;
+  }
+  return plugins;
 }
 
 // The one line --quiet prints before the work: what runs where.
@@ -100,6 +143,7 @@ struct RunArguments {
   std::string log_json_path;  // empty: no JSON log
   std::optional<std::int64_t> generations;
   std::optional<std::uint64_t> seed;
+  std::vector<std::string> plugins;  // --plugin, in order
 };
 
 // Master (or the only process): validates, runs or resumes, reports. Returns the exit status.
@@ -115,16 +159,23 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
   try {
     if (resuming) {
       output = arguments.config_path;  // for resume the positional argument is the run file
+      load_recorded_plugins(metaevo::read_run_file(output, false).plugins);
       plan.emplace(metaevo::plan_resume(output, arguments.generations));
       config = plan->run.config;
     } else {
+      const std::vector<metaevo::PluginRecord> plugins = load_plugins(arguments.plugins, arguments.config_path);
       config = metaevo::load_config(arguments.config_path);
+      config.plugins = plugins;
       if (arguments.generations) config.run.generations = *arguments.generations;
       if (arguments.seed) config.run.seed = *arguments.seed;
       output = arguments.output_path.empty()
                    ? std::filesystem::path(arguments.config_path).filename().replace_extension(".h5")
                    : std::filesystem::path(arguments.output_path);
     }
+  } catch (const metaevo::PluginError& error) {
+    std::fprintf(stderr, "metaevo: %s\n", error.what());
+    release_workers();
+    return exit_config_error;
   } catch (const metaevo::ConfigError& error) {
     std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
     release_workers();
@@ -157,7 +208,10 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
       return exit_storage_error;
     }
   }
-  if (distributed) session.broadcast(config.source_text);
+  if (distributed) {
+    session.broadcast(config.source_text);
+    session.broadcast(plugin_list_text(config.plugins));  // every rank loads them before reading the config
+  }
 
   // Outside the try: on an error the catch aborts the job, without the MPI executor's destructor
   // first waiting for the evaluations in flight. (The in-process executor outlives the evaluator it
@@ -262,6 +316,14 @@ int run_worker_rank(const metaevo::MpiSession& session, const RunArguments& argu
   const std::string config_text = session.broadcast(std::string());
   if (config_text.empty()) return exit_ok;  // the master rejected the run and reports why
   try {
+    // The master's files, checked by SHA-256: a rank that would load other code stops the job.
+    load_recorded_plugins(plugin_list_from_text(session.broadcast(std::string())));
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "metaevo: worker %d: %s\n", session.rank(), error.what());
+    std::fflush(stderr);
+    session.abort(exit_config_error);
+  }
+  try {
     const metaevo::Evaluator evaluator(metaevo::parse_config(config_text, arguments.config_path));
     metaevo::run_worker(session, evaluator);
     return exit_ok;
@@ -299,6 +361,14 @@ int main(int argc, char** argv) {
   const CLI::Range generations_range(std::int64_t{1}, metaevo::max_generations);
   run->add_option("--generations", arguments.generations, "override run.generations")->check(generations_range);
   run->add_option("--seed", arguments.seed, "override run.seed");
+  // One file per --plugin (repeat it for more): the option never swallows the config argument.
+  const auto add_plugin_option = [&arguments](CLI::App* command) {
+    command->add_option("--plugin", arguments.plugins,
+                        "load a plugin (a shared module registering task families and update rules, docs/plugins.md) "
+                        "before reading the config; repeatable")
+        ->allow_extra_args(false);  // not ExistingFile: the loader's message and status 3
+  };
+  add_plugin_option(run);
 
   CLI::App* resume = app.add_subcommand(
       "resume", "continue a run from its last checkpoint (any number of MPI ranks; same results as uninterrupted)");
@@ -315,9 +385,11 @@ int main(int argc, char** argv) {
 
   CLI::App* check = app.add_subcommand("check", "validate a config and print its search space, without running");
   check->add_option("config", arguments.config_path, "TOML config")->required()->check(CLI::ExistingFile);
+  add_plugin_option(check);
 
   CLI::App* families = app.add_subcommand(
       "families", "list the registered task families and update rules with their options, ranges and defaults");
+  add_plugin_option(families);
 
   metaevo::cli::InspectExportArguments inspect_export_arguments;
   metaevo::cli::add_inspect_export_commands(app, inspect_export_arguments);
@@ -336,7 +408,13 @@ int main(int argc, char** argv) {
   }
 
   if (inspect_export_arguments.inspect->parsed() || inspect_export_arguments.export_best->parsed()) {
-    return session.is_master() ? *metaevo::cli::run_inspect_export(inspect_export_arguments) : exit_ok;
+    if (!session.is_master()) return exit_ok;
+    // The stored config may name the run's plugin families.
+    const int loaded = with_exit_status([&] {
+      load_recorded_plugins(metaevo::read_run_file(inspect_export_arguments.run_file, false).plugins);
+      return exit_ok;
+    });
+    return loaded != exit_ok ? loaded : *metaevo::cli::run_inspect_export(inspect_export_arguments);
   }
 
   if (score_arguments.command->parsed()) return session.is_master() ? *metaevo::cli::run_score(score_arguments) : exit_ok;
@@ -345,21 +423,24 @@ int main(int argc, char** argv) {
   }
 
   if (families->parsed()) {
-    if (session.is_master()) std::fputs(metaevo::describe_registered_families().c_str(), stdout);
-    return exit_ok;
+    if (!session.is_master()) return exit_ok;
+    return with_exit_status([&] {
+      load_plugins(arguments.plugins, "");
+      std::fputs(metaevo::describe_registered_families().c_str(), stdout);
+      return exit_ok;
+    });
   }
 
   if (check->parsed()) {
     if (!session.is_master()) return exit_ok;
-    try {
-      const metaevo::RunConfig config = metaevo::load_config(arguments.config_path);
+    return with_exit_status([&] {
+      const std::vector<metaevo::PluginRecord> plugins = load_plugins(arguments.plugins, arguments.config_path);
+      metaevo::RunConfig config = metaevo::load_config(arguments.config_path);
+      config.plugins = plugins;
       std::printf("%s: valid\n", arguments.config_path.c_str());
       print_search_space(config);
       return exit_ok;
-    } catch (const metaevo::ConfigError& error) {
-      std::fprintf(stderr, "metaevo: config error: %s\n", error.what());
-      return exit_config_error;
-    }
+    });
   }
 
   const bool resuming = resume->parsed();

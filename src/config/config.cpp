@@ -45,7 +45,7 @@ const std::vector<std::string> top_level_keys = {"run",        "search",      "g
 const std::vector<std::string> objective_keys = {"function",      "dimension",     "low", "high",
                                                  "initial_value", "initial_scale", "evaluation_sleep_seconds"};
 const std::vector<std::string> checkpoint_keys = {"every_generations", "every_seconds"};
-const std::vector<std::string> run_keys = {"seed", "generations", "mode"};
+const std::vector<std::string> run_keys = {"seed", "generations", "mode", "plugins"};
 const std::vector<std::string> ga_keys = {
     "population_size", "elite_count",   "tournament_size",      "crossover",
     "crossover_rate",  "blend_alpha",   "initial_step_size",    "min_step_size",
@@ -359,6 +359,22 @@ class Section {
 // Sections
 // ---------------------------------------------------------------------------------------------
 
+/// [run] plugins: an array of file paths (strings), as given.
+std::vector<std::string> read_plugin_paths(const Section& run) {
+  std::vector<std::string> paths;
+  const toml::node* node = run.find("plugins");
+  if (node == nullptr) return paths;
+  const toml::array* array = node->as_array();
+  const std::string expected = run.key_path("plugins") + " must be an array of plugin file paths (strings), got ";
+  if (array == nullptr) run.reporter().fail(*node, expected + describe_value(*node));
+  for (const toml::node& element : *array) {
+    const auto* path = element.as_string();
+    if (path == nullptr || path->get().empty()) run.reporter().fail(*node, expected + describe_value(element));
+    paths.push_back(path->get());
+  }
+  return paths;
+}
+
 RunOptions read_run(const Section& root) {
   const std::string how = "add seed = <integer >= 0> to [run]; there is no default seed, so every run's "
                           "randomness is chosen";
@@ -371,6 +387,7 @@ RunOptions read_run(const Section& root) {
   run.seed = static_cast<std::uint64_t>(*seed);
   section->read("generations", {1, max_generations}, run.generations);
   section->read_enum("mode", {RunMode::generational, RunMode::steady_state}, run.mode);
+  run.plugins = read_plugin_paths(*section);
   return run;
 }
 
@@ -952,6 +969,19 @@ SearchSpace RunConfig::search_space() const {
 RunConfig load_config(const std::filesystem::path& path) {
   const std::string text = read_file(path);
   return parse_config(text, path.string());
+}
+
+std::vector<std::filesystem::path> plugin_paths_in_config(const std::filesystem::path& path) {
+  const std::string text = read_file(path);
+  const Reporter reporter(path.string());
+  const toml::table document = parse_toml(text, path.string(), reporter);
+  const Section root(reporter, document, "");
+  const std::optional<Section> run = root.subtable("run");
+  std::vector<std::filesystem::path> paths;
+  if (!run) return paths;
+  const std::filesystem::path base_directory = default_base_directory(path.string());
+  for (const std::string& given : read_plugin_paths(*run)) paths.emplace_back(resolved_file_path(given, base_directory));
+  return paths;
 }
 
 // The held-out task file shares the [[tasks]] reader and the messages of a run config.

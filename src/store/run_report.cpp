@@ -287,6 +287,10 @@ std::string inspect_run(const std::filesystem::path& run_file) {
     out << "data files   : (SHA-256 as recorded when the run started)\n";
     for (const DataFileRecord& file : contents.data_files) out << "  " << file.path << "  sha256 " << file.sha256 << "\n";
   }
+  if (!contents.plugins.empty()) {
+    out << "plugins      : (SHA-256 as recorded when the run started)\n";
+    for (const PluginRecord& plugin : contents.plugins) out << "  " << plugin.path << "  sha256 " << plugin.sha256 << "\n";
+  }
   out << "genes (" << space.size() << " coordinates):\n";
   for (const GeneSpec& gene : space.genes()) out << "  " << describe_gene(gene) << "\n";
   for (const GeneBlock& block : space.blocks()) {

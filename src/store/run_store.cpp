@@ -42,6 +42,7 @@ constexpr unsigned step_size_deflate_level = 1;
 // Group and dataset names of schema version 1 (docs/hdf5-schema.md).
 const std::string config_group_name = "config";
 const std::string data_files_group_name = "data_files";
+const std::string plugins_group_name = "plugins";
 const std::string search_space_group_name = "search_space";
 const std::string generations_group_name = "generations";
 const std::string decoded_group_name = "decoded";
@@ -597,6 +598,18 @@ struct RunStore::Impl {
     write_string_vector_dataset(group.id(), "sha256", digests);
   }
 
+  /// /config/plugins: one row per plugin the run loaded, which resume loads again (none: still written).
+  static void write_plugins(hid_t config_group, const RunConfig& config) {
+    std::vector<std::string> paths, digests;
+    for (const PluginRecord& plugin : config.plugins) {
+      paths.push_back(plugin.path);
+      digests.push_back(plugin.sha256);
+    }
+    const h5::Group group = h5::h5g_create2(config_group, plugins_group_name);
+    write_string_vector_dataset(group.id(), "path", paths);
+    write_string_vector_dataset(group.id(), "sha256", digests);
+  }
+
   void write_header(const RunConfig& config) {
     const hid_t root = file.id();
     write_int64_attribute(root, "schema_version", run_store_schema_version);
@@ -615,6 +628,7 @@ struct RunStore::Impl {
     write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
     write_string_attribute(config_group.id(), "base_directory", config.base_directory.string());
     write_data_files(config_group.id(), config);
+    write_plugins(config_group.id(), config);
 
     std::vector<std::string> names, kinds, groups, choices;
     std::vector<double> lows, highs;
@@ -791,6 +805,8 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
                     ", the run file records " + contents.data_files[i].sha256 + ")");
     }
   }
+  // The caller loaded these (parse_config above needed their families); the workers load them too.
+  config.plugins = contents.plugins;
   // The command line may have overridden these when the run started: the stored values are the run's.
   config.run.seed = contents.seed;
   config.run.generations = contents.configured_generations;
@@ -1257,6 +1273,14 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       const std::vector<std::string> digests = read_string_vector_dataset(files.id(), "sha256");
       if (paths.size() != digests.size()) throw failure("/config/data_files has unequal path and sha256 columns");
       for (std::size_t i = 0; i < paths.size(); ++i) contents.data_files.push_back({paths[i], digests[i]});
+    }
+    // Absent in files written before plugins were recorded (no plugin could be loaded then).
+    if (h5::h5l_exists(config_group.id(), plugins_group_name)) {
+      const h5::Group plugins = h5::h5g_open2(config_group.id(), plugins_group_name);
+      const std::vector<std::string> paths = read_string_vector_dataset(plugins.id(), "path");
+      const std::vector<std::string> digests = read_string_vector_dataset(plugins.id(), "sha256");
+      if (paths.size() != digests.size()) throw failure("/config/plugins has unequal path and sha256 columns");
+      for (std::size_t i = 0; i < paths.size(); ++i) contents.plugins.push_back({paths[i], digests[i]});
     }
     {
       const h5::Attribute seed = h5::h5a_open(config_group.id(), "seed");

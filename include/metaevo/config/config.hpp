@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "metaevo/core/options.hpp"
+#include "metaevo/core/plugin_loader.hpp"
 #include "metaevo/evaluation/diagnostic_objective.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/search_space.hpp"
@@ -38,6 +39,9 @@ struct RunOptions {
   std::uint64_t seed = 0;          // required: no default seed, so a run's randomness is always chosen
   std::int64_t generations = 20;   // in [1, max_generations]; steady_state: generations * population_size evaluations
   RunMode mode = RunMode::generational;
+  // Plugins to load before the rest of the config is read (their families may appear in it), as
+  // given; relative paths resolve against the config file's directory. See plugin_paths_in_config.
+  std::vector<std::string> plugins;
 };
 
 /// How a genome's inner loops are turned into a fitness (lower is better).
@@ -127,6 +131,9 @@ struct RunConfig {
   std::string source_name;            // file name (or "<string>") for messages
   std::filesystem::path base_directory;  // what relative file paths (a dataset's path) resolve against:
                                          // the config file's directory, absolute (stored in the run file)
+  // The plugins loaded for this run (--plugin and run.plugins), recorded in the run file so that
+  // resume and the workers load the same files. Filled by whoever loads them, not by parse_config.
+  std::vector<PluginRecord> plugins;
 
   /// The update rule's genes, or for an [objective] the block "x".
   SearchSpace search_space() const;
@@ -147,5 +154,10 @@ struct RunConfig {
 RunConfig parse_config(std::string_view toml_text, std::string_view source_name = "<string>",
                        const std::filesystem::path& base_directory = {});
 RunConfig load_config(const std::filesystem::path& path);
+
+/// The plugins a config file lists in [run] plugins, resolved against its directory: read before
+/// the config itself (which may name their families), so only that key is checked. Throws
+/// ConfigError (file and line) for a syntax error or a value that is not an array of strings.
+std::vector<std::filesystem::path> plugin_paths_in_config(const std::filesystem::path& path);
 
 }  // namespace metaevo

@@ -123,6 +123,7 @@ struct RunFileContents {
   std::string config_toml;
   std::string config_base_directory;       // /config@base_directory: where its relative file paths point
   std::vector<DataFileRecord> data_files;  // /config/data_files: every data file the tasks read, with SHA-256
+  std::vector<PluginRecord> plugins;       // /config/plugins: every plugin the run loaded, with SHA-256
   std::uint64_t seed = 0;                  // /config@seed: the run's effective seed (after --seed)
   std::int64_t configured_generations = 0; // /config@generations: the effective total (after --generations)
   std::vector<std::string> gene_names;     // the named scalar genes
