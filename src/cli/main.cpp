@@ -397,6 +397,8 @@ int main(int argc, char** argv) {
   metaevo::cli::add_score_command(app, score_arguments);
   metaevo::cli::EvaluateArguments evaluate_arguments;
   metaevo::cli::add_evaluate_command(app, evaluate_arguments);
+  add_plugin_option(score_arguments.command);
+  add_plugin_option(evaluate_arguments.command);
 
   try {
     app.parse(argc, argv);
@@ -417,9 +419,23 @@ int main(int argc, char** argv) {
     return loaded != exit_ok ? loaded : *metaevo::cli::run_inspect_export(inspect_export_arguments);
   }
 
-  if (score_arguments.command->parsed()) return session.is_master() ? *metaevo::cli::run_score(score_arguments) : exit_ok;
+  if (score_arguments.command->parsed()) {
+    if (!session.is_master()) return exit_ok;
+    const int loaded = with_exit_status([&] {
+      load_plugins(arguments.plugins, score_arguments.config_path);
+      return exit_ok;
+    });
+    return loaded != exit_ok ? loaded : *metaevo::cli::run_score(score_arguments);
+  }
   if (evaluate_arguments.command->parsed()) {
-    return session.is_master() ? *metaevo::cli::run_evaluate(evaluate_arguments) : exit_ok;
+    if (!session.is_master()) return exit_ok;
+    // The run's own plugins, then --plugin (e.g. for the families of a --tasks file).
+    const int loaded = with_exit_status([&] {
+      load_recorded_plugins(metaevo::read_run_file(evaluate_arguments.run_file, false).plugins);
+      load_plugins(arguments.plugins, "");
+      return exit_ok;
+    });
+    return loaded != exit_ok ? loaded : *metaevo::cli::run_evaluate(evaluate_arguments);
   }
 
   if (families->parsed()) {
