@@ -201,5 +201,21 @@ TEST(Plugins, EveryMpiRankLoadsThePlugin) {
   ASSERT_EQ(contents.plugins.size(), 1u);
 }
 
+TEST(Plugins, AWorkerThatCannotLoadAPluginStopsTheJob) {
+  TemporaryPath config("_config.toml");
+  std::ofstream(config.path()) << "[run]\nseed = 1\ngenerations = 2\n[ga]\npopulation_size = 4\n"
+                                  "[update_rule]\nfamily = \"sgd\"\n[update_rule.genes]\n"
+                                  "learning_rate = { kind = \"log_real\", low = 1e-3, high = 1.0 }\n"
+                                  "[[tasks]]\nfamily = \"quadratic\"\n";
+  TemporaryPath output(".h5");
+  const auto run = run_command("timeout 120 mpirun --allow-run-as-root --oversubscribe -np 3 " + cli() + " run " +
+                               config.string() + " --quiet --out " + output.string() + " --plugin " +
+                               test_plugin("worker_failing"));
+  EXPECT_NE(run.exit_status, 0) << run.output;
+  EXPECT_NE(run.exit_status, 124) << "the job hung: " << run.output;  // timeout's status
+  EXPECT_TRUE(contains(run.output, "metaevo: worker ")) << run.output;
+  EXPECT_TRUE(contains(run.output, "its register function failed: refused on rank ")) << run.output;
+}
+
 }  // namespace
 }  // namespace metaevo
