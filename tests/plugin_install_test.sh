@@ -9,23 +9,12 @@ set -euo pipefail
 build_dir=$1
 source_dir=$2
 flags=${3:-}
-work=$(mktemp -d "${TMPDIR:-/tmp}/metaevo-plugin-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-prefix=$work/prefix
-
-cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+source "$(dirname "$0")/install_support.sh"
+install_into_prefix "$build_dir" plugin-test
 test -f "$prefix/include/metaevo/core/plugin.hpp"
 
 example=$source_dir/experiments/plugin_example
-# CMAKE_FIND_USE_PACKAGE_REGISTRY=OFF: only the prefix may provide metaevo, never a registered build tree.
-cmake -S "$example" -B "$work/example" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
-  -DCMAKE_COMPILE_WARNING_AS_ERROR=ON -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_MODULE_LINKER_FLAGS="$flags" >/dev/null
-grep -q "^metaevo_DIR:PATH=$prefix/" "$work/example/CMakeCache.txt" || {
-  echo "metaevo was not found in the install prefix $prefix:" >&2
-  grep '^metaevo_DIR' "$work/example/CMakeCache.txt" >&2
-  exit 1
-}
-cmake --build "$work/example" >/dev/null
+build_example_against_prefix "$example" "$flags" CMAKE_MODULE_LINKER_FLAGS
 plugin=$work/example/libmetaevo_plugin_example.so
 test -f "$plugin"
 
