@@ -1,7 +1,7 @@
 // Evaluations per second of one MLP training (issue 18, item 1): mlp_classification 32-64-64-10,
 // tanh, 128 samples, full batch, 200 Adam steps (lr 1e-3), task sampling included.
-//   metaevo_evaluation: what an evaluation of one task slot does (sample the task, build the rule,
-//     run_inner_loop).
+//   metaevo_evaluation/<float64|float32>: what an evaluation of one task slot does (sample the task,
+//     build the rule, run_inner_loop), with the task's precision option.
 //   handwritten_<float|double>: the same training written directly in Eigen, allocation-free after
 //     construction (preallocated matrices, one fused Adam loop), built with the same flags.
 // run_inner_loop_comparison.sh runs this next to the PyTorch version and prints the ratios.
@@ -29,7 +29,7 @@ constexpr int sample_count = 128;
 constexpr int adam_steps = 200;
 constexpr double learning_rate = 1e-3;
 
-metaevo::TaskFamilySpec comparison_spec() {
+metaevo::TaskFamilySpec comparison_spec(metaevo::TaskPrecision precision) {
   metaevo::TaskFamilySpec spec;
   spec.kind = metaevo::TaskKind::mlp_classification;
   spec.dimension = input_width;
@@ -38,11 +38,12 @@ metaevo::TaskFamilySpec comparison_spec() {
   spec.hidden_layers = {hidden_width, hidden_width};
   spec.activation = metaevo::Activation::tanh;
   spec.classes = class_count;
+  spec.precision = precision;
   return spec;
 }
 
-void metaevo_evaluation(benchmark::State& state) {
-  const auto family = metaevo::make_task_family(comparison_spec());
+void metaevo_evaluation(benchmark::State& state, metaevo::TaskPrecision precision) {
+  const auto family = metaevo::make_task_family(comparison_spec(precision));
   metaevo::RuleParameters rule_parameters;
   rule_parameters.hyperparameters = {{"learning_rate", learning_rate}};
   rule_parameters.inner_steps = adam_steps;
@@ -224,7 +225,8 @@ void handwritten(benchmark::State& state) {
   state.counters["mean_final_loss"] = final_loss_sum / static_cast<double>(state.iterations());
 }
 
-BENCHMARK(metaevo_evaluation)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(metaevo_evaluation, float64, metaevo::TaskPrecision::float64)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(metaevo_evaluation, float32, metaevo::TaskPrecision::float32)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(handwritten, double)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(handwritten, float)->Unit(benchmark::kMillisecond);
 

@@ -72,8 +72,10 @@ void layer_product(benchmark::State& state) {
 
 BENCHMARK_TEMPLATE(peak_multiply_add, double, 8);
 BENCHMARK_TEMPLATE(peak_multiply_add, double, 12);
+BENCHMARK_TEMPLATE(peak_multiply_add, double, 16);
 BENCHMARK_TEMPLATE(peak_multiply_add, float, 8);
 BENCHMARK_TEMPLATE(peak_multiply_add, float, 12);
+BENCHMARK_TEMPLATE(peak_multiply_add, float, 16);
 
 // 64 is the comparison task's width, 256 the item's larger size; 128 samples throughout.
 #define METAEVO_LAYER_PRODUCTS(Scalar, product) \

@@ -22,17 +22,20 @@ def main():
                 entry = json.loads(line)
                 rates.setdefault("pytorch<" + entry["precision"] + ">", []).append(entry["evaluations_per_second"])
     medians = {name: statistics.median(values) for name, values in rates.items()}
-    print(f"| contender | evaluations/s (median of {len(rates['metaevo_evaluation'])}) | min | max |")
+    print(f"| contender | evaluations/s (median of {len(rates['metaevo_evaluation/float64'])}) | min | max |")
     print("|---|---|---|---|")
     for name, values in rates.items():
         print(f"| {name} | {medians[name]:.2f} | {min(values):.2f} | {max(values):.2f} |")
-    metaevo = medians["metaevo_evaluation"]  # float64
     print()
     print("| ratio | value |")
     print("|---|---|")
-    for name in ("handwritten<double>", "handwritten<float>", "pytorch<double>", "pytorch<float>"):
-        if name in medians:
-            print(f"| metaevo (float64) / {name} | {metaevo / medians[name]:.2f} |")
+    # Like with like first (same precision), then metaevo's default float64 against the float32 ones.
+    pairs = [("metaevo_evaluation/float64", "handwritten<double>"), ("metaevo_evaluation/float32", "handwritten<float>"),
+             ("metaevo_evaluation/float64", "pytorch<double>"), ("metaevo_evaluation/float32", "pytorch<float>"),
+             ("metaevo_evaluation/float64", "handwritten<float>"), ("metaevo_evaluation/float64", "pytorch<float>")]
+    for numerator, denominator in pairs:
+        if numerator in medians and denominator in medians:
+            print(f"| {numerator} / {denominator} | {medians[numerator] / medians[denominator]:.2f} |")
 
 
 if __name__ == "__main__":
