@@ -27,7 +27,7 @@ def read_build(path):
         if peak:
             peaks[peak.group(1)] = max(peaks.get(peak.group(1), 0.0), gflops)
             continue
-        product = re.match(r"layer_product<(\w+), \(anonymous namespace\)::Product::(\w+)>/(\d+)/\d+", name)
+        product = re.match(r"layer_product<(\w+), (?:\(anonymous namespace\)::)?Product::(\w+)>/(\d+)/\d+", name)
         if product:
             products[(product.group(1), product.group(2), int(product.group(3)))] = gflops
     return peaks, products
