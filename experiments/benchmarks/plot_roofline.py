@@ -33,12 +33,23 @@ def read_build(path):
     return peaks, products
 
 
+def print_table(label, peaks, products):
+    """The figure's numbers as Markdown, with each product's share of its precision's peak."""
+    print(f"\n{label} build:\n\n| product | precision | GFLOP/s | share of peak |")
+    print("|---|---|---:|---:|")
+    for (precision, product, width), gflops in sorted(products.items(), key=lambda item: (item[0][2], item[0])):
+        peak = peaks.get(precision)
+        share = f"{100 * gflops / peak:.0f} % of {peak:.0f}" if peak else "no peak"
+        print(f"| {product} {width}x{width} | {precision} | {gflops:.1f} | {share} |")
+
+
 def main():
     out = sys.argv[1]
     builds = [argument.split("=", 1) for argument in sys.argv[2:]]
     figure, axes = plt.subplots(1, len(builds), figsize=(6 * len(builds), 4.5), squeeze=False)
     for axis, (label, path) in zip(axes[0], builds):
         peaks, products = read_build(path)
+        print_table(label, peaks, products)
         names = sorted({(product, width) for (_, product, width) in products}, key=lambda key: (key[1], key[0]))
         positions = range(len(names))
         for offset, (precision, color) in zip((-0.2, 0.2), (("double", "tab:blue"), ("float", "tab:orange"))):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The roofline figure of docs/benchmarks.md: builds roofline_benchmark in each given build directory,
 # runs it pinned to one core and plots GEMM GFLOP/s in the MLP layer shapes against the measured
-# multiply-add peak, one panel per build.
+# multiply-add peak, one panel per build; prints the numbers with each product's share of the peak.
 #
 #   experiments/benchmarks/run_roofline.sh [LABEL=BUILD_DIR ...]
 #
