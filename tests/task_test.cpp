@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "allocation_counter.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/random.hpp"
 
@@ -753,6 +754,64 @@ TEST(MlpTaskTest, ClassificationLabelsUseEveryClassAndNoiseChangesThem) {
   Eigen::VectorXd parameters = Eigen::VectorXd::Zero(size);
   parameters(size - 3) = 50.0;
   EXPECT_NE(clean->loss(parameters), noisy->loss(parameters));
+}
+
+// precision = "float32": the same task (data, labels, start are drawn in double either way), a loss
+// and gradient within float rounding of the float64 ones, and as deterministic.
+TEST(MlpTaskTest, Float32MatchesFloat64WithinFloatRoundingAndIsDeterministic) {
+  for (TaskKind kind : {TaskKind::mlp_regression, TaskKind::mlp_classification}) {
+    for (Activation activation : {Activation::tanh, Activation::relu}) {
+      TaskFamilySpec spec = mlp_spec(kind, {16, 8}, activation);
+      const auto exact = make_task_family(spec)->sample(8);
+      spec.precision = TaskPrecision::float32;
+      const auto rounded = make_task_family(spec)->sample(8);
+      const auto rounded_again = make_task_family(spec)->sample(8);
+      ASSERT_EQ(rounded->initial_parameters(), exact->initial_parameters());
+      const Eigen::VectorXd point = random_point(*exact, 3);
+      Eigen::VectorXd exact_gradient;
+      Eigen::VectorXd rounded_gradient;
+      Eigen::VectorXd rounded_again_gradient;
+      const double exact_loss = exact->loss_and_gradient(point, exact_gradient);
+      const double rounded_loss = rounded->loss_and_gradient(point, rounded_gradient);
+      const std::string name = std::string(to_string(kind)) + " " + std::string(to_string(activation));
+      EXPECT_NEAR(rounded_loss, exact_loss, 1e-5 * std::max(1.0, exact_loss)) << name;
+      EXPECT_LT((rounded_gradient - exact_gradient).norm(), 1e-4 * std::max(1.0, exact_gradient.norm())) << name;
+      EXPECT_NE(rounded_loss, exact_loss) << name << ": float32 computed in double?";
+      EXPECT_EQ(rounded_again->loss_and_gradient(point, rounded_again_gradient), rounded_loss) << name;
+      EXPECT_EQ(rounded_again_gradient, rounded_gradient) << name;
+      EXPECT_NEAR(rounded->loss(point), exact->loss(point), 1e-5 * std::max(1.0, exact_loss)) << name;
+    }
+  }
+}
+
+// The inner loop's hot path: after the first call, loss_and_gradient and loss allocate nothing, in
+// either precision, full batch or minibatch.
+TEST(MlpTaskTest, LossAndGradientAllocateNothing) {
+  if (!testing_support::allocation_counting_available())
+    GTEST_SKIP() << "no allocation counting under AddressSanitizer";
+  for (TaskPrecision precision : {TaskPrecision::float64, TaskPrecision::float32}) {
+    for (int batch_size : {0, 8}) {
+      TaskFamilySpec spec = mlp_spec(TaskKind::mlp_classification, {64, 64}, Activation::tanh);
+      spec.dimension = 32;
+      spec.samples = 128;
+      spec.classes = 10;
+      spec.batch_size = batch_size;
+      spec.precision = precision;
+      const auto task = make_task_family(spec)->sample(4);
+      Eigen::VectorXd parameters = task->initial_parameters();
+      Eigen::VectorXd gradient;
+      task->loss_and_gradient(parameters, gradient);
+      testing_support::start_counting_allocations();
+      for (int step = 0; step < 3; ++step) {
+        task->loss_and_gradient(parameters, gradient);
+        parameters -= 0.01 * gradient;
+      }
+      const double final_loss = task->loss(parameters);
+      EXPECT_EQ(testing_support::stop_counting_allocations(), 0)
+          << to_string(precision) << " batch_size " << batch_size;
+      EXPECT_TRUE(std::isfinite(final_loss));
+    }
+  }
 }
 
 }  // namespace

@@ -162,6 +162,7 @@ TaskFamilySpec spec_from_options(TaskKind kind, const Options& options) {
   }
   if (options.has("activation")) spec.activation = enum_option<Activation>(options, "activation");
   read_int("classes", spec.classes);
+  if (options.has("precision")) spec.precision = enum_option<TaskPrecision>(options, "precision");
   read_real("initial_scale", spec.initial_scale);
   read_real("step_sleep_seconds", spec.step_sleep_seconds);
   if (options.has("sleep_tail")) spec.sleep_tail = enum_option<SleepTail>(options, "sleep_tail");

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,10 +15,16 @@ namespace metaevo::task_detail {
 
 namespace {
 
-/// The architecture and the scratch of one network. Parameters are flattened layer by layer:
-/// W_l (out x in, column-major) then b_l (out). Activations are stored one column per sample.
+/// The architecture and the scratch of one network, computing in Scalar (double, or float for
+/// precision = "float32"). Parameters are flattened layer by layer: W_l (out x in, column-major)
+/// then b_l (out). Activations are stored one column per sample, so each layer is one matrix
+/// product over the batch.
+template <typename Scalar>
 class MlpNetwork {
  public:
+  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+
   MlpNetwork(std::vector<Eigen::Index> layer_sizes, Activation activation, Eigen::Index samples)
       : sizes_(std::move(layer_sizes)), activation_(activation) {
     const std::size_t layers = sizes_.size() - 1;
@@ -40,23 +47,27 @@ class MlpNetwork {
   Activation activation() const { return activation_; }
 
   /// Returns the output layer's values (outputs x samples); valid until the next call.
-  const Eigen::MatrixXd& forward(const Eigen::VectorXd& parameters, const Eigen::MatrixXd& inputs) {
+  const Matrix& forward(const Vector& parameters, const Matrix& inputs) {
     Eigen::Index offset = 0;
     for (std::size_t l = 0; l < layer_count(); ++l) {
-      const Eigen::Map<const Eigen::MatrixXd> weights(parameters.data() + offset, fan_out(l), fan_in(l));
+      const Eigen::Map<const Matrix> weights(parameters.data() + offset, fan_out(l), fan_in(l));
       offset += fan_out(l) * fan_in(l);
-      const Eigen::Map<const Eigen::VectorXd> bias(parameters.data() + offset, fan_out(l));
+      const Eigen::Map<const Vector> bias(parameters.data() + offset, fan_out(l));
       offset += fan_out(l);
-      const Eigen::MatrixXd& layer_input = l == 0 ? inputs : activations_[l - 1];
+      const Matrix& layer_input = l == 0 ? inputs : activations_[l - 1];
       pre_activations_[l].noalias() = weights * layer_input;
       pre_activations_[l].colwise() += bias;
       if (l + 1 < layer_count()) {
         if (activation_ == Activation::tanh) {
-          // tanh(z) = 1 - 2 / (exp(2z) + 1): Eigen vectorizes exp for doubles but not tanh, which
-          // makes this about twice as fast; exp overflowing to inf still gives exactly +-1.
-          activations_[l] = 1.0 - 2.0 / ((2.0 * pre_activations_[l].array()).exp() + 1.0);
+          if constexpr (std::is_same_v<Scalar, float>) {
+            activations_[l] = pre_activations_[l].array().tanh();  // Eigen 3.4 vectorizes tanh for floats
+          } else {
+            // tanh(z) = 1 - 2 / (exp(2z) + 1): Eigen vectorizes exp for doubles but not tanh, which
+            // makes this about twice as fast; exp overflowing to inf still gives exactly +-1.
+            activations_[l] = 1.0 - 2.0 / ((2.0 * pre_activations_[l].array()).exp() + 1.0);
+          }
         } else {
-          activations_[l] = pre_activations_[l].cwiseMax(0.0);
+          activations_[l] = pre_activations_[l].cwiseMax(Scalar(0));
         }
       }
     }
@@ -64,27 +75,27 @@ class MlpNetwork {
   }
 
   /// The output layer's d loss / d output, written by the caller before backward().
-  Eigen::MatrixXd& output_delta() { return deltas_.back(); }
+  Matrix& output_delta() { return deltas_.back(); }
 
   /// Backpropagates output_delta() through the last forward pass; writes the full gradient.
-  void backward(const Eigen::VectorXd& parameters, const Eigen::MatrixXd& inputs, Eigen::VectorXd& gradient) {
+  void backward(const Vector& parameters, const Matrix& inputs, Vector& gradient) {
     gradient.resize(parameter_count_);
     Eigen::Index end = parameter_count_;
     for (std::size_t l = layer_count(); l-- > 0;) {
       const Eigen::Index bias_offset = end - fan_out(l);
       const Eigen::Index weight_offset = bias_offset - fan_out(l) * fan_in(l);
       end = weight_offset;
-      const Eigen::MatrixXd& layer_input = l == 0 ? inputs : activations_[l - 1];
-      Eigen::Map<Eigen::MatrixXd> weight_gradient(gradient.data() + weight_offset, fan_out(l), fan_in(l));
+      const Matrix& layer_input = l == 0 ? inputs : activations_[l - 1];
+      Eigen::Map<Matrix> weight_gradient(gradient.data() + weight_offset, fan_out(l), fan_in(l));
       weight_gradient.noalias() = deltas_[l] * layer_input.transpose();
-      Eigen::Map<Eigen::VectorXd>(gradient.data() + bias_offset, fan_out(l)) = deltas_[l].rowwise().sum();
+      Eigen::Map<Vector>(gradient.data() + bias_offset, fan_out(l)) = deltas_[l].rowwise().sum();
       if (l == 0) break;
-      const Eigen::Map<const Eigen::MatrixXd> weights(parameters.data() + weight_offset, fan_out(l), fan_in(l));
+      const Eigen::Map<const Matrix> weights(parameters.data() + weight_offset, fan_out(l), fan_in(l));
       deltas_[l - 1].noalias() = weights.transpose() * deltas_[l];
       if (activation_ == Activation::tanh) {
-        deltas_[l - 1].array() *= 1.0 - activations_[l - 1].array().square();
+        deltas_[l - 1].array() *= Scalar(1) - activations_[l - 1].array().square();
       } else {
-        deltas_[l - 1].array() *= (pre_activations_[l - 1].array() > 0.0).cast<double>();
+        deltas_[l - 1].array() *= (pre_activations_[l - 1].array() > Scalar(0)).template cast<Scalar>();
       }
     }
   }
@@ -93,13 +104,13 @@ class MlpNetwork {
   std::vector<Eigen::Index> sizes_;  // input, hidden..., output
   Activation activation_;
   Eigen::Index parameter_count_ = 0;
-  std::vector<Eigen::MatrixXd> pre_activations_;  // per layer: W a + b
-  std::vector<Eigen::MatrixXd> activations_;      // per hidden layer: act(W a + b)
-  std::vector<Eigen::MatrixXd> deltas_;           // per layer: d loss / d pre-activation
+  std::vector<Matrix> pre_activations_;  // per layer: W a + b
+  std::vector<Matrix> activations_;      // per hidden layer: act(W a + b)
+  std::vector<Matrix> deltas_;           // per layer: d loss / d pre-activation
 };
 
 /// Normal weights with the given per-layer standard deviation, biases scaled by bias_scale.
-Eigen::VectorXd draw_network_parameters(const MlpNetwork& network, RandomStream& stream, bool teacher,
+Eigen::VectorXd draw_network_parameters(const MlpNetwork<double>& network, RandomStream& stream, bool teacher,
                                         double scale) {
   Eigen::VectorXd parameters(network.parameter_count());
   Eigen::Index offset = 0;
@@ -122,26 +133,36 @@ Eigen::VectorXd draw_network_parameters(const MlpNetwork& network, RandomStream&
 
 /// The data set is stored one column per sample. The full data set and a minibatch each have their
 /// own scratch (network passes and softmax), so switching between loss() and minibatch steps never
-/// reallocates.
+/// reallocates. Scalar is the arithmetic of the passes: with float, the parameters are rounded to
+/// float on the way in and the gradient widened to double on the way out (no allocation either).
+template <typename Scalar>
 class MlpTask final : public DataTaskBase {
  public:
+  using Network = MlpNetwork<Scalar>;
+  using Matrix = typename Network::Matrix;
+  using Vector = typename Network::Vector;
+  using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
+
   /// Without a scored set, loss() is the loss over the training data; with one, over the scored set.
   MlpTask(const NetworkArchitecture& architecture, NetworkData training, std::optional<NetworkData> scored,
           Eigen::VectorXd initial, Eigen::Index batch_size, std::uint64_t task_seed)
       : DataTaskBase(training.inputs.cols(), batch_size, task_seed),
-        inputs_(std::move(training.inputs)),
-        targets_(std::move(training.targets)),
+        inputs_(to_scalar(std::move(training.inputs))),
+        targets_(to_scalar(std::move(training.targets))),
         labels_(std::move(training.labels)),
         initial_(std::move(initial)),
-        full_{MlpNetwork(architecture.layer_sizes, architecture.activation, inputs_.cols()), {}, {}},
-        batch_{MlpNetwork(architecture.layer_sizes, architecture.activation, batch_size), {}, {}},
+        full_(make_pass(architecture, inputs_.cols())),
+        batch_(make_pass(architecture, batch_size)),
         batch_inputs_(inputs_.rows(), batch_size),
         batch_targets_(targets_.rows(), batch_size),
-        batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)) {
+        batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)),
+        parameters_in_scalar_(initial_.size()),
+        gradient_in_scalar_(initial_.size()) {
     if (scored) {
-      scored_data_ = std::move(*scored);
-      scored_.emplace(Pass{MlpNetwork(architecture.layer_sizes, architecture.activation, scored_data_.inputs.cols()),
-                           {}, {}});
+      scored_inputs_ = to_scalar(std::move(scored->inputs));
+      scored_targets_ = to_scalar(std::move(scored->targets));
+      scored_labels_ = std::move(scored->labels);
+      scored_.emplace(make_pass(architecture, scored_inputs_.cols()));
     }
   }
 
@@ -158,11 +179,12 @@ class MlpTask final : public DataTaskBase {
 
   double loss(const Eigen::VectorXd& parameters) const override {
     check_parameter_count(parameters, dimension());
+    const Vector& network_parameters = in_scalar(parameters);
     if (scored_) {
-      return loss_of_forward(*scored_, scored_->network.forward(parameters, scored_data_.inputs), scored_data_.targets,
-                             scored_data_.labels, false);
+      return loss_of_forward(*scored_, scored_->network.forward(network_parameters, scored_inputs_), scored_targets_,
+                             scored_labels_, false);
     }
-    return loss_of_forward(full_, full_.network.forward(parameters, inputs_), targets_, labels_, false);
+    return loss_of_forward(full_, full_.network.forward(network_parameters, inputs_), targets_, labels_, false);
   }
 
  protected:
@@ -194,33 +216,66 @@ class MlpTask final : public DataTaskBase {
  private:
   /// The scratch of one evaluation.
   struct Pass {
-    MlpNetwork network;                 // forward and backward scratch
-    Eigen::RowVectorXd column_maxima;   // largest logit per sample
-    Eigen::RowVectorXd column_sums;     // sum of shifted exps per sample
+    Network network;          // forward and backward scratch
+    RowVector column_maxima;  // largest logit per sample
+    RowVector column_sums;    // sum of shifted exps per sample
   };
+
+  /// Every buffer sized for `samples` up front: the first loss() after minibatch steps allocates nothing either.
+  static Pass make_pass(const NetworkArchitecture& architecture, Eigen::Index samples) {
+    return Pass{Network(architecture.layer_sizes, architecture.activation, samples), RowVector(samples),
+                RowVector(samples)};
+  }
+
+  static constexpr bool computes_in_double = std::is_same_v<Scalar, double>;
+
+  static Matrix to_scalar(Eigen::MatrixXd&& matrix) {
+    if constexpr (computes_in_double) {
+      return std::move(matrix);
+    } else {
+      return matrix.cast<Scalar>();
+    }
+  }
+
+  /// The parameters as the network computes with them: themselves in double, else rounded to
+  /// float into a buffer of the task's.
+  const Vector& in_scalar(const Eigen::VectorXd& parameters) const {
+    if constexpr (computes_in_double) {
+      return parameters;
+    } else {
+      parameters_in_scalar_ = parameters.cast<Scalar>();
+      return parameters_in_scalar_;
+    }
+  }
 
   bool is_classification() const { return !labels_.empty(); }
 
-  double evaluate(Pass& pass, const Eigen::MatrixXd& inputs, const Eigen::MatrixXd& targets,
-                  std::span<const Eigen::Index> labels, const Eigen::VectorXd& parameters,
-                  Eigen::VectorXd& gradient) const {
-    const double value = loss_of_forward(pass, pass.network.forward(parameters, inputs), targets, labels, true);
-    pass.network.backward(parameters, inputs, gradient);
+  double evaluate(Pass& pass, const Matrix& inputs, const Matrix& targets, std::span<const Eigen::Index> labels,
+                  const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const {
+    const Vector& network_parameters = in_scalar(parameters);
+    const double value =
+        loss_of_forward(pass, pass.network.forward(network_parameters, inputs), targets, labels, true);
+    if constexpr (computes_in_double) {
+      pass.network.backward(network_parameters, inputs, gradient);
+    } else {
+      pass.network.backward(network_parameters, inputs, gradient_in_scalar_);
+      gradient = gradient_in_scalar_.template cast<double>();
+    }
     return value;
   }
 
   /// The mean loss over the columns of `outputs`, whose targets (regression) or labels
   /// (classification) are given; with_gradient writes the output delta for backward().
-  double loss_of_forward(Pass& pass, const Eigen::MatrixXd& outputs, const Eigen::MatrixXd& targets,
+  double loss_of_forward(Pass& pass, const Matrix& outputs, const Matrix& targets,
                          std::span<const Eigen::Index> labels, bool with_gradient) const {
-    const double inverse_count = 1.0 / static_cast<double>(outputs.cols());
-    Eigen::MatrixXd& delta = pass.network.output_delta();
+    const Scalar inverse_count = Scalar(1) / static_cast<Scalar>(outputs.cols());
+    Matrix& delta = pass.network.output_delta();
     if (!is_classification()) {
       // 0.5 mean squared error over samples (one output).
       delta = outputs - targets;
-      const double value = 0.5 * inverse_count * delta.squaredNorm();
+      const Scalar value = Scalar(0.5) * inverse_count * delta.squaredNorm();
       if (with_gradient) delta *= inverse_count;
-      return value;
+      return static_cast<double>(value);
     }
     // Softmax cross-entropy: log-sum-exp minus the true logit. Shifting each column by its maximum
     // keeps exp from overflowing and makes every term >= 0 exactly (the sum of exps is >= 1).
@@ -228,7 +283,7 @@ class MlpTask final : public DataTaskBase {
     pass.column_maxima = outputs.colwise().maxCoeff();
     delta = (outputs.rowwise() - pass.column_maxima).array().exp();
     pass.column_sums = delta.colwise().sum();
-    double total = 0.0;
+    Scalar total = 0;
     for (Eigen::Index sample = 0; sample < outputs.cols(); ++sample) {
       const Eigen::Index label = labels[static_cast<std::size_t>(sample)];
       total += (pass.column_maxima(sample) - outputs(label, sample)) + std::log(pass.column_sums(sample));
@@ -237,20 +292,24 @@ class MlpTask final : public DataTaskBase {
         delta(label, sample) -= inverse_count;
       }
     }
-    return total * inverse_count;
+    return static_cast<double>(total * inverse_count);
   }
 
-  Eigen::MatrixXd inputs_;            // dimension x samples
-  Eigen::MatrixXd targets_;           // regression: 1 x samples; classification: empty
+  Matrix inputs_;                     // dimension x samples
+  Matrix targets_;                    // regression: 1 x samples; classification: empty
   std::vector<Eigen::Index> labels_;  // classification: class per sample; regression: empty
   Eigen::VectorXd initial_;
   mutable Pass full_;                 // the whole data set; a task serves one thread
   mutable Pass batch_;                // the current minibatch (or subset)
-  NetworkData scored_data_;           // what loss() scores when given (a validation split), else empty
+  Matrix scored_inputs_;              // what loss() scores when given (a validation split), else empty
+  Matrix scored_targets_;
+  std::vector<Eigen::Index> scored_labels_;
   mutable std::optional<Pass> scored_;  // its scratch
-  mutable Eigen::MatrixXd batch_inputs_;            // the minibatch's columns of inputs_
-  mutable Eigen::MatrixXd batch_targets_;           // and of targets_ (regression)
+  mutable Matrix batch_inputs_;                     // the minibatch's columns of inputs_
+  mutable Matrix batch_targets_;                    // and of targets_ (regression)
   mutable std::vector<Eigen::Index> batch_labels_;  // and of labels_ (classification)
+  mutable Vector parameters_in_scalar_;             // float: the parameters rounded (unused in double)
+  mutable Vector gradient_in_scalar_;               // float: the gradient before widening (unused in double)
 };
 
 }  // namespace
@@ -261,7 +320,7 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
   for (int width : spec.hidden_layers) sizes.push_back(width);
   sizes.push_back(classification ? spec.classes : 1);
   const Eigen::Index samples = spec.samples;
-  MlpNetwork network(sizes, spec.activation, samples);
+  MlpNetwork<double> network(sizes, spec.activation, samples);
 
   Eigen::MatrixXd inputs = normal_matrix(spec.dimension, samples, stream);
   const Eigen::VectorXd teacher = draw_network_parameters(network, stream, true, 1.0);
@@ -286,22 +345,28 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
     for (Eigen::Index sample = 0; sample < samples; ++sample) targets(0, sample) += spec.noise * stream.normal();
   }
   Eigen::VectorXd initial = draw_network_parameters(network, stream, false, spec.initial_scale);
-  return std::make_unique<MlpTask>(NetworkArchitecture{sizes, spec.activation},
-                                   NetworkData{std::move(inputs), std::move(targets), std::move(labels)}, std::nullopt,
-                                   std::move(initial), spec.batch_size, task_seed);
+  // The task is drawn in double whatever the precision: float32 changes only the training arithmetic.
+  NetworkArchitecture architecture{sizes, spec.activation};
+  NetworkData data{std::move(inputs), std::move(targets), std::move(labels)};
+  if (spec.precision == TaskPrecision::float32) {
+    return std::make_unique<MlpTask<float>>(architecture, std::move(data), std::nullopt, std::move(initial),
+                                            spec.batch_size, task_seed);
+  }
+  return std::make_unique<MlpTask<double>>(architecture, std::move(data), std::nullopt, std::move(initial),
+                                           spec.batch_size, task_seed);
 }
 
 Eigen::VectorXd draw_initial_network_parameters(const NetworkArchitecture& architecture, double initial_scale,
                                                 RandomStream& stream) {
-  const MlpNetwork network(architecture.layer_sizes, architecture.activation, 0);
+  const MlpNetwork<double> network(architecture.layer_sizes, architecture.activation, 0);
   return draw_network_parameters(network, stream, false, initial_scale);
 }
 
 std::unique_ptr<DataTask> make_network_task(const NetworkArchitecture& architecture, NetworkData training,
                                             std::optional<NetworkData> scored, Eigen::VectorXd initial,
                                             Eigen::Index batch_size, std::uint64_t task_seed) {
-  return std::make_unique<MlpTask>(architecture, std::move(training), std::move(scored), std::move(initial),
-                                   batch_size, task_seed);
+  return std::make_unique<MlpTask<double>>(architecture, std::move(training), std::move(scored), std::move(initial),
+                                           batch_size, task_seed);
 }
 
 void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
@@ -314,7 +379,9 @@ void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
         std::move(noise),
         integer_list_option("hidden_layers", {16}, 1, 2, NumericRange::closed(1, max_hidden_width),
                             "widths of the 1 or 2 hidden layers"),
-        choice_option("activation", "tanh", enum_names<Activation>(), "hidden nonlinearity")};
+        choice_option("activation", "tanh", enum_names<Activation>(), "hidden nonlinearity"),
+        choice_option("precision", "float64", enum_names<TaskPrecision>(),
+                      "arithmetic of loss and gradient; float32 is about 2x faster (docs/benchmarks.md)")};
     if (classification) {
       list.push_back(integer_option("classes", 3, NumericRange::closed(2, max_classes), "output classes"));
     }

@@ -122,6 +122,19 @@ struct EnumNames<Activation> {
   }};
 };
 
+/// The arithmetic of an MLP task's loss and gradient. The task (data, labels, start) is drawn in
+/// float64 either way and the update rule always works in float64; float32 rounds the parameters to
+/// float for each pass and returns the gradient widened to double: about twice as fast, with
+/// losses and gradients that agree with float64 to about 1e-6 relative (docs/benchmarks.md).
+enum class TaskPrecision { float64, float32 };
+template <>
+struct EnumNames<TaskPrecision> {
+  static constexpr std::array<EnumName<TaskPrecision>, 2> table{{
+      {TaskPrecision::float64, "float64"},
+      {TaskPrecision::float32, "float32"},
+  }};
+};
+
 /// Cost distribution of the synthetic task's sleep: the same for every task, or a Pareto factor
 /// drawn per task (stragglers).
 enum class SleepTail { fixed, pareto };
@@ -159,6 +172,7 @@ struct TaskFamilySpec {
   std::vector<int> hidden_layers = {16};  // MLPs: 1 or 2 widths
   Activation activation = Activation::tanh;  // MLPs
   int classes = 3;                 // mlp_classification: output classes, >= 2
+  TaskPrecision precision = TaskPrecision::float64;  // MLPs: arithmetic of loss and gradient
   double initial_scale = 1.0;      // std dev (quadratic, rosenbrock: spread) of the initial point
 
   // synthetic only: the cost and faults of a diagnostic task.
