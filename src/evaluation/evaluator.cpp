@@ -227,6 +227,23 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
     const std::unique_ptr<UpdateRule> rule = make_update_rule(rule_family, parameters);
     if (curves != nullptr) curves->assign(static_cast<std::size_t>(span), LearningCurve{});
     std::string rule_json;  // built for the first external task, shared by the others
+    // The bookkeeping of one task, the same for inner loops and external tasks: a diverged task
+    // costs the penalty (the first one gives the reason); a finished one adds its score and loss.
+    const auto record_diverged = [&](std::size_t slot, LearningCurve&& curve, const std::string& reason) {
+      if (curves != nullptr) (*curves)[slot] = std::move(curve);
+      score_sum += options.penalty_fitness;
+      if (!result.diverged) result.reason = reason;
+      result.diverged = true;
+      result.task_scores[slot] = options.penalty_fitness;
+    };
+    const auto record_finished = [&](std::size_t slot, LearningCurve&& curve, double score, double final_loss) {
+      result.task_scores[slot] = score;
+      result.task_final_losses[slot] = final_loss;
+      score_sum += score;
+      final_loss_sum += final_loss;
+      ++finished_tasks;
+      if (curves != nullptr) (*curves)[slot] = std::move(curve);
+    };
     for (int task_index = first_task; task_index < end_task; ++task_index) {
       const auto slot = static_cast<std::size_t>(task_index - first_task);
       const auto family_index = static_cast<std::size_t>(result.task_families[slot]);
@@ -252,24 +269,15 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
         const std::optional<double> initial = initial_loss_of(outcome);
         const bool exploded = initial && *initial > 0.0 && outcome.final_loss > options.divergence_factor * *initial;
         if (outcome.diverged || exploded) {
-          if (curves != nullptr) (*curves)[slot] = external_task_curve(outcome);
-          score_sum += options.penalty_fitness;
-          if (!result.diverged) {
-            result.reason = "task " + std::to_string(task_index) + " (" + std::string(family.name()) + ") diverged" +
-                            (outcome.diverged ? std::string(": the program reported it")
-                                              : ": loss " + text::format_number(outcome.final_loss) + " from " +
-                                                    text::format_number(*initial));
-          }
-          result.diverged = true;
-          result.task_scores[slot] = options.penalty_fitness;
+          record_diverged(slot, external_task_curve(outcome),
+                          "task " + std::to_string(task_index) + " (" + std::string(family.name()) + ") diverged" +
+                              (outcome.diverged ? std::string(": the program reported it")
+                                                : ": loss " + text::format_number(outcome.final_loss) + " from " +
+                                                      text::format_number(*initial)));
           continue;
         }
-        result.task_scores[slot] = external_task_score(outcome, options.fitness, options.score_floor);
-        result.task_final_losses[slot] = outcome.final_loss;
-        score_sum += result.task_scores[slot];
-        final_loss_sum += outcome.final_loss;
-        ++finished_tasks;
-        if (curves != nullptr) (*curves)[slot] = external_task_curve(outcome);
+        record_finished(slot, external_task_curve(outcome),
+                        external_task_score(outcome, options.fitness, options.score_floor), outcome.final_loss);
         continue;
       }
       const std::unique_ptr<Task> task = family.sample(task_seed(key, task_index));
@@ -282,24 +290,15 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
         throw EvaluationError(reason.str());
       }
       if (curve.diverged) {
-        if (curves != nullptr) (*curves)[slot] = curve;
-        score_sum += options.penalty_fitness;
-        if (!result.diverged) {
-          std::ostringstream reason;
-          reason << "task " << task_index << " (" << family.name() << ") diverged at step "
-                 << curve.steps() << ": loss " << curve.losses.back() << " from " << curve.losses.front();
-          result.reason = reason.str();
-        }
-        result.diverged = true;
-        result.task_scores[slot] = options.penalty_fitness;
+        std::ostringstream reason;
+        reason << "task " << task_index << " (" << family.name() << ") diverged at step " << curve.steps()
+               << ": loss " << curve.losses.back() << " from " << curve.losses.front();
+        record_diverged(slot, std::move(curve), reason.str());
         continue;
       }
-      result.task_scores[slot] = task_score(curve, options.fitness, options.score_floor);
-      result.task_final_losses[slot] = curve.losses.back();
-      score_sum += result.task_scores[slot];
-      final_loss_sum += curve.losses.back();
-      ++finished_tasks;
-      if (curves != nullptr) (*curves)[slot] = std::move(curve);
+      const double score = task_score(curve, options.fitness, options.score_floor);
+      const double final_loss = curve.losses.back();
+      record_finished(slot, std::move(curve), score, final_loss);
     }
     result.fitness = score_sum / span;
     result.mean_final_loss =
