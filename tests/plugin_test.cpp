@@ -138,7 +138,7 @@ TEST(Plugins, MissingEntrySymbolIsRefused) {
 
 TEST(Plugins, OtherApiVersionIsRefused) {
   expect_refused(" --plugin " + test_plugin("wrong_api_version"),
-                 "built for plugin API version 2, this metaevo loads version 1");
+                 "built for plugin API version 3, this metaevo loads version 2");
 }
 
 TEST(Plugins, NameOfABuiltInIsRefused) {

@@ -20,6 +20,7 @@
 #include "metaevo/core/plugin_loader.hpp"
 #include "metaevo/runtime/executor.hpp"
 #include "metaevo/runtime/generation_log.hpp"
+#include "metaevo/runtime/island.hpp"
 #include "metaevo/runtime/mpi_runtime.hpp"
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
@@ -185,6 +186,13 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     release_workers();
     return exit_storage_error;
   }
+  const metaevo::IslandLayout layout(session.size(), config.islands.count);
+  if (const std::string problem = layout.problem(); !problem.empty()) {
+    std::fprintf(stderr, "metaevo: config error: %s\n", problem.c_str());
+    release_workers();
+    return exit_config_error;
+  }
+  const bool island_ranks = distributed && layout.has_recorder();
   std::error_code unreadable;  // an output we cannot even stat is left for RunStore::create to report
   if (!resuming && std::filesystem::exists(output, unreadable) && !arguments.force) {
     std::fprintf(stderr, "metaevo: %s exists; it may hold a run. Use --force to overwrite it, or `metaevo resume %s`.\n",
@@ -211,6 +219,7 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
   if (distributed) {
     session.broadcast(config.source_text);
     session.broadcast(plugin_list_text(config.plugins));  // every rank loads them before reading the config
+    if (island_ranks) session.split_islands(layout);
   }
 
   // Outside the try: on an error the catch aborts the job, without the MPI executor's destructor
@@ -227,8 +236,13 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
                                               plan ? plan->run.checkpoint.completed_generations : 0));
     } else {
       print_search_space(config);
-      if (distributed) {
+      if (island_ranks) {
+        std::printf("MPI: rank 0 records; %d islands, each a master and %d-%d worker ranks\n", layout.islands(),
+                    layout.ranks_of(layout.islands() - 1) - 1, layout.ranks_of(0) - 1);
+      } else if (distributed) {
         std::printf("MPI: rank 0 is the master, %d worker ranks\n", session.size() - 1);
+      } else if (config.islands.count > 1) {
+        std::printf("single process (no MPI workers): %d islands take turns\n", config.islands.count);
       } else {
         std::printf("single process (no MPI workers)\n");
       }
@@ -280,14 +294,22 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
     };
 
     const metaevo::Evaluator evaluator(config);
-    if (distributed) {
-      executor = std::make_unique<metaevo::MpiExecutor>(session);
+    metaevo::RunSummary summary;
+    if (island_ranks) {
+      // Rank 0 records; the islands run on their masters (docs/islands.md).
+      metaevo::MpiIslands islands(session, config, callbacks.should_stop);
+      summary = plan ? metaevo::resume_search(*plan, islands, callbacks)
+                     : metaevo::run_search(config, output, islands, callbacks);
     } else {
-      executor = std::make_unique<metaevo::InProcessExecutor>(evaluator);
+      if (distributed) {
+        executor = std::make_unique<metaevo::MpiExecutor>(session);
+      } else {
+        executor = std::make_unique<metaevo::InProcessExecutor>(evaluator);
+      }
+      summary = plan ? metaevo::resume_search(*plan, *executor, callbacks)
+                     : metaevo::run_search(config, output, *executor, callbacks);
+      if (auto* mpi_executor = dynamic_cast<metaevo::MpiExecutor*>(executor.get())) mpi_executor->shutdown();
     }
-    const metaevo::RunSummary summary = plan ? metaevo::resume_search(*plan, *executor, callbacks)
-                                             : metaevo::run_search(config, output, *executor, callbacks);
-    if (auto* mpi_executor = dynamic_cast<metaevo::MpiExecutor*>(executor.get())) mpi_executor->shutdown();
     progress.reset();  // ends its line before the summary
     std::printf("\n%s", summary.full_report().c_str());
     std::printf("run file: %s\n", output.string().c_str());
@@ -324,7 +346,16 @@ int run_worker_rank(const metaevo::MpiSession& session, const RunArguments& argu
     session.abort(exit_config_error);
   }
   try {
-    const metaevo::Evaluator evaluator(metaevo::parse_config(config_text, arguments.config_path));
+    metaevo::RunConfig config = metaevo::parse_config(config_text, arguments.config_path);
+    const metaevo::IslandLayout layout(session.size(), config.islands.count);
+    if (layout.has_recorder()) {
+      session.split_islands(layout);
+      if (layout.is_island_master(session.rank())) {
+        metaevo::run_island_master(session, std::move(config), [] { return stop_signal != 0; });
+        return exit_ok;
+      }
+    }
+    const metaevo::Evaluator evaluator(config);
     metaevo::run_worker(session, evaluator);
     return exit_ok;
   } catch (const std::exception& error) {

@@ -41,10 +41,11 @@ constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
 const std::vector<std::string> top_level_keys = {"run",        "search",      "ga",    "evaluation",
-                                                 "checkpoint", "update_rule", "tasks", "objective"};
+                                                 "checkpoint", "update_rule", "tasks", "objective", "islands"};
 const std::vector<std::string> objective_keys = {"function",      "dimension",     "low", "high",
                                                  "initial_value", "initial_scale", "evaluation_sleep_seconds"};
 const std::vector<std::string> checkpoint_keys = {"every_generations", "every_seconds"};
+const std::vector<std::string> island_keys = {"count", "migration_interval", "migration_size", "topology"};
 const std::vector<std::string> run_keys = {"seed", "generations", "mode", "plugins"};
 const std::vector<std::string> ga_keys = {
     "population_size", "elite_count",   "tournament_size",      "crossover",
@@ -452,6 +453,21 @@ CheckpointOptions read_checkpoint(const Section& root) {
   section->reject_unknown_keys(checkpoint_keys);
   section->read("every_generations", {0, int_max}, options.every_generations);
   section->read("every_seconds", RealRange{.low = 0.0}, options.every_seconds);
+  return options;
+}
+
+// Islands beyond this are a layout mistake, not a job: each needs a master rank and workers.
+constexpr int max_islands = 100'000;
+
+IslandOptions read_islands(const Section& root) {
+  IslandOptions options;
+  const std::optional<Section> section = root.subtable("islands");
+  if (!section) return options;
+  section->reject_unknown_keys(island_keys);
+  section->read("count", {1, max_islands}, options.count);
+  section->read("migration_interval", {1, int_max}, options.migration_interval);
+  section->read("migration_size", {0, int_max}, options.migration_size);
+  section->read_enum("topology", {IslandTopology::ring}, options.topology);
   return options;
 }
 
@@ -887,6 +903,27 @@ toml::table parse_toml(std::string_view toml_text, std::string_view source_name,
 
 /// Where a config's relative file paths point: the directory of the file it was read from, else the
 /// current directory; absolute, so the run file records where the data was.
+// What islands need of the rest of the config, checked against a strategy built as the run builds it.
+void check_islands(const Section& root, const RunConfig& config) {
+  if (config.islands.count == 1) return;
+  const Section islands = *root.subtable("islands");
+  if (config.run.mode != RunMode::generational) {
+    root.subtable("run")->fail("mode", "run.mode must be \"generational\" with islands.count > 1 (islands are deterministic only generation by generation)");
+  }
+  const std::unique_ptr<SearchStrategy> strategy =
+      make_search_strategy(config.search.strategy, config.search_space(), config.strategy_options(), config.run.seed);
+  const int migrants = config.islands.migration_size;
+  if (migrants > 0 && !strategy->accepts_migrants()) {
+    islands.fail("migration_size", "islands.migration_size must be 0 with search strategy " + config.search.strategy +
+                                       " (it does not take migrants; the ga does), got " + std::to_string(migrants));
+  }
+  if (migrants > 0 && migrants > strategy->max_migrants()) {
+    islands.fail("migration_size", "islands.migration_size must be <= " + std::to_string(strategy->max_migrants()) +
+                                       " (population_size - elite_count: migrants never replace an elite), got " +
+                                       std::to_string(migrants));
+  }
+}
+
 std::filesystem::path default_base_directory(std::string_view source_name) {
   std::error_code error;
   const std::filesystem::path source{std::string(source_name)};
@@ -909,8 +946,8 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name,
     const std::string what = entry.node->is_table() || entry.node->is_array_of_tables() ? "table [" + entry.key + "]"
                                                                                           : "key " + entry.key;
     reporter.fail(entry.line, "unknown " + what + suggestion(entry.key, top_level_keys) +
-                                  "; allowed top-level tables: [run], [search], [ga], [evaluation], [checkpoint], [update_rule], "
-                                  "[[tasks]], [objective]");
+                                  "; allowed top-level tables: [run], [search], [ga], [evaluation], [checkpoint], [islands], "
+                                  "[update_rule], [[tasks]], [objective]");
   }
 
   RunConfig config;
@@ -920,6 +957,7 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name,
   config.search = read_search(root, config.ga);
   config.evaluation = read_evaluation(root);
   config.checkpoint = read_checkpoint(root);
+  config.islands = read_islands(root);
   config.objective = read_objective(root);
   if (config.objective) {
     // The genome is the point: no update rule and no inner-loop tasks.
@@ -946,6 +984,7 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name,
         make_search_strategy(config.search.strategy, config.search_space(), config.strategy_options(), config.run.seed)
             ->population_size();
   });
+  check_islands(root, config);
   config.source_text = std::string(toml_text);
   config.source_name = std::string(source_name);
   return config;

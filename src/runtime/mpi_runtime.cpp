@@ -9,6 +9,7 @@
 
 #include "metaevo/core/error.hpp"
 #include "runtime/message_serialization.hpp"
+#include "runtime/mpi_session_impl.hpp"
 
 namespace metaevo {
 
@@ -50,12 +51,6 @@ void skip_display_topology_probe() { ::setenv("HWLOC_COMPONENTS", "-gl", /*overw
 
 }  // namespace
 
-struct MpiSession::Impl {
-  Impl(int& argc, char**& argv) : environment(argc, argv, /*abort_on_exception=*/true) {}
-  mpi::environment environment;
-  mpi::communicator world;
-};
-
 MpiSession::MpiSession(int& argc, char**& argv)
     : impl_((skip_display_topology_probe(), std::make_unique<Impl>(argc, argv))) {}
 MpiSession::~MpiSession() = default;
@@ -74,8 +69,14 @@ std::string MpiSession::broadcast(const std::string& text) const {
   return value;
 }
 
+void MpiSession::split_islands(const IslandLayout& layout) const {
+  // The recorder (island -1) gets a group of its own; key = world rank keeps the master first.
+  const int island = layout.island_of(rank());
+  impl_->island = impl_->world.split(island < 0 ? layout.islands() : island, rank());
+}
+
 struct MpiExecutor::State {
-  explicit State(const MpiSession& session) : world(session.impl().world) {
+  explicit State(const MpiSession& session) : world(session.impl().work()) {
     for (int rank = 1; rank < world.size(); ++rank) idle_workers.push_back(rank);
   }
   mpi::communicator world;
@@ -84,8 +85,8 @@ struct MpiExecutor::State {
 };
 
 MpiExecutor::MpiExecutor(const MpiSession& session) : state_(std::make_unique<State>(session)) {
-  if (session.size() < 2) throw Error("MpiExecutor needs at least 2 ranks (a master and a worker)");
-  if (!session.is_master()) throw Error("MpiExecutor runs on rank 0 only");
+  if (state_->world.size() < 2) throw Error("MpiExecutor needs at least 2 ranks (a master and a worker)");
+  if (state_->world.rank() != 0) throw Error("MpiExecutor runs on the master (rank 0 of the world or its island)");
 }
 
 MpiExecutor::~MpiExecutor() {
@@ -122,7 +123,7 @@ void MpiExecutor::shutdown() {
 }
 
 void run_worker(const MpiSession& session, const Evaluator& evaluator) {
-  mpi::communicator& world = session.impl().world;
+  const mpi::communicator& world = session.impl().work();
   while (true) {
     const mpi::status status = world.probe(0, mpi::any_tag);
     if (status.tag() == stop_tag) {

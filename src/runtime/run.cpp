@@ -12,6 +12,8 @@
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/progress.hpp"
 #include "metaevo/runtime/executor.hpp"
+#include "metaevo/runtime/island.hpp"
+#include "metaevo/runtime/island_cluster.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/strategy_registry.hpp"
 #include "search/strategy_detail.hpp"
@@ -44,9 +46,14 @@ HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, cons
   return report;
 }
 
-/// The run's search strategy, built from its config (the same on every resume).
-std::unique_ptr<SearchStrategy> make_strategy(const RunConfig& config) {
-  return make_search_strategy(config.search.strategy, config.search_space(), config.strategy_options(), config.run.seed);
+void check_strategy_generation(const SearchStrategy& strategy, const RunConfig& config, const Checkpoint& checkpoint,
+                               const std::filesystem::path& file) {
+  // Steady state counts batches, not strategy generations; a generational run must agree.
+  if (config.run.mode == RunMode::generational && strategy.generation() != checkpoint.completed_generations) {
+    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint is at generation " +
+                       std::to_string(checkpoint.completed_generations) + " but the strategy state at generation " +
+                       std::to_string(strategy.generation()));
+  }
 }
 
 void load_strategy_state(SearchStrategy& strategy, const RunConfig& config, const Checkpoint& checkpoint,
@@ -57,22 +64,92 @@ void load_strategy_state(SearchStrategy& strategy, const RunConfig& config, cons
   } catch (const Error& error) {
     throw StorageError("cannot resume run file '" + file.string() + "': " + error.what());
   }
-  // Steady state counts batches, not strategy generations; a generational run must agree.
-  if (config.run.mode == RunMode::generational && strategy.generation() != checkpoint.completed_generations) {
-    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint is at generation " +
-                       std::to_string(checkpoint.completed_generations) + " but the strategy state at generation " +
-                       std::to_string(strategy.generation()));
-  }
+  check_strategy_generation(strategy, config, checkpoint, file);
 }
+
+/// What a session reads of the search after each stored generation: one strategy, or the islands'
+/// latest reports.
+class SearchView {
+ public:
+  virtual ~SearchView() = default;
+  virtual StrategyStatistics statistics() const = 0;
+  virtual const std::optional<Genome>& best() const = 0;
+  virtual double best_fitness() const = 0;
+  /// Puts the strategy state(s) of the last stored generation into the checkpoint.
+  virtual void save(Checkpoint& checkpoint) const = 0;
+};
+
+class StrategyView final : public SearchView {
+ public:
+  explicit StrategyView(const SearchStrategy& strategy) : strategy_(strategy) {}
+  StrategyStatistics statistics() const override { return strategy_.statistics(); }
+  const std::optional<Genome>& best() const override { return strategy_.best(); }
+  double best_fitness() const override { return strategy_.best_fitness(); }
+  void save(Checkpoint& checkpoint) const override { checkpoint.strategy_state = strategy_.save_state(); }
+
+ private:
+  const SearchStrategy& strategy_;
+};
+
+/// The islands as of the last generation stored: their states, statistics and the best over all.
+class IslandsView final : public SearchView {
+ public:
+  /// From a checkpoint's island states (each checked to be at the checkpoint's generation).
+  IslandsView(const RunConfig& config, const Checkpoint& checkpoint, const std::filesystem::path& file)
+      : states_(checkpoint.island_states) {
+    for (int index = 0; index < config.islands.count; ++index) {
+      Island island(config, index);
+      try {
+        island.strategy().load_state(states_.at(static_cast<std::size_t>(index)));
+      } catch (const Error& error) {
+        throw StorageError("cannot resume run file '" + file.string() + "': island " + std::to_string(index) + ": " +
+                           error.what());
+      }
+      check_strategy_generation(island.strategy(), config, checkpoint, file);
+      consider(island.strategy().best(), island.strategy().best_fitness());
+    }
+  }
+
+  /// After generation g is stored: every island's report and state of g, in island order.
+  void update(const std::vector<IslandGeneration>& reports, std::vector<StrategyState> states) {
+    statistics_.clear();
+    for (const IslandGeneration& report : reports) {
+      for (const auto& [name, value] : report.statistics) {
+        statistics_.emplace_back(name + "_island" + std::to_string(report.island), value);
+      }
+      consider(report.best, report.best_fitness);
+    }
+    states_ = std::move(states);
+  }
+
+  StrategyStatistics statistics() const override { return statistics_; }
+  const std::optional<Genome>& best() const override { return best_; }
+  double best_fitness() const override { return best_fitness_; }
+  void save(Checkpoint& checkpoint) const override { checkpoint.island_states = states_; }
+
+ private:
+  // Strictly better replaces: on a tie the lower island (seen first) keeps it.
+  void consider(const std::optional<Genome>& genome, double fitness) {
+    if (genome && (!best_ || fitness < best_fitness_)) {
+      best_ = genome;
+      best_fitness_ = fitness;
+    }
+  }
+
+  std::vector<StrategyState> states_;
+  StrategyStatistics statistics_;
+  std::optional<Genome> best_;
+  double best_fitness_ = std::numeric_limits<double>::infinity();
+};
 
 /// One session of a run (the first, or one resume): stores generations, logs them, and decides when
 /// to checkpoint.
 class Session {
  public:
-  Session(const RunConfig& config, RunStore& store, SearchStrategy& ga, Checkpoint& checkpoint,
+  Session(const RunConfig& config, RunStore& store, const SearchView& search, Checkpoint& checkpoint,
           const RunCallbacks& callbacks, RunSummary& summary)
-      : config_(config), store_(store), ga_(ga), checkpoint_(checkpoint), callbacks_(callbacks), summary_(summary),
-        start_(clock::now()), generation_start_(start_), last_checkpoint_(start_),
+      : config_(config), store_(store), search_(search), checkpoint_(checkpoint), callbacks_(callbacks),
+        summary_(summary), start_(clock::now()), generation_start_(start_), last_checkpoint_(start_),
         progress_(config.run.generations, store.completed_generations()) {}
 
   /// Stores one generation (or steady-state batch) of evaluated genomes, then checkpoints if due.
@@ -97,19 +174,19 @@ class Session {
       record.failed += result.failed ? 1 : 0;
     }
     store_.append_generation(population, results);
-    store_.append_strategy_statistics(ga_.statistics());
+    store_.append_strategy_statistics(search_.statistics());
     store_.append_evaluations(population, results, checkpoint_.session);
     if (!validation_fitness.empty()) store_.append_validation_fitness(validation_fitness);
     if (const auto& validated = checkpoint_.validated_best) {
       store_.write_best(validated->genome, validated->training_fitness, validated->validation_fitness);
     } else {
-      store_.write_best(*ga_.best(), ga_.best_fitness());
+      store_.write_best(*search_.best(), search_.best_fitness());
     }
 
     const auto now = clock::now();
     record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
     record.median_fitness = median_of(fitness);
-    record.best_so_far = ga_.best_fitness();
+    record.best_so_far = search_.best_fitness();
     if (checkpoint_.validated_best) record.validation_best = checkpoint_.validated_best->validation_fitness;
     record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
     const double generation_seconds = std::chrono::duration<double>(now - generation_start_).count();
@@ -133,13 +210,13 @@ class Session {
   void record_unfinished(const std::vector<Genome>& genomes, const std::vector<EvaluationResult>& results) {
     if (genomes.empty()) return;
     store_.append_evaluations(genomes, results, checkpoint_.session);
-    summary_.unrecorded_evaluations = static_cast<std::int64_t>(genomes.size());
+    summary_.unrecorded_evaluations += static_cast<std::int64_t>(genomes.size());
   }
 
   void write_checkpoint() {
     checkpoint_.completed_generations = store_.completed_generations();
     checkpoint_.elapsed_seconds += seconds_since(last_checkpoint_);
-    checkpoint_.strategy_state = ga_.save_state();
+    search_.save(checkpoint_);
     store_.commit(checkpoint_);
     last_checkpoint_ = clock::now();
   }
@@ -154,7 +231,7 @@ class Session {
 
   const RunConfig& config_;
   RunStore& store_;
-  SearchStrategy& ga_;
+  const SearchView& search_;
   Checkpoint& checkpoint_;
   const RunCallbacks& callbacks_;
   RunSummary& summary_;
@@ -165,54 +242,6 @@ class Session {
 };
 
 bool stop_requested(const RunCallbacks& callbacks) { return callbacks.should_stop && callbacks.should_stop(); }
-
-bool validation_enabled(const RunConfig& config) {
-  return config.evaluation.validation_tasks > 0 && !config.objective && config.run.mode == RunMode::generational;
-}
-
-/// Re-scores the generation's best candidates (by training fitness, ties to the lower index) on the
-/// fixed validation task set. Returns one value per genome (NaN where not re-scored), or nothing when
-/// a stop interrupted it.
-std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
-                                                       const std::vector<EvaluationResult>& results,
-                                                       Executor& executor, const RunCallbacks& callbacks) {
-  std::vector<double> fitness;
-  for (const EvaluationResult& result : results) fitness.push_back(result.fitness);
-  std::vector<int> order = strategy_detail::ranking(strategy_detail::sanitized(fitness));
-  order.resize(std::min(order.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
-
-  // Generation 0 of its own purpose: the same tasks for every generation and candidate. Each
-  // candidate's tasks go out in pieces of tasks_per_evaluation, so idle workers share them.
-  const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
-  const int total = config.evaluation.validation_tasks;
-  const int piece = config.evaluation.tasks_per_evaluation;
-  std::vector<EvaluationRequest> requests;
-  std::vector<std::size_t> candidate_of_request;
-  for (std::size_t c = 0; c < order.size(); ++c) {
-    for (int first = 0; first < total; first += piece) {
-      requests.push_back({population[static_cast<std::size_t>(order[c])], key, total, false, first,
-                          std::min(piece, total - first)});
-      candidate_of_request.push_back(c);
-    }
-  }
-  const Executor::Batch batch = executor.evaluate(requests, callbacks.should_stop);
-  if (!batch.complete()) return std::nullopt;
-
-  // The mean over all validation tasks: pieces weighted by their task count, summed in request
-  // order (fixed, so the value does not depend on which worker ran what). A failed piece fails it.
-  std::vector<double> sums(order.size(), 0.0);
-  std::vector<bool> failed(order.size(), false);
-  for (std::size_t r = 0; r < requests.size(); ++r) {
-    const std::size_t c = candidate_of_request[r];
-    failed[c] = failed[c] || batch.results[r].failed;
-    sums[c] += batch.results[r].fitness * requests[r].task_span;
-  }
-  std::vector<double> validation(population.size(), std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t c = 0; c < order.size(); ++c) {
-    validation[static_cast<std::size_t>(order[c])] = failed[c] ? config.evaluation.penalty_fitness : sums[c] / total;
-  }
-  return validation;
-}
 
 /// Keeps the best by validation fitness; in genome order, strictly better replaces, so an earlier
 /// genome keeps its place on a tie.
@@ -230,47 +259,20 @@ void update_validated_best(Checkpoint& checkpoint, const std::vector<Genome>& po
   if (winner) checkpoint.validated_best = ValidatedBest{population[*winner], winner_score, results[*winner].fitness};
 }
 
-Termination run_generational(const RunConfig& config, SearchStrategy& ga, RunStore& store, Executor& executor,
+Termination run_generational(const RunConfig& config, Island& island, RunStore& store, Executor& executor,
                              Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
-  std::vector<EvaluationRequest> requests;
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
     if (stop_requested(callbacks)) return Termination::interrupted;
-    // tell() replaces the population ask() returns, so the evaluated genomes are kept aside.
-    const std::vector<Genome> population = ga.ask();
-    requests.clear();
-    for (const Genome& genome : population) {
-      requests.push_back({genome, EvaluationKey{config.run.seed, generation, StreamPurpose::task_sample}});
-    }
-    const Executor::Batch batch = executor.evaluate(requests, callbacks.should_stop);
-    if (!batch.complete()) {
-      // Only whole generations enter /generations and the checkpoint: a partial one would break
-      // determinism on resume. What finished is kept in the evaluation log.
-      std::vector<Genome> finished_genomes;
-      std::vector<EvaluationResult> finished_results;
-      for (std::size_t i = 0; i < population.size(); ++i) {
-        if (!batch.finished[i]) continue;
-        finished_genomes.push_back(population[i]);
-        finished_results.push_back(batch.results[i]);
-      }
-      session.record_unfinished(finished_genomes, finished_results);
+    Island::Stopped unfinished;
+    std::optional<IslandGeneration> report = island.run_generation(executor, callbacks.should_stop, unfinished);
+    if (!report) {
+      session.record_unfinished(unfinished.genomes, unfinished.results);
       return Termination::interrupted;
     }
-    std::vector<double> validation;
-    if (validation_enabled(config)) {
-      std::optional<std::vector<double>> scores =
-          validate_generation(config, population, batch.results, executor, callbacks);
-      if (!scores) {  // a stop: the generation is incomplete and is evaluated again after a resume
-        session.record_unfinished(population, batch.results);
-        return Termination::interrupted;
-      }
-      validation = std::move(*scores);
-      update_validated_best(checkpoint, population, batch.results, validation);
+    if (!report->validation.empty()) {
+      update_validated_best(checkpoint, report->population, report->results, report->validation);
     }
-    std::vector<double> fitness;
-    fitness.reserve(batch.results.size());
-    for (const EvaluationResult& result : batch.results) fitness.push_back(result.fitness);
-    ga.tell(fitness);
-    session.record(population, batch.results, validation);
+    session.record(report->population, report->results, report->validation);
   }
   return Termination::completed;
 }
@@ -319,20 +321,98 @@ Termination run_steady_state(const RunConfig& config, GeneticAlgorithm& ga, RunS
   return stopping ? Termination::interrupted : Termination::completed;
 }
 
-/// Runs generations until the configured total or a stop, then checkpoints and reports.
-RunSummary continue_search(const RunConfig& config, RunStore& store, SearchStrategy& ga, Checkpoint& checkpoint,
-                           Executor& executor, const RunCallbacks& callbacks) {
+/// The recorder of an island run: starts the islands, routes migrants as soon as their source
+/// reports, and stores generation g (all islands, in island order) once every island has reported
+/// it and its state after migration. A stop (a signal, or any island stopping) stops them all; the
+/// checkpoint then holds the last generation every island completed.
+Termination run_islands(const RunConfig& config, IslandCluster& cluster, IslandsView& view, RunStore& store,
+                        Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
+  const auto count = static_cast<std::size_t>(config.islands.count);
+  std::int64_t next_to_store = store.completed_generations();
+  cluster.start(next_to_store, config.run.generations, checkpoint.island_states);
+  std::vector<std::map<std::int64_t, IslandGeneration>> reports(count);
+  std::vector<std::map<std::int64_t, StrategyState>> states(count);
+  std::size_t running = count;
+  bool stopping = false;
+  bool all_finished = true;
+  auto stop_all = [&] {
+    if (stopping) return;
+    stopping = true;
+    cluster.stop();
+  };
+  auto store_complete_generations = [&] {
+    while (true) {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (reports[i].count(next_to_store) == 0 || states[i].count(next_to_store) == 0) return;
+      }
+      std::vector<IslandGeneration> generation_reports;
+      std::vector<StrategyState> generation_states;
+      std::vector<Genome> population;
+      std::vector<EvaluationResult> results;
+      std::vector<double> validation;
+      for (std::size_t i = 0; i < count; ++i) {
+        generation_reports.push_back(std::move(reports[i].extract(next_to_store).mapped()));
+        generation_states.push_back(std::move(states[i].extract(next_to_store).mapped()));
+        const IslandGeneration& report = generation_reports.back();
+        population.insert(population.end(), report.population.begin(), report.population.end());
+        results.insert(results.end(), report.results.begin(), report.results.end());
+        validation.insert(validation.end(), report.validation.begin(), report.validation.end());
+      }
+      if (!validation.empty()) update_validated_best(checkpoint, population, results, validation);
+      view.update(generation_reports, std::move(generation_states));
+      session.record(population, results, validation);
+      ++next_to_store;
+    }
+  };
+
+  while (running > 0) {
+    if (stop_requested(callbacks)) stop_all();
+    IslandEvent event = cluster.next();
+    const auto island = static_cast<std::size_t>(event.island);
+    switch (event.kind) {
+      case IslandEvent::Kind::generation:
+        if (migration_due(config.islands, event.generation, config.run.generations)) {
+          cluster.send_migrants(migration_target(config.islands, event.island), event.generation,
+                                select_migrants(event.report, config.islands.migration_size));
+        }
+        reports[island].emplace(event.generation, std::move(event.report));
+        break;
+      case IslandEvent::Kind::state:
+        states[island].emplace(event.generation, std::move(event.state));
+        store_complete_generations();
+        break;
+      case IslandEvent::Kind::stopped:
+        --running;
+        all_finished = false;
+        session.record_unfinished(event.unfinished.genomes, event.unfinished.results);
+        if (config.islands.migration_size > 0) cluster.abort_migration(migration_target(config.islands, event.island));
+        stop_all();
+        break;
+      case IslandEvent::Kind::finished:
+        --running;
+        break;
+    }
+  }
+  // Generations some islands completed but not all: only in the evaluation log.
+  for (auto& island_reports : reports) {
+    for (auto& [generation, report] : island_reports) session.record_unfinished(report.population, report.results);
+  }
+  return all_finished && !stopping ? Termination::completed : Termination::interrupted;
+}
+
+/// Runs generations until the configured total or a stop, then reports and checkpoints. `loop` runs
+/// the generations; `final_executor` runs the holdout report.
+RunSummary continue_search(const RunConfig& config, RunStore& store, const SearchView& search, Checkpoint& checkpoint,
+                           const RunCallbacks& callbacks, const std::function<Termination(Session&)>& loop,
+                           const std::function<Executor&()>& final_executor) {
   RunSummary summary;
   summary.generations = store.completed_generations();
-  Session session(config, store, ga, checkpoint, callbacks, summary);
-  summary.termination = config.run.mode == RunMode::generational
-                            ? run_generational(config, ga, store, executor, session, checkpoint, callbacks)
-                            : run_steady_state(config, dynamic_cast<GeneticAlgorithm&>(ga), store, executor, session,
-                                               checkpoint, callbacks);
-  if (ga.best()) {
+  Session session(config, store, search, checkpoint, callbacks, summary);
+  summary.termination = loop(session);
+  if (search.best()) {
     const Evaluator evaluator(config);
-    summary.best = *ga.best();
-    summary.best_fitness = ga.best_fitness();
+    summary.best = *search.best();
+    summary.best_fitness = search.best_fitness();
     if (checkpoint.validated_best) {
       summary.best = checkpoint.validated_best->genome;
       summary.best_fitness = checkpoint.validated_best->training_fitness;
@@ -341,13 +421,53 @@ RunSummary continue_search(const RunConfig& config, RunStore& store, SearchStrat
     summary.best_hyperparameters = evaluator.hyperparameters_of(summary.best);
     // An [objective] has no tasks to hold out, and no defaults to compare with.
     if (summary.termination == Termination::completed && config.evaluation.holdout_tasks > 0 && !config.objective) {
-      summary.holdout = evaluate_holdout(executor, config, summary.best);
+      summary.holdout = evaluate_holdout(final_executor(), config, summary.best);
       store.write_holdout_report(*summary.holdout);
     }
   }
   session.write_checkpoint();  // at the end and at a stop: the file is complete and resumable
   summary.wall_seconds = session.elapsed_seconds();
   return summary;
+}
+
+/// One population (no islands) on `executor`: generational or steady state.
+RunSummary continue_single(const RunConfig& config, RunStore& store, Island& island, Checkpoint& checkpoint,
+                           Executor& executor, const RunCallbacks& callbacks) {
+  const StrategyView view(island.strategy());
+  return continue_search(
+      config, store, view, checkpoint, callbacks,
+      [&](Session& session) {
+        return config.run.mode == RunMode::generational
+                   ? run_generational(config, island, store, executor, session, checkpoint, callbacks)
+                   : run_steady_state(config, dynamic_cast<GeneticAlgorithm&>(island.strategy()), store, executor,
+                                      session, checkpoint, callbacks);
+      },
+      [&]() -> Executor& { return executor; });
+}
+
+/// Islands on `cluster`, recorded here.
+RunSummary continue_islands(const RunConfig& config, RunStore& store, Checkpoint& checkpoint, IslandCluster& cluster,
+                            const RunCallbacks& callbacks) {
+  IslandsView view(config, checkpoint, store.path());
+  RunSummary summary = continue_search(
+      config, store, view, checkpoint, callbacks,
+      [&](Session& session) { return run_islands(config, cluster, view, store, session, checkpoint, callbacks); },
+      [&]() -> Executor& { return cluster.final_executor(); });
+  cluster.finish();
+  return summary;
+}
+
+/// The first checkpoint of a new run: the strategies as built from the seed.
+Checkpoint initial_checkpoint(const RunConfig& config) {
+  Checkpoint checkpoint;
+  if (config.islands.count == 1) {
+    checkpoint.strategy_state = Island(config, 0).strategy().save_state();
+  } else {
+    for (int index = 0; index < config.islands.count; ++index) {
+      checkpoint.island_states.push_back(Island(config, index).strategy().save_state());
+    }
+  }
+  return checkpoint;
 }
 
 }  // namespace
@@ -412,12 +532,23 @@ std::string_view to_string(Termination termination) {
 
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, Executor& executor,
                       const RunCallbacks& callbacks) {
-  const std::unique_ptr<SearchStrategy> strategy = make_strategy(config);
+  if (config.islands.count > 1) {
+    InProcessIslands cluster(config, executor, callbacks.should_stop);
+    return run_search(config, output, cluster, callbacks);
+  }
+  Island island(config, 0);
   RunStore store = RunStore::create(output, config);
-  Checkpoint checkpoint;
-  checkpoint.strategy_state = strategy->save_state();
+  Checkpoint checkpoint = initial_checkpoint(config);
   store.commit(checkpoint);  // resumable from the start: a kill before generation 1 loses nothing
-  return continue_search(config, store, *strategy, checkpoint, executor, callbacks);
+  return continue_single(config, store, island, checkpoint, executor, callbacks);
+}
+
+RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, IslandCluster& islands,
+                      const RunCallbacks& callbacks) {
+  RunStore store = RunStore::create(output, config);
+  Checkpoint checkpoint = initial_checkpoint(config);
+  store.commit(checkpoint);
+  return continue_islands(config, store, checkpoint, islands, callbacks);
 }
 
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, const RunCallbacks& callbacks) {
@@ -441,14 +572,39 @@ ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std:
   return plan;
 }
 
+namespace {
+/// A resumed run's next session: its counter, and the generations it now runs to.
+void begin_resumed_session(ResumedRun& run) {
+  ++run.checkpoint.session;
+  run.store.set_configured_generations(run.config.run.generations);
+}
+
+/// A file killed before its first commit has no strategy state: the run restarts from its seed.
+void fill_missing_initial_state(ResumedRun& run) {
+  if (run.config.islands.count > 1 && run.checkpoint.island_states.empty()) {
+    run.checkpoint.island_states = initial_checkpoint(run.config).island_states;
+  }
+}
+}  // namespace
+
 RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks) {
   ResumedRun& run = plan.run;
   const RunConfig& config = run.config;
-  const std::unique_ptr<SearchStrategy> strategy = make_strategy(config);
-  load_strategy_state(*strategy, config, run.checkpoint, run.store.path());
-  ++run.checkpoint.session;
-  run.store.set_configured_generations(config.run.generations);
-  return continue_search(config, run.store, *strategy, run.checkpoint, executor, callbacks);
+  if (config.islands.count > 1) {
+    InProcessIslands cluster(config, executor, callbacks.should_stop);
+    return resume_search(plan, cluster, callbacks);
+  }
+  Island island(config, 0);
+  load_strategy_state(island.strategy(), config, run.checkpoint, run.store.path());
+  begin_resumed_session(run);
+  return continue_single(config, run.store, island, run.checkpoint, executor, callbacks);
+}
+
+RunSummary resume_search(ResumePlan& plan, IslandCluster& islands, const RunCallbacks& callbacks) {
+  ResumedRun& run = plan.run;
+  fill_missing_initial_state(run);
+  begin_resumed_session(run);
+  return continue_islands(run.config, run.store, run.checkpoint, islands, callbacks);
 }
 
 RunSummary resume_search(ResumePlan& plan, const RunCallbacks& callbacks) {

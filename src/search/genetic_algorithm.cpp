@@ -368,7 +368,7 @@ std::vector<Genome> GeneticAlgorithm::initial_population() const {
   for (int individual = 0; individual < options_.population_size; ++individual) {
     RandomStream stream(seed_, StreamPurpose::initial_population, {static_cast<std::uint64_t>(individual)});
     Genome genome;
-    genome.id = individual;
+    genome.id = numbering_.id(0, individual, options_.population_size);
     genome.generation = 0;
     genome.x.resize(genes);
     // Scalar genes uniform over their range; block coordinates spread around their initial value.
@@ -414,13 +414,41 @@ void GeneticAlgorithm::tell(const std::vector<double>& fitness) {
       child = make_child(population_, scores, index, record);
     }
     if (bandit()) records[static_cast<std::size_t>(index)] = record;
-    child.id = next_generation * population_size + index;
+    child.id = numbering_.id(next_generation, index, population_size);
     child.generation = next_generation;
     next.push_back(std::move(child));
   }
   population_ = std::move(next);
   records_ = std::move(records);
   generation_ = next_generation;
+}
+
+void GeneticAlgorithm::set_genome_numbering(const GenomeNumbering& numbering) {
+  numbering_ = numbering;
+  for (std::size_t index = 0; index < population_.size(); ++index) {
+    population_[index].id = numbering_.id(generation_, static_cast<std::int64_t>(index), options_.population_size);
+  }
+}
+
+void GeneticAlgorithm::accept_migrants(const std::vector<Genome>& migrants) {
+  if (migrants.size() > static_cast<std::size_t>(max_migrants())) {
+    throw Error("GeneticAlgorithm::accept_migrants: " + std::to_string(migrants.size()) + " migrants for " +
+                std::to_string(max_migrants()) + " non-elite places");
+  }
+  for (std::size_t k = 0; k < migrants.size(); ++k) {
+    const Genome& migrant = migrants[k];
+    if (migrant.x.size() != space_.size() || migrant.step_size.size() != space_.size()) {
+      throw Error("GeneticAlgorithm::accept_migrants: a migrant of " + std::to_string(migrant.x.size()) +
+                  " genes for a search space of " + std::to_string(space_.size()));
+    }
+    const std::size_t slot = population_.size() - 1 - k;  // the best migrant takes the last place
+    Genome& copy = population_[slot];
+    copy.x = migrant.x;
+    copy.step_size = migrant.step_size;
+    copy.parent_a = migrant.id;
+    copy.parent_b = migrant.id;
+    if (bandit()) records_[slot] = ChildRecord{};  // bred elsewhere: no operator earns credit for it
+  }
 }
 
 Genome GeneticAlgorithm::make_child(const std::vector<Genome>& parents, const std::vector<double>& fitness,

@@ -102,7 +102,7 @@ std::vector<Genome> OpenAiEs::sampled_population(const Eigen::VectorXd& mean, do
       const std::int64_t k = 2 * pair + side;
       const double sign = side == 0 ? 1.0 : -1.0;
       Genome& genome = population[static_cast<std::size_t>(k)];
-      genome.id = generation * count + k;
+      genome.id = numbering_.id(generation, k, count);
       genome.generation = generation;
       genome.x.resize(n);
       for (Eigen::Index i = 0; i < n; ++i) {

@@ -125,7 +125,7 @@ std::vector<Genome> SepCmaEs::sampled_population(const Eigen::VectorXd& mean, do
     RandomStream stream(seed_, StreamPurpose::strategy_sample,
                         {static_cast<std::uint64_t>(generation), static_cast<std::uint64_t>(k)});
     Genome& genome = population[static_cast<std::size_t>(k)];
-    genome.id = generation * lambda + k;
+    genome.id = numbering_.id(generation, k, lambda);
     genome.generation = generation;
     stream.fill_normal(z.data(), static_cast<std::size_t>(n));
     genome.x.resize(n);

@@ -55,6 +55,9 @@ const std::string completed_generations_attribute = "completed_generations";
 const std::string evaluations_group_name = "evaluations";
 const std::string checkpoint_group_name = "checkpoint";
 const std::string strategy_state_group_name = "strategy";
+const std::string island_states_group_name = "islands";  // island_<i>: island i's strategy state
+
+std::string island_state_name(std::size_t island) { return "island_" + std::to_string(island); }
 const std::string segments_group_name = "segments";
 constexpr std::string_view working_copy_suffix = ".partial";
 constexpr std::string_view staging_copy_suffix = ".commit";
@@ -622,7 +625,10 @@ struct RunStore::Impl {
     write_string_attribute(config_group.id(), "source_name", config.source_name);
     write_uint64_attribute(config_group.id(), "seed", config.run.seed);
     write_int64_attribute(config_group.id(), "generations", config.run.generations);
-    write_int64_attribute(config_group.id(), "population_size", config.population_size());
+    // A row of /generations: every island's population, island i in columns [i * P, (i + 1) * P).
+    write_int64_attribute(config_group.id(), "population_size", config.generation_size());
+    write_int64_attribute(config_group.id(), "islands", config.islands.count);
+    write_int64_attribute(config_group.id(), "island_population_size", config.population_size());
     write_int64_attribute(config_group.id(), "tasks_per_evaluation", config.evaluation.tasks_per_evaluation);
     write_int64_attribute(config_group.id(), "inner_steps", config.evaluation.inner_steps);
     write_string_attribute(config_group.id(), "update_rule_family", config.update_rule.family);
@@ -759,7 +765,7 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
     throw StorageError(context + "ga.population_size must be >= 1, got " +
                        std::to_string(config.population_size()));
   }
-  impl->population_size = static_cast<hsize_t>(config.population_size());
+  impl->population_size = static_cast<hsize_t>(config.generation_size());
   impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
   try {
@@ -813,12 +819,12 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->space = config.search_space();
-  impl->population_size = static_cast<hsize_t>(config.population_size());
+  impl->population_size = static_cast<hsize_t>(config.generation_size());
   impl->tasks_per_evaluation = static_cast<hsize_t>(config.evaluation.tasks_per_evaluation);
   impl->step_size_adaptation = config.ga.step_size_adaptation;
-  if (contents.population_size != config.population_size()) {
+  if (contents.population_size != config.generation_size()) {
     throw failure("its generations have " + std::to_string(contents.population_size) +
-                  " genomes but its config says population_size " + std::to_string(config.population_size()));
+                  " genomes but its config says " + std::to_string(config.generation_size()) + " per generation");
   }
   Checkpoint checkpoint;
   try {
@@ -837,7 +843,18 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
       checkpoint.submitted_evaluations = read_int64_attribute(group.id(), "submitted_evaluations");
       checkpoint.session = read_int64_attribute(group.id(), "session");
       checkpoint.elapsed_seconds = read_double_attribute(group.id(), "elapsed_seconds");
-      checkpoint.strategy_state = read_strategy_state(group.id(), strategy_state_group_name);
+      if (h5::h5l_exists(group.id(), island_states_group_name)) {
+        const h5::Group islands = h5::h5g_open2(group.id(), island_states_group_name);
+        for (std::size_t island = 0; island < static_cast<std::size_t>(config.islands.count); ++island) {
+          checkpoint.island_states.push_back(read_strategy_state(islands.id(), island_state_name(island)));
+        }
+      } else {
+        checkpoint.strategy_state = read_strategy_state(group.id(), strategy_state_group_name);
+      }
+      if ((config.islands.count > 1) != !checkpoint.island_states.empty()) {
+        throw StorageError("its config has " + std::to_string(config.islands.count) + " islands but its checkpoint " +
+                           (checkpoint.island_states.empty() ? "has one strategy state" : "has island states"));
+      }
       if (h5::h5l_exists(group.id(), validated_best_group_name)) {
         const StrategyState validated = read_strategy_state(group.id(), validated_best_group_name);
         validated.require(validated_best_group_name, 1);
@@ -1140,8 +1157,15 @@ void RunStore::commit(const Checkpoint& checkpoint) {
     write_int64_attribute(group.id(), "session", checkpoint.session);
     write_double_attribute(group.id(), "elapsed_seconds", checkpoint.elapsed_seconds);
     write_string_attribute(group.id(), "written_utc", utc_timestamp());
-    if (!checkpoint.strategy_state) throw StorageError("a checkpoint without the search strategy's state");
-    write_strategy_state(group.id(), strategy_state_group_name, *checkpoint.strategy_state);
+    if (!checkpoint.island_states.empty()) {
+      const h5::Group islands = store.open_or_create_group(checkpoint_group_name + "/" + island_states_group_name);
+      for (std::size_t island = 0; island < checkpoint.island_states.size(); ++island) {
+        write_strategy_state(islands.id(), island_state_name(island), checkpoint.island_states[island]);
+      }
+    } else {
+      if (!checkpoint.strategy_state) throw StorageError("a checkpoint without the search strategy's state");
+      write_strategy_state(group.id(), strategy_state_group_name, *checkpoint.strategy_state);
+    }
     if (checkpoint.validated_best) {
       StrategyState validated;
       validated.strategy = validated_best_group_name;

@@ -84,6 +84,23 @@ struct CheckpointOptions {
   double every_seconds = 0.0;    // 0 = not by time, >= 0
 };
 
+/// How islands pass migrants on. ring: island i sends to island (i + 1) mod count.
+enum class IslandTopology { ring };
+template <>
+struct EnumNames<IslandTopology> {
+  static constexpr std::array<EnumName<IslandTopology>, 1> table{{{IslandTopology::ring, "ring"}}};
+};
+
+/// [islands]: count populations, each with its own strategy (seeded per island), master and workers
+/// under MPI; every migration_interval generations each island sends copies of its migration_size
+/// best genomes of that generation to the next one (docs/islands.md). Generational mode only.
+struct IslandOptions {
+  int count = 1;                 // 1: one population (no islands), >= 1
+  int migration_interval = 5;    // generations between migrations, >= 1
+  int migration_size = 1;        // genomes sent per migration, >= 0 (0: islands never exchange)
+  IslandTopology topology = IslandTopology::ring;
+};
+
 /// [update_rule]: the family, which hyperparameters are genes and which are fixed.
 struct UpdateRuleOptions {
   std::string family = "adam";
@@ -124,6 +141,7 @@ struct RunConfig {
   GeneticAlgorithmOptions ga;
   EvaluationOptions evaluation;
   CheckpointOptions checkpoint;
+  IslandOptions islands;
   UpdateRuleOptions update_rule;
   std::vector<TaskConfig> tasks;      // [[tasks]], at least one (none with an [objective])
   std::optional<ObjectiveOptions> objective;
@@ -142,6 +160,8 @@ struct RunConfig {
   int population_size() const {
     return search.population_size > 0 || search.strategy != "ga" ? search.population_size : ga.population_size;
   }
+  /// Genomes per generation over all islands: a row of the run file's /generations.
+  int generation_size() const { return population_size() * islands.count; }
   /// The options the strategy is built from: the [ga] table for the GA, else search.options.
   Options strategy_options() const { return search.strategy == "ga" ? to_options(ga) : search.options; }
 };

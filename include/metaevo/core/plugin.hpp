@@ -10,7 +10,7 @@
 
 /// Raised when the entry's layout or the loader's promises change; a plugin built against another
 /// version is refused before any of its code runs.
-#define METAEVO_PLUGIN_API_VERSION 1
+#define METAEVO_PLUGIN_API_VERSION 2  // 2: SearchStrategy gained the island members
 
 extern "C" {
 

@@ -39,6 +39,8 @@ enum class StreamPurpose : std::uint64_t {
   // The fixed base a learned update rule adds its weight genes to: {family tag, layer}, keyed by the
   // rule's architecture option init_seed (not the run seed), so a rule means the same in every run.
   rule_base_weights = 14,
+  // The seed of island i > 0 of an island run: {island} (island 0 keeps the run seed).
+  island_seed = 15,
   test = 99,
 };
 

@@ -71,11 +71,16 @@ struct RunCallbacks {
 };
 
 class Executor;
+class IslandCluster;
 
 /// Runs the whole search, evaluations on `executor`, and writes `output`. Throws
 /// ConfigError/StorageError before any evaluation when the output cannot be created.
 /// Generational mode gives the same file contents (populations, fitness) on any executor.
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, Executor& executor,
+                      const RunCallbacks& callbacks = {});
+/// With [islands] count > 1 on an executor, every island runs on it in turn (InProcessIslands).
+/// The islands of an MPI job run on their own masters: the recorder (rank 0) passes MpiIslands.
+RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, IslandCluster& islands,
                       const RunCallbacks& callbacks = {});
 /// The same in this process (the debug mode).
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output,
@@ -95,6 +100,7 @@ ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std:
 /// Continues the run from its last checkpoint: a generational run resumed gives the same file
 /// contents as one never interrupted, with any executor and rank count.
 RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks = {});
+RunSummary resume_search(ResumePlan& plan, IslandCluster& islands, const RunCallbacks& callbacks = {});
 RunSummary resume_search(ResumePlan& plan, const RunCallbacks& callbacks = {});
 
 /// "gen   3/20  best -1.234  median -0.567 ..." as the CLI prints it.

@@ -164,6 +164,11 @@ class GeneticAlgorithm final : public SearchStrategy {
   StrategyStatistics statistics() const override;
   StrategyState save_state() const override;
   void load_state(const StrategyState& state) override;
+  void set_genome_numbering(const GenomeNumbering& numbering) override;
+  bool accepts_migrants() const override { return true; }
+  /// Migrants replace the last genomes of the next population (bred children, never an elite).
+  void accept_migrants(const std::vector<Genome>& migrants) override;
+  int max_migrants() const override { return options_.population_size - options_.elite_count; }
 
   // ---- Steady-state (asynchronous) use: no generations, one offspring at a time. ----
   // The caller evaluates ask()'s initial genomes and then offspring, in whatever order results
@@ -234,6 +239,7 @@ class GeneticAlgorithm final : public SearchStrategy {
   SearchSpace space_;
   GeneticAlgorithmOptions options_;
   std::uint64_t seed_;
+  GenomeNumbering numbering_;
   std::int64_t generation_ = 0;
   std::vector<Genome> population_;
   std::optional<Genome> best_;

@@ -91,6 +91,11 @@ class OpenAiEs final : public SearchStrategy {
 
   StrategyState save_state() const override;
   void load_state(const StrategyState& state) override;
+  /// Islands: the same samples, numbered anew.
+  void set_genome_numbering(const GenomeNumbering& numbering) override {
+    numbering_ = numbering;
+    sample_population();
+  }
 
   const OpenAiEsOptions& options() const { return options_; }
   const Eigen::VectorXd& mean() const { return mean_; }
@@ -103,6 +108,7 @@ class OpenAiEs final : public SearchStrategy {
 
   OpenAiEsOptions options_;
   std::uint64_t seed_;
+  GenomeNumbering numbering_;
   Eigen::VectorXd initial_mean_;
   std::int64_t generation_ = 0;
   Eigen::VectorXd mean_;

@@ -16,6 +16,17 @@ namespace metaevo {
 /// /generations/strategy/<name> by the run store.
 using StrategyStatistics = std::vector<std::pair<std::string, double>>;
 
+/// How a strategy numbers its genomes: id = generation * stride + offset + index. One population
+/// uses stride = population size and offset 0; island i of n (each of population P) uses stride
+/// n * P and offset i * P, so ids stay unique over the whole run (docs/islands.md).
+struct GenomeNumbering {
+  std::int64_t stride = 0;  // 0: the population size
+  std::int64_t offset = 0;
+  std::int64_t id(std::int64_t generation, std::int64_t index, std::int64_t population_size) const {
+    return generation * (stride > 0 ? stride : population_size) + offset + index;
+  }
+};
+
 /// Generational contract: ask() gives the genomes of generation() (always the same until tell());
 /// tell() takes one fitness per genome in ask()'s order (lower is better; NaN and +-inf are worst)
 /// and moves to the next generation. Genome ids are generation * population_size() + index.
@@ -46,6 +57,19 @@ class SearchStrategy {
   /// Throws StorageError with a one-line reason when the state is not this strategy's, of an unknown
   /// version, or inconsistent (shapes, counters); the strategy is unchanged then.
   virtual void load_state(const StrategyState& state) = 0;
+
+  // ---- Islands (docs/islands.md): optional; the defaults throw Error naming the strategy. ----
+
+  /// Renumbers the genomes (the current population now, later generations as they are made). Call
+  /// before load_state() and before the first ask() is evaluated.
+  virtual void set_genome_numbering(const GenomeNumbering& numbering);
+  /// Whether accept_migrants() is implemented (a config with migration checks it before any work).
+  virtual bool accepts_migrants() const { return false; }
+  /// Genomes from another island, best first, taken in after tell(): they replace genomes of the
+  /// population ask() gives next (the GA: its last ones, never an elite), keeping that slot's id with
+  /// parent_a = parent_b = the migrant's id. At most max_migrants() of them.
+  virtual void accept_migrants(const std::vector<Genome>& migrants);
+  virtual int max_migrants() const { return 0; }
 };
 
 }  // namespace metaevo

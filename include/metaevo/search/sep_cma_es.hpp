@@ -93,6 +93,11 @@ class SepCmaEs final : public SearchStrategy {
 
   StrategyState save_state() const override;
   void load_state(const StrategyState& state) override;
+  /// Islands: the same samples, numbered anew.
+  void set_genome_numbering(const GenomeNumbering& numbering) override {
+    numbering_ = numbering;
+    sample_population();
+  }
 
   const SepCmaEsOptions& options() const { return options_; }
   const SepCmaEsParameters& parameters() const { return parameters_; }
@@ -110,6 +115,7 @@ class SepCmaEs final : public SearchStrategy {
   SepCmaEsOptions options_;
   SepCmaEsParameters parameters_;
   std::uint64_t seed_;
+  GenomeNumbering numbering_;
   std::int64_t generation_ = 0;
   Eigen::VectorXd mean_;
   double sigma_;

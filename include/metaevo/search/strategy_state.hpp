@@ -19,6 +19,11 @@ template <class Value>
 struct StateArray {
   std::vector<std::int64_t> shape;
   std::vector<Value> values;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & shape & values;
+  }
 };
 
 struct StrategyState {
@@ -52,6 +57,12 @@ struct StrategyState {
   bool has(std::string_view name) const;
   /// Throws StorageError unless strategy == expected_strategy and version is in [1, max_version].
   void require(std::string_view expected_strategy, std::int64_t max_version) const;
+
+  // Archive-generic (islands send states over MPI); no Boost in this header.
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & strategy & version & reals & integers;
+  }
 };
 
 }  // namespace metaevo

@@ -47,7 +47,8 @@ struct Checkpoint {
   std::int64_t submitted_evaluations = 0;  // steady state: genomes handed out so far (the next offspring index)
   std::int64_t session = 0;                // 0 for the first run, +1 for every resume
   double elapsed_seconds = 0.0;            // run time summed over sessions
-  std::optional<StrategyState> strategy_state;  // absent only in a file killed before its first commit
+  std::optional<StrategyState> strategy_state;  // one population; absent only in a file killed before its first commit
+  std::vector<StrategyState> island_states;     // islands (docs/islands.md): one per island, instead of strategy_state
   std::optional<ValidatedBest> validated_best;  // once a generation has been validated
 };
 

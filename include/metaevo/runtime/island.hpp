@@ -1,0 +1,111 @@
+#pragma once
+// Islands (docs/islands.md): [islands] count populations, each with its own search strategy, seeded
+// per island, and (under MPI) its own master and workers. Every migration_interval generations each
+// island sends copies of its best genomes of that generation to the next island of the ring. The
+// run's recorder stores all islands' generations as one row each, in island order.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "metaevo/config/config.hpp"
+#include "metaevo/evaluation/evaluator.hpp"
+#include "metaevo/search/genome.hpp"
+#include "metaevo/search/search_strategy.hpp"
+#include "metaevo/search/strategy_state.hpp"
+
+namespace metaevo {
+
+class Executor;
+
+/// Which MPI rank does what in an island run. One island: rank 0 is the master, the rest workers.
+/// Several: rank 0 is the recorder (run file, checkpoints, migration routing; no evaluations); ranks
+/// 1..N-1 form `count` contiguous blocks, as equal as possible (the first blocks one rank larger),
+/// each its island's master followed by its workers.
+class IslandLayout {
+ public:
+  IslandLayout(int world_size, int islands);
+  /// Empty when the world can hold the layout, else why not ("islands.count = 4 needs ...").
+  std::string problem() const;
+  int islands() const { return islands_; }
+  bool has_recorder() const { return islands_ > 1; }
+  /// The island a rank belongs to (-1: the recorder).
+  int island_of(int rank) const;
+  int master_of(int island) const;
+  int ranks_of(int island) const;  // master and workers
+  bool is_island_master(int rank) const;
+
+ private:
+  int world_size_;
+  int islands_;
+};
+
+/// The seed of island `island`'s strategy: the run seed for island 0 (so one island is the run
+/// without islands), a stream of it for the others.
+std::uint64_t island_seed(std::uint64_t run_seed, int island);
+
+/// One generation of one island, as its master reports it to the recorder.
+struct IslandGeneration {
+  int island = 0;
+  std::int64_t generation = 0;
+  std::vector<Genome> population;
+  std::vector<EvaluationResult> results;
+  std::vector<double> validation;  // one per genome (NaN: not re-scored); empty when validation is off
+  StrategyStatistics statistics;   // the strategy's, after tell()
+  std::optional<Genome> best;      // the island's best so far, after tell()
+  double best_fitness = 0.0;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive & island & generation & population & results & validation & statistics & best & best_fitness;
+  }
+};
+
+/// Whether migrants move after `generation` (0-based): every interval generations, never after the last.
+bool migration_due(const IslandOptions& islands, std::int64_t generation, std::int64_t total_generations);
+/// The island that receives `island`'s migrants (ring: the next one).
+int migration_target(const IslandOptions& islands, int island);
+/// A generation's migrants: copies of its `count` best genomes by fitness, best first (ties: lower index).
+std::vector<Genome> select_migrants(const IslandGeneration& generation, int count);
+
+/// One population of the search: its strategy, its seed and genome numbering, and how one of its
+/// generations is evaluated (the same with or without islands, in process or on an MPI master).
+class Island {
+ public:
+  /// Builds the configured strategy for island `index` (of config.islands.count).
+  Island(const RunConfig& config, int index);
+  ~Island();
+  Island(Island&&) noexcept;
+
+  int index() const { return index_; }
+  SearchStrategy& strategy() { return *strategy_; }
+  const SearchStrategy& strategy() const { return *strategy_; }
+
+  /// Asks, evaluates on `executor` (then re-scores the best on the validation tasks when that is on)
+  /// and tells. Returns nullopt when `should_stop` ended it early: the strategy is unchanged and
+  /// `unfinished` holds what finished (for the evaluation log).
+  struct Stopped {
+    std::vector<Genome> genomes;
+    std::vector<EvaluationResult> results;
+  };
+  std::optional<IslandGeneration> run_generation(Executor& executor, const std::function<bool()>& should_stop,
+                                                 Stopped& unfinished);
+
+ private:
+  const RunConfig* config_;
+  int index_;
+  std::unique_ptr<SearchStrategy> strategy_;
+};
+
+/// Re-scores the generation's best candidates (by training fitness, ties to the lower index) on the
+/// fixed validation task set. Returns one value per genome (NaN where not re-scored), or nothing when
+/// a stop interrupted it.
+std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
+                                                       const std::vector<EvaluationResult>& results,
+                                                       Executor& executor, const std::function<bool()>& should_stop);
+
+/// Whether generations are re-scored on the validation tasks.
+bool validation_enabled(const RunConfig& config);
+
+}  // namespace metaevo
