@@ -4,6 +4,7 @@
 //   mpirun -np N ideal_dispatcher [--duration 0.1] [--sleeps 10] [--population 252]
 //                                 [--generations 10] [--groups 1] [--genes 0]
 //                                 [--repetitions 1] [--warmup]
+//                                 [--generation-work S] [--overlap none|inline|thread]
 //
 // Each master hands out `generations` x `population` evaluations to its workers the way metaevo's
 // generational mode does (MpiExecutor inside Executor::evaluate): one evaluation per idle worker,
@@ -22,6 +23,13 @@
 // Message size (--genes G): each work message carries two vectors of G doubles (a genome's x and
 // step sizes, Boost.Serialization as metaevo's), so with --duration 0 the job measures a master's
 // cost per evaluation at that message size.
+//
+// Per-generation work (--generation-work S): a master also sleeps S seconds per generation, a
+// stand-in for metaevo's store step and checkpoint commit (mostly waiting for fsync). --overlap says
+// where: none (the default) between the last result of a generation and the first request of the
+// next, as metaevo does today; inline after handing out the next generation's first round (results
+// that arrive meanwhile wait); thread on a second thread started at that point (at most one in
+// flight: a master joins it before starting the next one), while the master goes on dispatching.
 //
 // Per repetition one line "RESULT key=value ..." with
 //   efficiency = (sum of evaluation times) / (workers x span), span = last end - first start,
@@ -44,6 +52,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mpi = boost::mpi;
@@ -87,6 +96,8 @@ struct Options {
   long genes = 0;
   int repetitions = 1;
   bool warmup = false;
+  double generation_work = 0.0;  // seconds a master sleeps per generation
+  std::string overlap = "none";  // none, inline or thread
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -118,6 +129,10 @@ Options parse_options(int argc, char** argv) {
       options.groups = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
     } else if (argument == "--genes") {
       options.genes = std::strtol(argv[++i], nullptr, 10);
+    } else if (argument == "--generation-work") {
+      options.generation_work = std::strtod(argv[++i], nullptr);
+    } else if (argument == "--overlap") {
+      options.overlap = argv[++i];
     } else if (argument == "--repetitions") {
       options.repetitions = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
     } else {
@@ -125,8 +140,11 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (options.duration < 0.0 || options.sleeps < 1 || options.population < 1 || options.generations < 1 ||
-      options.groups < 1 || options.genes < 0 || options.repetitions < 1) {
-    usage("--duration >= 0, --genes >= 0 and every other value >= 1");
+      options.groups < 1 || options.genes < 0 || options.repetitions < 1 || options.generation_work < 0.0) {
+    usage("--duration, --generation-work, --genes >= 0 and every other value >= 1");
+  }
+  if (options.overlap != "none" && options.overlap != "inline" && options.overlap != "thread") {
+    usage("--overlap is none, inline or thread");
   }
   return options;
 }
@@ -186,6 +204,8 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
   work.x.assign(static_cast<std::size_t>(options.genes), 0.25);
   work.step_size.assign(static_cast<std::size_t>(options.genes), 0.1);
   std::deque<int> idle(layout.workers.begin(), layout.workers.end());
+  const std::chrono::duration<double> work_time(options.generation_work);
+  std::thread background;  // --overlap thread: the previous generation's work
   const auto start = std::chrono::steady_clock::now();
   for (long generation = 0; generation < options.generations; ++generation) {
     long next = 0;
@@ -198,7 +218,15 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
         ++outstanding;
       }
     };
+    // The previous generation's work (none for the first generation).
+    const bool work_due = generation > 0 && options.generation_work > 0.0;
+    if (work_due && options.overlap == "none") std::this_thread::sleep_for(work_time);
     submit_while_free();
+    if (work_due && options.overlap == "inline") std::this_thread::sleep_for(work_time);
+    if (work_due && options.overlap == "thread") {
+      if (background.joinable()) background.join();
+      background = std::thread([work_time] { std::this_thread::sleep_for(work_time); });
+    }
     while (outstanding > 0) {  // the generation's barrier: every result before the next generation
       Reply reply;
       const mpi::status status = world.recv(mpi::any_source, result_tag, reply);
@@ -211,6 +239,7 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
       submit_while_free();
     }
   }
+  if (background.joinable()) background.join();
   figures.master_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const int worker : layout.workers) world.send(worker, end_of_repetition_tag);
   return figures;
@@ -259,11 +288,11 @@ void report(const mpi::communicator& world, const Layout& layout, const Options&
   const double span = total.last_end - total.first_start;
   const double evaluations_per_master = static_cast<double>(options.population * options.generations);
   std::printf("RESULT program=ideal_dispatcher ranks=%d groups=%d workers=%d population=%ld generations=%ld "
-              "duration_s=%.4f sleeps=%d genes=%ld repetition=%d evaluations=%.0f mean_evaluation_s=%.6f "
+              "duration_s=%.4f sleeps=%d genes=%ld generation_work_s=%.4f overlap=%s repetition=%d evaluations=%.0f mean_evaluation_s=%.6f "
               "ideal_s=%.4f span_s=%.4f efficiency=%.4f mean_gap_ms=%.3f master_wall_s=%.4f "
               "us_per_evaluation=%.3f\n",
               world.size(), options.groups, layout.total_workers, options.population, options.generations,
-              options.duration, options.sleeps, options.genes, repetition, total.evaluations,
+              options.duration, options.sleeps, options.genes, options.generation_work, options.overlap.c_str(), repetition, total.evaluations,
               total.evaluation_seconds / total.evaluations, total.evaluation_seconds / layout.total_workers, span,
               total.evaluation_seconds / (layout.total_workers * span),
               total.gaps > 0.0 ? 1e3 * total.gap_seconds / total.gaps : 0.0, total.master_wall,
