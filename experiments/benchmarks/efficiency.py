@@ -11,6 +11,13 @@ From a run file (per evaluation: start_time, end_time on the worker, see docs/hd
   idle gap   = on each worker, start of an evaluation minus end of its previous one: the time a
                worker waited for the master (dispatch latency plus waiting for a generation's
                stragglers), median and mean over all gaps.
+  generation gap = first start of generation g+1 minus last end of generation g: the time every
+               worker of the run waits at a generation boundary (the master receives the last
+               result, runs tell/ask, stores the generation and sends the first request).
+  ramp       = per generation, the spread of the first round's start times (the time the master
+               takes to hand out one request per worker), median over generations.
+
+    efficiency.py islands OUT_DIR    the table of run_island_efficiency.sh (metaevo vs the ideal)
 Needs Debian's h5py (python3-h5py).
 """
 import argparse
@@ -35,6 +42,16 @@ def run_figures(path, workers, process_wall=None):
         start = read_run.read_dataset(Path(path), run, "generations/start_time")[:completed].ravel()
         end = read_run.read_dataset(Path(path), run, "generations/end_time")[:completed].ravel()
         ranks = read_run.read_dataset(Path(path), run, "generations/worker_rank")[:completed].ravel()
+    per_generation = start.size // max(completed, 1)
+    boundary_gaps = []
+    ramps = []
+    for generation in range(completed):
+        row = slice(generation * per_generation, (generation + 1) * per_generation)
+        first_round = np.sort(start[row])[:min(workers, per_generation)]
+        ramps.append(float(first_round[-1] - first_round[0]))
+        if generation > 0:
+            previous = slice((generation - 1) * per_generation, generation * per_generation)
+            boundary_gaps.append(float(start[row].min() - end[previous].max()))
     durations = end - start
     ideal = float(durations.sum()) / workers
     span = float(end.max() - start.min())
@@ -55,6 +72,9 @@ def run_figures(path, workers, process_wall=None):
         "efficiency_span": ideal / span,
         "median_gap_ms": 1e3 * float(np.median(gaps)) if gaps else 0.0,
         "mean_gap_ms": 1e3 * float(np.mean(gaps)) if gaps else 0.0,
+        "median_generation_gap_ms": 1e3 * float(np.median(boundary_gaps)) if boundary_gaps else 0.0,
+        "mean_generation_gap_ms": 1e3 * float(np.mean(boundary_gaps)) if boundary_gaps else 0.0,
+        "median_ramp_ms": 1e3 * float(np.median(ramps)) if ramps else 0.0,
     }
     if process_wall is not None:
         figures["process_wall_s"] = process_wall
@@ -179,6 +199,68 @@ def quickstart_table(out_dir):
             print("\n" + diff.read().strip())
 
 
+def islands_table(out_dir):
+    """run_island_efficiency.sh: metaevo (generational, K islands, per config variant) against the ideal
+    dispatcher with the same layout (K groups)."""
+    rows = read_tsv(os.path.join(out_dir, "runs.tsv"))
+    figures = {}  # (duration, islands, variant) -> [dict]; the ideal's variant is "-"
+    unavailable = set()
+    variants = []
+    for row in rows:
+        key = (float(row["duration_s"]), int(row["islands"]), row["variant"])
+        if row["variant"] != "-" and row["variant"] not in variants:
+            variants.append(row["variant"])
+        if row["status"] != "ok":
+            unavailable.add(key)
+            continue
+        if row["program"] == "metaevo":
+            one = run_figures(row["file"], int(row["workers"]), float(row["process_wall"]))
+            one["efficiency"] = one["efficiency_span"]
+        else:
+            one = read_result_lines(row["file"])[0]
+            one = {name: float(value) for name, value in one.items() if name != "program"}
+            one["process_wall_s"] = float(row["process_wall"])
+        one["population"] = int(row["population"])
+        one["workers"] = int(row["workers"])
+        one["generations"] = int(row["generations"])
+        figures.setdefault(key, []).append(one)
+
+    def med(group, name):
+        return statistics.median(one[name] for one in group)
+
+    def efficiency_text(group):
+        values = sorted(one["efficiency"] for one in group)
+        spread = " ({:.1f}–{:.1f})".format(100 * values[0], 100 * values[-1]) if len(values) > 1 else ""
+        return "{:.1f} %{}".format(100 * statistics.median(values), spread)
+
+    print("| evaluation | islands | workers | population × generations | metaevo config | metaevo efficiency "
+          "| ideal efficiency | **metaevo / ideal** | mean idle gap metaevo / ideal | generation gap median "
+          "| first-round ramp | process wall metaevo / ideal | runs |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    layouts = sorted({(duration, islands) for duration, islands, _ in list(figures) + list(unavailable)},
+                     key=lambda key: (-key[0], key[1]))
+    for duration, islands in layouts:
+        ideal = figures.get((duration, islands, "-"), [])
+        label = "{:g} ms".format(1e3 * duration)
+        ideal_text = efficiency_text(ideal) if ideal else "-"
+        for variant in variants:
+            metaevo = figures.get((duration, islands, variant), [])
+            if not metaevo:
+                print("| {} | {} | {} | {} × {} | {} | unavailable | {} | - | - | - | - | - | 0 |".format(
+                    label, islands, ideal[0]["workers"] if ideal else "-", ideal[0]["population"] if ideal else "-",
+                    ideal[0]["generations"] if ideal else "-", variant, ideal_text))
+                continue
+            ratio = med(metaevo, "efficiency") / med(ideal, "efficiency") if ideal else float("nan")
+            print("| {} | {} | {} | {} × {} | {} | {} | {} | **{:.3f}** | {:.2f} / {} ms | {:.2f} ms | {:.2f} ms "
+                  "| {:.2f} / {} s | {} |".format(
+                      label, islands, metaevo[0]["workers"], metaevo[0]["population"], metaevo[0]["generations"],
+                      variant, efficiency_text(metaevo), ideal_text, ratio, med(metaevo, "mean_gap_ms"),
+                      "{:.2f}".format(med(ideal, "mean_gap_ms")) if ideal else "-",
+                      med(metaevo, "median_generation_gap_ms"), med(metaevo, "median_ramp_ms"),
+                      med(metaevo, "process_wall_s"), "{:.2f}".format(med(ideal, "process_wall_s")) if ideal else "-",
+                      len(metaevo)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -188,7 +270,13 @@ def main():
     run.add_argument("--process-wall", type=float)
     report = commands.add_parser("report")
     report.add_argument("out_dir")
+    islands = commands.add_parser("islands")
+    islands.add_argument("out_dir")
     arguments = parser.parse_args()
+
+    if arguments.command == "islands":
+        islands_table(arguments.out_dir)
+        return
 
     if arguments.command == "run":
         json.dump(run_figures(arguments.file, arguments.workers, arguments.process_wall), sys.stdout, indent=1)

@@ -2,13 +2,16 @@
 //
 //   mpirun -np N mpi_dispatch_benchmark [--evaluations 20000] [--repetitions 5]
 //                                       [--config FILE] [--batch-size P] [--no-warmup]
+//                                       [--genes 5|5000]
 //
 // Rank 0 runs MpiExecutor::evaluate on `evaluations` requests `repetitions` times (after one
 // warm-up round); ranks 1..N-1 are run_worker.
 //
 // Master throughput (the default): each evaluation is one synthetic task of dimension 1 for one
 // inner step, so wall / evaluations bounds the master's cost per evaluation (send, receive, both
-// serializations, bookkeeping) from above.
+// serializations, bookkeeping) from above. --genes picks the message size: 5 (the default, an Adam
+// genome) or 5000 (a learned_rnn rule of hidden size 64: 5,122 genes, so a request carries two
+// vectors of 5,122 doubles, about 82 kB); the task is the same one-step quadratic.
 //
 // Stragglers (--config with a synthetic task that sleeps, e.g. sleep_tail = "pareto"): every request
 // has its own EvaluationKey, so each evaluation draws its own task and its own sleep factor (in a
@@ -69,12 +72,40 @@ family = "synthetic"
 dimension = 1
 )toml";
 
+// The same task with a learned_rnn rule of hidden size 64: 5,122 genes (input 896, recurrent 4,096,
+// readout 130), the message size of a large learned rule.
+constexpr std::string_view wide_genome_config = R"toml(
+[run]
+seed = 7
+generations = 1
+
+[ga]
+population_size = 4
+
+[evaluation]
+tasks_per_evaluation = 1
+inner_steps = 1
+holdout_tasks = 0
+
+[update_rule]
+family = "learned_rnn"
+
+[update_rule.architecture]
+hidden_size = 64
+
+[[tasks]]
+family = "synthetic"
+dimension = 1
+)toml";
+
 struct Options {
   long evaluations = 20000;
   int repetitions = 5;
   long batch_size = 0;       // 0: one batch of all the evaluations
   std::string config_path;   // empty: the built-in near-zero-cost config
   bool warmup = true;
+  long genes = 5;            // the built-in config: 5 (Adam) or 5000 (learned_rnn, 5,122 genes)
+  long genes_in_genome = 0;  // of the config in use, for the report
 };
 
 Options parse_options(int argc, char** argv) {
@@ -90,17 +121,23 @@ Options parse_options(int argc, char** argv) {
       options.batch_size = std::strtol(argv[++i], nullptr, 10);
     } else if (argument == "--config" && has_value) {
       options.config_path = argv[++i];
+    } else if (argument == "--genes" && has_value) {
+      options.genes = std::strtol(argv[++i], nullptr, 10);
     } else if (argument == "--no-warmup") {
       options.warmup = false;
     } else {
       std::fprintf(stderr,
                    "usage: mpi_dispatch_benchmark [--evaluations N] [--repetitions R] [--config FILE] "
-                   "[--batch-size P] [--no-warmup]\n");
+                   "[--batch-size P] [--no-warmup] [--genes 5|5000]\n");
       std::exit(2);
     }
   }
   if (options.evaluations < 1 || options.repetitions < 1 || options.batch_size < 0) {
     std::fprintf(stderr, "mpi_dispatch_benchmark: --evaluations and --repetitions must be >= 1, --batch-size >= 0\n");
+    std::exit(2);
+  }
+  if (options.genes != 5 && options.genes != 5000) {
+    std::fprintf(stderr, "mpi_dispatch_benchmark: --genes is 5 or 5000\n");
     std::exit(2);
   }
   if (options.batch_size == 0 || options.batch_size > options.evaluations) options.batch_size = options.evaluations;
@@ -148,10 +185,10 @@ void report(const char* mode, int ranks, const Options& options, const std::vect
   }
   const double wall = median(walls);
   const double evaluations_per_second = static_cast<double>(options.evaluations) / wall;
-  std::printf("RESULT mode=%s ranks=%d workers=%d evaluations=%ld batch_size=%ld repetitions=%zu median_wall_s=%.6f "
+  std::printf("RESULT mode=%s genes=%ld ranks=%d workers=%d evaluations=%ld batch_size=%ld repetitions=%zu median_wall_s=%.6f "
               "min_wall_s=%.6f max_wall_s=%.6f evaluations_per_s=%.1f us_per_evaluation=%.3f "
               "median_evaluation_s=%.4f median_efficiency=%.4f longest_evaluation_s=%.4f\n",
-              mode, ranks, workers, options.evaluations, options.batch_size, walls.size(), wall,
+              mode, options.genes_in_genome, ranks, workers, options.evaluations, options.batch_size, walls.size(), wall,
               *std::min_element(walls.begin(), walls.end()), *std::max_element(walls.begin(), walls.end()),
               evaluations_per_second, 1e6 / evaluations_per_second,
               median([&] {
@@ -235,10 +272,12 @@ void run_master(const metaevo::MpiSession& session, const metaevo::RunConfig& co
 int main(int argc, char** argv) {
   metaevo::MpiSession session(argc, argv);
   try {
-    const Options options = parse_options(argc, argv);
+    Options options = parse_options(argc, argv);
+    const std::string_view built_in = options.genes == 5 ? near_zero_cost_config : wide_genome_config;
     const metaevo::RunConfig config = options.config_path.empty()
-                                          ? metaevo::parse_config(near_zero_cost_config, "mpi_dispatch_benchmark")
+                                          ? metaevo::parse_config(built_in, "mpi_dispatch_benchmark")
                                           : metaevo::load_config(options.config_path);
+    options.genes_in_genome = static_cast<long>(config.search_space().size());
     if (session.size() == 1) {
       run_in_process(config, options);
     } else if (session.is_master()) {
