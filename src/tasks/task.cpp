@@ -209,8 +209,9 @@ void register_task_family(TaskFamilyRegistration registration) {
 std::unique_ptr<TaskFamily> make_task_family(const TaskConfig& config) {
   const TaskFamilyRegistration& family = task_family_registry().find(config.family);
   const std::string context = "task family '" + family.name + "'";
-  if (!(config.weight > 0.0) || !std::isfinite(config.weight)) {
-    throw ConfigError(context + ": weight must be > 0 and finite, got " + text::format_number(config.weight));
+  if (!(config.weight > 0.0) || !(config.weight <= max_task_weight)) {
+    throw ConfigError(context + ": weight must be in (0, " + text::format_number(max_task_weight) + "], got " +
+                      text::format_number(config.weight));
   }
   const Options options = family.options.resolve(config.options.values(), context);
   std::unique_ptr<TaskFamily> built = family.make(options);
