@@ -155,6 +155,14 @@ TEST(ConfigLimits, SizesThatCannotRunAreRefusedAtTheirKey) {
   const std::string data = config_error(std::string(tasks_config) +
                                         "[[tasks]]\nfamily = \"linear_regression\"\ndimension = 100000\nsamples = 1000000\n");
   EXPECT_TRUE(contains(data, "tasks[0].dimension must be <= 5e7, got 1e+11")) << data;  // samples * dimension
+  const std::string network = config_error(std::string(tasks_config) +
+                                           "[[tasks]]\nfamily = \"mlp_regression\"\nsamples = 1000000\n"
+                                           "dimension = 10\nhidden_layers = [10000]\n");
+  EXPECT_TRUE(contains(network, "samples * hidden_layers width must be <= 5e7, got 1e+10")) << network;
+  const std::string weights = config_error(std::string(tasks_config) +
+                                           "[[tasks]]\nfamily = \"mlp_classification\"\ndimension = 100000\n"
+                                           "hidden_layers = [10000, 10000]\n");
+  EXPECT_TRUE(contains(weights, "parameters of the network (dimension and hidden_layers) must be <= 5e7")) << weights;
   const std::string search_space = config_error(replaced(population, "dimension = 3", "dimension = 100000000"));
   EXPECT_TRUE(contains(search_space, "objective.dimension must be in [1, 10000000]")) << search_space;
 }
