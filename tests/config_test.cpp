@@ -342,7 +342,7 @@ TEST(ConfigTest, EliteCountMustBeBelowPopulationSize) {
 
 TEST(ConfigTest, EvaluationRangesAreChecked) {
   expect_rejected(replaced(full_config, "tasks_per_evaluation = 5", "tasks_per_evaluation = 0"),
-                  "tasks_per_evaluation", {"evaluation.tasks_per_evaluation must be >= 1, got 0"});
+                  "tasks_per_evaluation", {"evaluation.tasks_per_evaluation must be in [1, 1000000], got 0"});
   expect_rejected(replaced(full_config, "inner_steps = 250", "inner_steps = 20000000"), "inner_steps",
                   {"evaluation.inner_steps must be in [1, 10000000], got 20000000"});
   expect_rejected(replaced(full_config, "divergence_factor = 50.0", "divergence_factor = 1"), "divergence_factor",
@@ -352,7 +352,7 @@ TEST(ConfigTest, EvaluationRangesAreChecked) {
   expect_rejected(replaced(full_config, "score_floor = -5", "score_floor = 0"), "score_floor",
                   {"evaluation.score_floor must be in [-300, 0), got 0"});
   expect_rejected(replaced(full_config, "holdout_tasks = 0", "holdout_tasks = -1"), "holdout_tasks",
-                  {"evaluation.holdout_tasks must be >= 0"});
+                  {"evaluation.holdout_tasks must be in [0, 1000000]"});
   expect_rejected(replaced(full_config, "fitness = \"auc\"", "fitness = \"best\""), "fitness = \"best\"",
                   {"evaluation.fitness must be one of final_loss, auc"});
 }
@@ -458,7 +458,7 @@ TEST(ConfigTest, TaskValuesAreChecked) {
   expect_rejected(replaced(full_config, "dimension = 20", "dimension = 50000"), "dimension = 50000",
                   {"tasks[0].dimension must be in [1, "});
   expect_rejected(replaced(full_config, "noise = 0.05", "noise = 0.7"), "noise = 0.7", {"tasks[1].noise"});
-  expect_rejected(replaced(full_config, "weight = 2.0", "weight = 0"), "weight = 0", {"tasks[0].weight must be > 0"});
+  expect_rejected(replaced(full_config, "weight = 2.0", "weight = 0"), "weight = 0", {"tasks[0].weight must be in (0, 1e+12]"});
 }
 
 TEST(ConfigTest, MinibatchBatchSizeIsReadAndChecked) {

@@ -631,9 +631,10 @@ TEST(RunStore, CreateRejectsAnUnwritableLocation) {
                               "does not exist");
   const std::string in_proc = "/proc/nonexistent/x.h5";
   expect_storage_error_naming([&] { RunStore::create(in_proc, config); }, in_proc, "cannot create run file");
-  // A directory that exists but cannot hold files: HDF5's own reason is passed on.
+  // A directory that exists but cannot hold files: the run file's lock (RUN.h5.lock), taken first, says why.
   const std::string in_proc_root = "/proc/metaevo_x.h5";
-  expect_storage_error_naming([&] { RunStore::create(in_proc_root, config); }, in_proc_root, "H5Fcreate failed");
+  expect_storage_error_naming([&] { RunStore::create(in_proc_root, config); }, in_proc_root,
+                              "cannot open its lock file '/proc/metaevo_x.h5.lock'");
 }
 
 TEST(RunStore, PlotScriptDrawsAPng) {

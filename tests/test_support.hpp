@@ -32,6 +32,7 @@ class TemporaryPath {
     std::error_code ignored;
     std::filesystem::remove(path_, ignored);
     std::filesystem::remove_all(path_.string() + ".segments", ignored);  // a run file's segment directory
+    std::filesystem::remove(path_.string() + ".lock", ignored);  // a run file's lock, left by a killed run
   }
   TemporaryPath(const TemporaryPath&) = delete;
   TemporaryPath& operator=(const TemporaryPath&) = delete;

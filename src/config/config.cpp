@@ -431,7 +431,7 @@ EvaluationOptions read_evaluation(const Section& root) {
   const std::optional<Section> section = root.subtable("evaluation");
   if (!section) return options;
   section->reject_unknown_keys(evaluation_keys);
-  section->read("tasks_per_evaluation", {1, int_max}, options.tasks_per_evaluation);
+  section->read("tasks_per_evaluation", {1, max_tasks_per_evaluation}, options.tasks_per_evaluation);
   section->read("inner_steps", {1, max_inner_steps}, options.inner_steps);
   section->read_enum("fitness", {FitnessMeasure::final_loss, FitnessMeasure::auc}, options.fitness);
   // inf is allowed: only NaN/inf losses then count as divergence.
@@ -439,9 +439,9 @@ EvaluationOptions read_evaluation(const Section& root) {
                 options.divergence_factor);
   section->read("penalty_fitness", RealRange{}, options.penalty_fitness);
   section->read("score_floor", RealRange{.low = -300.0, .high = 0.0, .high_open = true}, options.score_floor);
-  section->read("holdout_tasks", {0, int_max}, options.holdout_tasks);
-  section->read("validation_tasks", {0, int_max}, options.validation_tasks);
-  section->read("validation_candidates", {1, int_max}, options.validation_candidates);
+  section->read("holdout_tasks", {0, max_tasks_per_evaluation}, options.holdout_tasks);
+  section->read("validation_tasks", {0, max_tasks_per_evaluation}, options.validation_tasks);
+  section->read("validation_candidates", {1, max_population_size}, options.validation_candidates);
   section->read("time_limit_seconds", RealRange{.low = 0.0, .high = max_time_limit_seconds}, options.time_limit_seconds);
   return options;
 }
@@ -809,6 +809,47 @@ std::optional<ObjectiveOptions> read_objective(const Section& root) {
   return objective;
 }
 
+/// Sizes that cannot run on the machine, refused at the population_size key before the strategy
+/// builds (and allocates) a population: the population itself, its genome values and its per-task
+/// scores (see max_population_values).
+void check_population_sizes(const Section& root, const RunConfig& config) {
+  const Options options = config.strategy_options();
+  if (!options.has("population_size")) return;
+  const bool ga = config.search.strategy == "ga";
+  const std::string key = (ga ? "ga" : "search." + config.search.strategy) + ".population_size";
+  std::optional<Section> table = ga ? root.subtable("ga") : std::nullopt;
+  if (!ga) {
+    if (const std::optional<Section> search = root.subtable("search")) table = search->subtable(config.search.strategy);
+  }
+  const auto fail = [&](const std::string& message) {
+    if (table && table->find("population_size") != nullptr) table->fail("population_size", message);
+    if (table) table->fail_here(message);
+    root.fail_here(message);
+  };
+  const std::int64_t population = options.integer("population_size");
+  if (population > max_population_size) {
+    fail(key + " must be <= " + std::to_string(max_population_size) + " (the limit of a population), got " +
+         std::to_string(population));
+  }
+  std::int64_t coordinates = 0;
+  try {
+    coordinates = config.search_space().size();
+  } catch (const ConfigError&) {
+    return;  // the strategy's build reports an invalid search space at its key
+  }
+  const auto limit = std::to_string(max_population_values);
+  if (population * coordinates > max_population_values) {
+    fail(key + " " + std::to_string(population) + " x " + std::to_string(coordinates) +
+         " coordinates of the search space = " + std::to_string(population * coordinates) +
+         " genome values, more than the limit " + limit + "; use a smaller population or search space");
+  }
+  const std::int64_t tasks = config.objective ? 1 : config.evaluation.tasks_per_evaluation;
+  if (population * tasks > max_population_values) {
+    fail(key + " " + std::to_string(population) + " x evaluation.tasks_per_evaluation " + std::to_string(tasks) +
+         " = " + std::to_string(population * tasks) + " task scores per generation, more than the limit " + limit);
+  }
+}
+
 /// A file path option given relative: relative to the config file's directory (base_directory).
 std::string resolved_file_path(const std::string& given, const std::filesystem::path& base_directory) {
   const std::filesystem::path path(given);
@@ -840,7 +881,7 @@ TaskConfig read_task(const Section& task, const std::filesystem::path& base_dire
 
   TaskConfig config;
   config.family = *family;
-  task.read("weight", RealRange{.low = 0.0, .low_open = true}, config.weight);
+  task.read("weight", RealRange{.low = 0.0, .low_open = true, .high = max_task_weight}, config.weight);
   std::map<std::string, OptionValue, std::less<>> given;
   for (const OptionSpec& spec : registration.options.specs()) {
     const toml::node* node = task.find(spec.key);
@@ -879,21 +920,172 @@ std::vector<TaskConfig> read_tasks(const Section& root, const std::filesystem::p
   return specs;
 }
 
+/// A config (or task file) is read whole, but never more than max_config_bytes: a device such as
+/// /dev/zero is refused by its type, and a pipe or a growing file stops at the limit.
 std::string read_file(const std::filesystem::path& path) {
+  const std::string context = "cannot read config " + path.string() + ": ";
   std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    throw ConfigError("cannot read config " + path.string() + ": it is a directory");
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (std::filesystem::is_directory(status)) throw ConfigError(context + "it is a directory");
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+      !std::filesystem::is_fifo(status)) {
+    throw ConfigError(context + "not a regular file (a device or socket); a config is a TOML file");
   }
   std::ifstream file(path, std::ios::binary);
-  if (!file) throw ConfigError("cannot read config " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) throw ConfigError("cannot read config " + path.string() + ": read failed");
-  return text.str();
+  if (!file) throw ConfigError(context + std::strerror(errno));
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (file) {
+    file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    text.append(buffer.data(), static_cast<std::size_t>(file.gcount()));
+    if (text.size() > max_config_bytes) {
+      throw ConfigError(context + "larger than " + std::to_string(max_config_bytes) +
+                        " bytes (16 MiB), the limit of a config file");
+    }
+  }
+  if (file.bad()) throw ConfigError(context + "read failed");
+  return text;
+}
+
+/// How deeply a TOML text nests (table headers, dotted keys, arrays and inline tables), found by a
+/// scan that never recurses, and the first line where it passes `limit` (0 when it never does).
+/// toml++ and the readers here recurse once per level, so a document nested 100,000 deep would
+/// overflow the stack; it is refused before it is parsed. Strings and comments are skipped; syntax
+/// errors are left to the parser.
+std::uint32_t line_nested_beyond(std::string_view text, std::size_t limit) {
+  struct Frame {
+    char open;
+    std::size_t depth;  // of the array or inline table itself
+  };
+  std::vector<Frame> frames;
+  std::uint32_t line = 1;
+  std::size_t table_depth = 0;   // of the last [header]
+  std::size_t key_parts = 0;     // of the key being read
+  bool in_key = false;           // reading a key (before '=')
+  bool line_start = true;        // only blanks so far on this line, outside any bracket
+  std::size_t i = 0;
+  const std::size_t size = text.size();
+  // Skips the string starting at text[i] (a quote), counting its newlines; leaves i after it.
+  const auto skip_string = [&] {
+    const char quote = text[i];
+    const bool multi_line = text.substr(i, 3) == std::string(3, quote);
+    i += multi_line ? 3 : 1;
+    while (i < size) {
+      if (quote == '"' && text[i] == '\\') {
+        if (i + 1 < size && text[i + 1] == '\n') ++line;
+        i += 2;
+        continue;
+      }
+      if (text[i] == '\n') {
+        ++line;
+        if (!multi_line) return;
+      }
+      if (text[i] == quote && (!multi_line || text.substr(i, 3) == std::string(3, quote))) {
+        i += multi_line ? 3 : 1;
+        while (multi_line && i < size && text[i] == quote) ++i;  // up to two quotes end the string's text
+        return;
+      }
+      ++i;
+    }
+  };
+  const auto depth_here = [&] {  // of a value that starts now
+    if (frames.empty()) return table_depth + key_parts;
+    const Frame& frame = frames.back();
+    return frame.depth + (frame.open == '{' ? key_parts : 1);
+  };
+  while (i < size) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      if (line_start) {
+        line_start = false;
+        in_key = true;
+        key_parts = 1;
+      }
+      skip_string();
+      continue;
+    }
+    if (c == '#') {
+      while (i < size && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+      ++i;
+      if (frames.empty()) {
+        line_start = true;
+        in_key = false;
+        key_parts = 0;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    if (line_start && c == '[') {  // a [table] or [[array of tables]] header
+      line_start = false;
+      std::size_t parts = 1;
+      i += i + 1 < size && text[i + 1] == '[' ? 2 : 1;
+      while (i < size && text[i] != ']' && text[i] != '\n') {
+        if (text[i] == '"' || text[i] == '\'') {
+          skip_string();
+          continue;
+        }
+        if (text[i] == '.') ++parts;
+        ++i;
+      }
+      if (parts > limit) return line;
+      table_depth = parts;
+      key_parts = 0;
+      continue;
+    }
+    if (line_start) {
+      line_start = false;
+      in_key = true;
+      key_parts = 1;
+    }
+    if (in_key && !(c == '}' && !frames.empty() && frames.back().open == '{')) {  // not an empty {}
+      if (c == '.') {
+        ++key_parts;
+      } else if (c == '=') {
+        in_key = false;
+        if (depth_here() > limit) return line;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      const std::size_t depth = depth_here() + 1;
+      if (depth > limit) return line;
+      frames.push_back({c, depth});
+      key_parts = 0;
+      if (c == '{') {
+        in_key = true;
+        key_parts = 1;
+      }
+    } else if ((c == ']' || c == '}') && !frames.empty()) {
+      frames.pop_back();  // a value of the enclosing array or inline table ends here
+      key_parts = 0;
+      in_key = false;
+    } else if (c == ',' && !frames.empty() && frames.back().open == '{') {
+      in_key = true;
+      key_parts = 1;
+    }
+    ++i;
+  }
+  return 0;
 }
 
 /// The TOML document of a config or a task file; a syntax error fails at its line.
 toml::table parse_toml(std::string_view toml_text, std::string_view source_name, const Reporter& reporter) {
+  if (toml_text.size() > max_config_bytes) {
+    reporter.fail(1, "the TOML text is " + std::to_string(toml_text.size()) + " bytes, more than " +
+                         std::to_string(max_config_bytes) + " (16 MiB), the limit of a config");
+  }
+  if (const std::uint32_t line = line_nested_beyond(toml_text, max_config_nesting_depth)) {
+    reporter.fail(line, "tables, dotted keys, arrays and inline tables nest more than " +
+                            std::to_string(max_config_nesting_depth) + " levels deep here, the limit of a config");
+  }
   try {
     return toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& error) {
@@ -907,6 +1099,15 @@ toml::table parse_toml(std::string_view toml_text, std::string_view source_name,
 void check_islands(const Section& root, const RunConfig& config) {
   if (config.islands.count == 1) return;
   const Section islands = *root.subtable("islands");
+  // The recorder holds whole generations of every island.
+  const std::int64_t values = static_cast<std::int64_t>(config.generation_size()) * config.search_space().size();
+  if (values > max_population_values) {
+    islands.fail("count", "islands.count " + std::to_string(config.islands.count) + " x population " +
+                              std::to_string(config.population_size()) + " x " +
+                              std::to_string(config.search_space().size()) + " coordinates = " + std::to_string(values) +
+                              " genome values per generation, more than the limit " +
+                              std::to_string(max_population_values) + "; use fewer or smaller islands");
+  }
   if (config.run.mode != RunMode::generational) {
     root.subtable("run")->fail("mode", "run.mode must be \"generational\" with islands.count > 1 (islands are deterministic only generation by generation)");
   }
@@ -976,6 +1177,7 @@ RunConfig parse_config(std::string_view toml_text, std::string_view source_name,
     reporter.fail(*mode, "run.mode = \"steady_state\" needs a strategy that breeds one genome at a time (ga), not " +
                              config.search.strategy);
   }
+  check_population_sizes(root, config);
   // Build the strategy once: its own checks run before any work, and it says its population size.
   const std::optional<Section> search_table = root.subtable("search");
   const Section& search_section = search_table ? *search_table : root;

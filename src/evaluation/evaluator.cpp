@@ -88,6 +88,7 @@ Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.s
   }
   if (config_.objective) return;  // the genome itself is the point: no tasks
   if (families_.empty()) throw ConfigError("the config needs at least one [[tasks]] table");
+  if (!std::isfinite(total)) throw ConfigError("the [[tasks]] weights sum to " + std::to_string(total) + ", not a finite number");
 }
 
 const TaskFamily& Evaluator::family_for_slot(const EvaluationKey& key, int task_index, int task_count) const {

@@ -48,6 +48,13 @@ HoldoutReport evaluate_holdout(Executor& executor, const RunConfig& config, cons
 
 void check_strategy_generation(const SearchStrategy& strategy, const RunConfig& config, const Checkpoint& checkpoint,
                                const std::filesystem::path& file) {
+  // Every completed generation told the strategy finite fitness values (a failed evaluation scores the
+  // penalty), so it holds a best genome: a state without one would silently restart the search.
+  if (checkpoint.completed_generations > 0 && !strategy.best()) {
+    throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint is at generation " +
+                       std::to_string(checkpoint.completed_generations) +
+                       " but the strategy state holds no evaluated genome (empty or damaged)");
+  }
   // Steady state counts batches, not strategy generations; a generational run must agree.
   if (config.run.mode == RunMode::generational && strategy.generation() != checkpoint.completed_generations) {
     throw StorageError("cannot resume run file '" + file.string() + "': its checkpoint is at generation " +

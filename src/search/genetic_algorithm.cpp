@@ -127,7 +127,9 @@ bool has_length(const Genome& genome, Eigen::Index genes) {
 
 void validate(const GeneticAlgorithmOptions& options) {
   const int population = options.population_size;
-  require(population >= 2, "population_size", ">= 2", std::to_string(population));
+  require(population >= 2 && population <= max_population_size, "population_size",
+          population < 2 ? ">= 2" : "<= " + std::to_string(max_population_size) + " (the limit of a population)",
+          std::to_string(population));
   require(options.elite_count >= 0 && options.elite_count < population, "elite_count",
           "in [0, population_size - 1] = [0, " + std::to_string(population - 1) + "]",
           std::to_string(options.elite_count));

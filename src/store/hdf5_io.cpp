@@ -1,6 +1,7 @@
 #include "store/hdf5_io.hpp"
 
 #include <algorithm>
+#include <unistd.h>
 
 #include "metaevo/core/error.hpp"
 
@@ -232,6 +233,17 @@ std::vector<std::uint64_t> read_uint64_array_dataset(hid_t location, const std::
 
 /// Opens a dataset and checks it has `rank` dimensions, the trailing ones equal to `trailing`, and at
 /// least `min_rows` rows along axis 0. Returns its dimensions.
+void require_memory_for(long double bytes, const std::string& what) {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;  // unknown: let the allocation decide
+  const long double memory = static_cast<long double>(pages) * static_cast<long double>(page_size);
+  if (bytes <= memory) return;
+  const auto text = [](long double value) { return std::to_string(static_cast<unsigned long long>(value)); };
+  throw StorageError(what + " needs " + text(bytes) + " bytes in memory, more than this machine's " + text(memory) +
+                     " bytes of physical memory");
+}
+
 std::vector<hsize_t> checked_dims(hid_t dataset, const std::string& name, const std::vector<hsize_t>& trailing,
                                   hsize_t min_rows) {
   const h5::Dataspace space = h5::h5d_get_space(dataset, name);

@@ -16,6 +16,10 @@ void write_scalar_attribute(hid_t object, const std::string& name, hid_t file_ty
 /// least `min_rows` rows along axis 0. Returns its dimensions.
 std::vector<hsize_t> checked_dims(hid_t dataset, const std::string& name, const std::vector<hsize_t>& trailing,
                                   hsize_t min_rows);
+/// Throws StorageError "WHAT needs N bytes in memory, more than this machine's M of physical
+/// memory" when reading `bytes` cannot work here: a damaged file's sizes are refused before any
+/// allocation instead of ending in std::bad_alloc.
+void require_memory_for(long double bytes, const std::string& what);
 void remove_attribute_if_present(hid_t object, const std::string& name);
 /// Copies attribute `name` of `source` to `destination` (any rank; numbers, fixed- or
 /// variable-length strings), replacing one of the same name.

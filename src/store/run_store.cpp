@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -14,6 +16,11 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/durable_file.hpp"
 #include "store/hdf5_handle.hpp"
@@ -60,6 +67,7 @@ const std::string island_states_group_name = "islands";  // island_<i>: island i
 std::string island_state_name(std::size_t island) { return "island_" + std::to_string(island); }
 const std::string segments_group_name = "segments";
 constexpr std::string_view working_copy_suffix = ".partial";
+constexpr std::string_view lock_file_suffix = ".lock";
 constexpr std::string_view staging_copy_suffix = ".commit";
 constexpr std::string_view segments_directory_suffix = ".segments";
 constexpr std::string_view segment_format = "metaevo-run-segment";
@@ -224,9 +232,18 @@ std::vector<std::int64_t> read_int64_vector(hid_t location, const std::string& n
   const h5::Dataspace space = h5::h5d_get_space(dataset.id(), path);
   const std::vector<hsize_t> dims = h5::h5s_get_simple_extent_dims(space.id(), path);
   if (dims.size() != 1) throw StorageError("dataset '" + path + "' has shape " + shape_text(dims) + ", expected [rows]");
+  require_memory_for(static_cast<long double>(dims[0]) * sizeof(std::int64_t), "dataset '" + path + "'");
   std::vector<std::int64_t> values(static_cast<std::size_t>(dims[0]));
   if (!values.empty()) h5::h5d_read(dataset.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, values.data(), path);
   return values;
+}
+
+/// Reads the block of `count` (rows first, then the whole row shape) at the start of a float64 dataset.
+void read_leading_rows(hid_t dataset, const std::string& path, const std::vector<hsize_t>& count, double* into) {
+  const h5::Dataspace memory = h5::h5s_create_simple(count);
+  const h5::Dataspace file_space = h5::h5d_get_space(dataset, path);
+  h5::h5s_select_hyperslab(file_space.id(), std::vector<hsize_t>(count.size(), 0), count, path);
+  h5::h5d_read(dataset, H5T_NATIVE_DOUBLE, memory.id(), file_space.id(), into, path);
 }
 
 /// The committed segment list of an open root: rows per segment of /generations and /evaluations.
@@ -362,9 +379,104 @@ std::optional<double> single_step_size(const std::vector<Genome>& population) {
   return value;
 }
 
+/// Parts of a checkpoint that must hold before anything is resumed from it (the generation counter
+/// against the stored generations, and the strategy's own state, are checked next); StorageError
+/// naming the part that does not.
+void check_checkpoint_parts(const Checkpoint& checkpoint) {
+  const std::string at = "its checkpoint (/checkpoint) ";
+  if (checkpoint.completed_generations < 0 || checkpoint.submitted_evaluations < 0 || checkpoint.session < 0) {
+    throw StorageError(at + "has a negative counter: completed_generations " +
+                       std::to_string(checkpoint.completed_generations) + ", submitted_evaluations " +
+                       std::to_string(checkpoint.submitted_evaluations) + ", session " + std::to_string(checkpoint.session));
+  }
+  if (!std::isfinite(checkpoint.elapsed_seconds) || checkpoint.elapsed_seconds < 0.0) {
+    throw StorageError(at + "has elapsed_seconds " + std::to_string(checkpoint.elapsed_seconds));
+  }
+  auto check_not_empty = [&](const StrategyState& state, const std::string& where) {
+    if (state.reals.empty() && state.integers.empty()) {
+      throw StorageError(at + "has an empty strategy state (" + where + " holds no entry)");
+    }
+  };
+  if (checkpoint.strategy_state) check_not_empty(*checkpoint.strategy_state, "/checkpoint/strategy");
+  for (std::size_t island = 0; island < checkpoint.island_states.size(); ++island) {
+    check_not_empty(checkpoint.island_states[island], "/checkpoint/islands/" + island_state_name(island));
+  }
+}
+
+/// The advisory lock of a run file, held while a run or resume writes it: an flock on RUN.h5.lock,
+/// which holds the holder's pid. The kernel releases it when the process ends however it ends
+/// (kill -9 included), so a stale lock file never blocks a resume. Removed on release.
+class RunFileLock {
+ public:
+  RunFileLock() = default;
+  RunFileLock(RunFileLock&& other) noexcept : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+  RunFileLock& operator=(RunFileLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      path_ = std::move(other.path_);
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  RunFileLock(const RunFileLock&) = delete;
+  RunFileLock& operator=(const RunFileLock&) = delete;
+  ~RunFileLock() { release(); }
+
+  /// Takes the lock of `run_path` or throws StorageError naming the holder's pid; never waits.
+  static RunFileLock acquire(const std::filesystem::path& run_path) {
+    RunFileLock lock;
+    lock.path_ = std::filesystem::path(run_path.string() + std::string(lock_file_suffix));
+    const std::string name = lock.path_.string();
+    // A holder that releases removes the file: retry when the file locked is no longer the one named.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) throw StorageError("cannot open its lock file '" + name + "': " + std::strerror(errno));
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        std::string holder;
+        char buffer[32] = {};
+        const ssize_t read = ::pread(fd, buffer, sizeof buffer - 1, 0);
+        for (ssize_t i = 0; i < read && buffer[i] >= '0' && buffer[i] <= '9'; ++i) holder += buffer[i];
+        ::close(fd);
+        if (error != EWOULDBLOCK) throw StorageError("cannot lock '" + name + "': " + std::strerror(error));
+        throw StorageError("it is in use by another run or resume (" +
+                           (holder.empty() ? std::string("the process") : "process " + holder) + " holds '" + name +
+                           "'); wait for it to end or stop it first");
+      }
+      struct stat opened {}, named {};
+      if (::fstat(fd, &opened) != 0 || ::stat(name.c_str(), &named) != 0 || opened.st_ino != named.st_ino ||
+          opened.st_dev != named.st_dev) {
+        ::close(fd);
+        continue;
+      }
+      const std::string pid = std::to_string(::getpid()) + "\n";
+      if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+        // The pid is only for the message of a second run: the lock itself holds.
+      }
+      lock.fd_ = fd;
+      return lock;
+    }
+    throw StorageError("cannot lock '" + name + "': it keeps being replaced");
+  }
+
+ private:
+  void release() noexcept {
+    if (fd_ < 0) return;
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);  // while still held: no one else has it open and locked
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 struct RunStore::Impl {
+  // Declared first so it is released last: the lock of the run file.
+  RunFileLock lock;
   std::filesystem::path path;
   SearchSpace space;
   hsize_t population_size = 0;
@@ -749,6 +861,7 @@ RunStore::~RunStore() {
   const std::filesystem::path working = impl_->working_path();
   const std::filesystem::path segment = impl_->open_segment_path();
   const bool segment_open = impl_->segment_is_open();
+  const RunFileLock lock = std::move(impl_->lock);  // released after the working copy is gone
   impl_.reset();
   std::error_code ignored;
   std::filesystem::remove(working, ignored);
@@ -775,6 +888,7 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
       throw StorageError("directory '" + parent.string() + "' does not exist");
     }
     if (std::filesystem::is_directory(path, error)) throw StorageError("it is a directory");
+    impl->lock = RunFileLock::acquire(path);  // before the working copy is touched
     impl->file = h5::h5f_create(impl->working_path().string(), H5F_ACC_TRUNC);
     impl->string_type = h5::variable_length_string_type();
     impl->write_header(config);
@@ -828,6 +942,11 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
   }
   Checkpoint checkpoint;
   try {
+    impl->lock = RunFileLock::acquire(path);  // a live run's working copy is not a killed run's
+  } catch (const StorageError& error) {
+    throw failure(error.what());
+  }
+  try {
     std::error_code ignored;
     std::filesystem::remove(impl->working_path(), ignored);  // left by a run that was killed
     std::filesystem::remove(impl->staging_path(), ignored);
@@ -855,6 +974,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
         throw StorageError("its config has " + std::to_string(config.islands.count) + " islands but its checkpoint " +
                            (checkpoint.island_states.empty() ? "has one strategy state" : "has island states"));
       }
+      check_checkpoint_parts(checkpoint);
       if (h5::h5l_exists(group.id(), validated_best_group_name)) {
         const StrategyState validated = read_strategy_state(group.id(), validated_best_group_name);
         validated.require(validated_best_group_name, 1);
@@ -871,6 +991,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path) {
     }
     // No checkpoint and no generation: killed right after creation; the run restarts from its seed.
   } catch (const StorageError& error) {
+    const RunFileLock lock = std::move(impl->lock);  // released after the working copy is gone
     impl.reset();
     std::error_code ignored;
     std::filesystem::remove(working_copy_of(path), ignored);
@@ -1225,6 +1346,8 @@ void read_segment_task_results(hid_t generations, const std::string& where, hsiz
   const h5::Dataset scores = h5::h5d_open2(generations, "task_score");
   checked_dims(scores.id(), scores_path, {population_size, k}, rows);
   checked_dims(families.id(), families_path, {population_size, k}, rows);
+  require_memory_for(static_cast<long double>(contents.task_scores.size() + rows * population_size * k) * 16.0L,
+                     "the task results of " + where + "/generations");
   const std::size_t count = static_cast<std::size_t>(rows * population_size * k);
   if (count == 0) return;
   const std::size_t offset = contents.task_scores.size();
@@ -1343,6 +1466,16 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
 
     const std::size_t p = static_cast<std::size_t>(population_size);
     const std::size_t gene_count = static_cast<std::size_t>(n);
+    if (completed > max_generations) {
+      throw StorageError(completed_generations_attribute + " is " + std::to_string(completed) + ", more than " +
+                         std::to_string(max_generations) + " (the limit of run.generations)");
+    }
+    // Fitness (and genes) of every stored generation, each row a vector of its own.
+    require_memory_for(static_cast<long double>(generation_count) *
+                           (32.0L + 8.0L * static_cast<long double>(population_size) *
+                                        (1.0L + (with_population_genes ? static_cast<long double>(n) : 0.0L))),
+                       "reading " + std::to_string(completed) + " generations of " + std::to_string(population_size) +
+                           " genomes");
     contents.fitness.reserve(static_cast<std::size_t>(generation_count));
     if (with_population_genes) contents.genes.reserve(static_cast<std::size_t>(generation_count));
     hsize_t generation = 0;
@@ -1364,23 +1497,20 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       const std::string fitness_path = where + "/generations/fitness";
       const h5::Group segment_generations = h5::h5g_open2(segment.id(), generations_group_name);
       const h5::Dataset fitness = h5::h5d_open2(segment_generations.id(), "fitness");
-      const std::vector<hsize_t> fitness_dims = checked_dims(fitness.id(), fitness_path, {population_size}, rows);
-      std::vector<double> fitness_values(static_cast<std::size_t>(fitness_dims[0]) * p);
-      if (!fitness_values.empty()) {
-        h5::h5d_read(fitness.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, fitness_values.data(), fitness_path);
-      }
+      checked_dims(fitness.id(), fitness_path, {population_size}, rows);
+      // Only the listed rows: a dataset may hold more (resized, or written past the last commit).
+      std::vector<double> fitness_values(static_cast<std::size_t>(rows) * p);
+      if (!fitness_values.empty()) read_leading_rows(fitness.id(), fitness_path, {rows, population_size}, fitness_values.data());
       for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
         contents.fitness.emplace_back(fitness_values.begin() + static_cast<std::ptrdiff_t>(r * p),
                                       fitness_values.begin() + static_cast<std::ptrdiff_t>((r + 1) * p));
       }
       const std::string genes_path = where + "/generations/genes";
       const h5::Dataset genes = h5::h5d_open2(segment_generations.id(), "genes");
-      const std::vector<hsize_t> genes_dims = checked_dims(genes.id(), genes_path, {population_size, n}, rows);
+      checked_dims(genes.id(), genes_path, {population_size, n}, rows);
       if (with_population_genes) {
-        std::vector<double> gene_values(static_cast<std::size_t>(genes_dims[0]) * p * gene_count);
-        if (!gene_values.empty()) {
-          h5::h5d_read(genes.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, gene_values.data(), genes_path);
-        }
+        std::vector<double> gene_values(static_cast<std::size_t>(rows) * p * gene_count);
+        if (!gene_values.empty()) read_leading_rows(genes.id(), genes_path, {rows, population_size, n}, gene_values.data());
         for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
           std::vector<Eigen::VectorXd>& row = contents.genes.emplace_back(p, Eigen::VectorXd(static_cast<Eigen::Index>(gene_count)));
           for (std::size_t i = 0; i < p; ++i) {

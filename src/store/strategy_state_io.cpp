@@ -140,6 +140,7 @@ StrategyState read_strategy_state(hid_t parent, const std::string& name) {
   if (!h5::h5l_exists(parent, name)) throw StorageError("its checkpoint has no '" + name + "' group");
   const h5::Group root = h5::h5g_open2(parent, name);
   StrategyState state;
+  long double total_values = 0.0L;  // of every entry so far: all of them are held at once
   state.strategy = read_string_attribute(root.id(), "strategy");
   state.version = read_int64_attribute(root.id(), "version");
   visit_datasets(root.id(), "", [&](const std::string& path, hid_t dataset) {
@@ -155,6 +156,8 @@ StrategyState read_strategy_state(hid_t parent, const std::string& name) {
       count *= extent;
       shape.push_back(static_cast<std::int64_t>(extent));
     }
+    total_values += static_cast<long double>(count);
+    require_memory_for(total_values * 8.0L, "the checkpoint's strategy state (up to entry '" + path + "')");
     const h5::Datatype type = h5::h5d_get_type(dataset, path);
     const H5T_class_t type_class = h5::h5t_get_class(type.id(), path);
     if (type_class == H5T_FLOAT) {

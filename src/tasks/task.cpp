@@ -106,6 +106,18 @@ void validate(const TaskFamilySpec& spec) {
   }
   for (int width : spec.hidden_layers) check.int_in_range("hidden_layers width", width, 1, max_hidden_width);
   if (spec.kind == TaskKind::mlp_classification) check.int_in_range("classes", spec.classes, 2, max_classes);
+  // The network's activations (samples x each layer's width) and its weights are held in memory too.
+  double parameters = 0.0;
+  double inputs = static_cast<double>(spec.dimension);
+  for (int width : spec.hidden_layers) {
+    if (static_cast<double>(spec.samples) * width > max_data_values) {
+      check.fail("samples * hidden_layers width", "<= 5e7", static_cast<double>(spec.samples) * width);
+    }
+    parameters += (inputs + 1.0) * width;
+    inputs = width;
+  }
+  parameters += (inputs + 1.0) * (spec.kind == TaskKind::mlp_classification ? spec.classes : 1);
+  if (parameters > max_data_values) check.fail("parameters of the network (dimension and hidden_layers)", "<= 5e7", parameters);
 }
 
 /// Every built-in family: a validated spec and the kind's sampler.
@@ -209,8 +221,9 @@ void register_task_family(TaskFamilyRegistration registration) {
 std::unique_ptr<TaskFamily> make_task_family(const TaskConfig& config) {
   const TaskFamilyRegistration& family = task_family_registry().find(config.family);
   const std::string context = "task family '" + family.name + "'";
-  if (!(config.weight > 0.0) || !std::isfinite(config.weight)) {
-    throw ConfigError(context + ": weight must be > 0 and finite, got " + text::format_number(config.weight));
+  if (!(config.weight > 0.0) || !(config.weight <= max_task_weight)) {
+    throw ConfigError(context + ": weight must be in (0, " + text::format_number(max_task_weight) + "], got " +
+                      text::format_number(config.weight));
   }
   const Options options = family.options.resolve(config.options.values(), context);
   std::unique_ptr<TaskFamily> built = family.make(options);

@@ -35,6 +35,15 @@ struct EnumNames<RunMode> {
 inline constexpr std::int64_t max_generations = 1'000'000'000;
 inline constexpr double max_time_limit_seconds = 1e7;  // about 115 days
 
+/// Limits of what a config may ask for, checked before anything is allocated (docs/configuration.md,
+/// "Limits"). A config file is read up to max_config_bytes; its tables, dotted keys, arrays and
+/// inline tables nest at most max_config_nesting_depth levels (the parser recurses once per level).
+inline constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
+inline constexpr std::size_t max_config_nesting_depth = 64;
+/// evaluation.tasks_per_evaluation, holdout_tasks and validation_tasks; population_size x
+/// tasks_per_evaluation is at most max_population_values (a generation's per-task scores).
+inline constexpr std::int64_t max_tasks_per_evaluation = 1'000'000;
+
 struct RunOptions {
   std::uint64_t seed = 0;          // required: no default seed, so a run's randomness is always chosen
   std::int64_t generations = 20;   // in [1, max_generations]; steady_state: generations * population_size evaluations

@@ -68,6 +68,11 @@ std::string format_gene_value(const GeneValue& value);
 /// Limits that keep a typo from allocating gigabytes per genome (checked by the constructor).
 inline constexpr std::int64_t max_block_length = 10'000'000;
 inline constexpr std::int64_t max_search_space_size = 10'000'000;
+/// Sizes a search can hold in memory, checked before anything is allocated (docs/configuration.md,
+/// "Limits"): genomes per generation, and genomes x coordinates (each coordinate is a value and a
+/// step size, 16 bytes: 1.6 GB at the limit).
+inline constexpr std::int64_t max_population_size = 1'000'000;
+inline constexpr std::int64_t max_population_values = 100'000'000;
 
 /// The normalized coordinates of a genome: the named scalar genes first (in order), then each block's
 /// coordinates contiguously (in order). size() counts all coordinates.

@@ -263,10 +263,14 @@ Registry<TaskFamilyRegistration>& task_family_registry();
 /// Adds a family (ConfigError if the name is taken). Call before parsing configs that name it.
 void register_task_family(TaskFamilyRegistration registration);
 
+/// A task weight's upper bound: weights are relative, and their sum must stay finite (two weights of
+/// 1e308 would overflow it and leave only the last family ever sampled).
+inline constexpr double max_task_weight = 1e12;
+
 /// One [[tasks]] table: a registered family, its share of the mix and its options.
 struct TaskConfig {
   std::string family;
-  double weight = 1.0;  // > 0, finite
+  double weight = 1.0;  // in (0, max_task_weight]
   Options options;      // every key of the family's schema
   std::vector<DataFileRecord> data_files{};  // the built family's data_files(), filled by the config reader
 };
