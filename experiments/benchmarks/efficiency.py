@@ -199,6 +199,14 @@ def quickstart_table(out_dir):
             print("\n" + diff.read().strip())
 
 
+def is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def islands_table(out_dir):
     """run_island_efficiency.sh: metaevo (generational, K islands, per config variant) against the ideal
     dispatcher with the same layout (K groups)."""
@@ -218,7 +226,7 @@ def islands_table(out_dir):
             one["efficiency"] = one["efficiency_span"]
         else:
             one = read_result_lines(row["file"])[0]
-            one = {name: float(value) for name, value in one.items() if name != "program"}
+            one = {name: float(value) for name, value in one.items() if is_number(value)}
             one["process_wall_s"] = float(row["process_wall"])
         one["population"] = int(row["population"])
         one["workers"] = int(row["workers"])

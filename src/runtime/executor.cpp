@@ -22,7 +22,8 @@ EvaluationResult evaluate_timed(const Evaluator& evaluator, const EvaluationRequ
 }
 
 Executor::Batch Executor::evaluate(const std::vector<EvaluationRequest>& requests,
-                                   const std::function<bool()>& should_stop) {
+                                   const std::function<bool()>& should_stop,
+                                   const std::function<void()>& while_running) {
   Batch batch;
   batch.results.resize(requests.size());
   batch.finished.assign(requests.size(), false);
@@ -39,6 +40,7 @@ Executor::Batch Executor::evaluate(const std::vector<EvaluationRequest>& request
     }
   };
   submit_while_free();
+  if (while_running) while_running();
   while (in_flight() > 0) {
     CompletedEvaluation done = wait_any();
     const auto slot = static_cast<std::size_t>(done.ticket);

@@ -87,7 +87,8 @@ Island::~Island() = default;
 Island::Island(Island&&) noexcept = default;
 
 std::optional<IslandGeneration> Island::run_generation(Executor& executor, const std::function<bool()>& should_stop,
-                                                       Stopped& unfinished) {
+                                                       Stopped& unfinished,
+                                                       const std::function<void()>& while_running) {
   const RunConfig& config = *config_;
   const std::int64_t generation = strategy_->generation();
   // tell() replaces the population ask() returns, so the evaluated genomes are kept aside. Every
@@ -101,7 +102,7 @@ std::optional<IslandGeneration> Island::run_generation(Executor& executor, const
   for (const Genome& genome : report.population) {
     requests.push_back({genome, EvaluationKey{config.run.seed, generation, StreamPurpose::task_sample}});
   }
-  Executor::Batch batch = executor.evaluate(requests, should_stop);
+  Executor::Batch batch = executor.evaluate(requests, should_stop, while_running);
   if (!batch.complete()) {
     // Only whole generations enter /generations and the checkpoint: a partial one would break
     // determinism on resume. What finished goes to the evaluation log.

@@ -2,6 +2,8 @@
 // communicator with the tags below; each master talks to its workers over its island's
 // communicator (MpiSession::split_islands), so the two kinds of traffic never mix.
 #include <boost/mpi/communicator.hpp>
+#include <boost/mpi/nonblocking.hpp>
+#include <boost/mpi/request.hpp>
 #include <chrono>
 #include <deque>
 #include <string>
@@ -242,6 +244,13 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
     }
     return stop_heard || (should_stop && should_stop());
   };
+  // Reports and states go out without waiting for the recorder (it may be committing): the
+  // workers get the next generation at once. Boost.MPI keeps each serialized message in its request.
+  std::vector<mpi::request> sends;
+  auto send_ahead = [&](int tag, const auto& message) {
+    std::erase_if(sends, [](mpi::request& request) { return static_cast<bool>(request.test()); });
+    sends.push_back(world.isend(recorder_rank, tag, message));
+  };
   auto send_stopped = [&](std::int64_t generation, Island::Stopped unfinished) {
     world.send(recorder_rank, stopped_tag,
                StoppedMessage{index, generation, std::move(unfinished.genomes), std::move(unfinished.results)});
@@ -262,7 +271,7 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
       ended = true;
       break;
     }
-    world.send(recorder_rank, report_tag, *report);
+    send_ahead(report_tag, *report);
     if (migration_due(config.islands, generation, start.total_generations)) {
       // The migrants of this generation, or an abort when their source stopped first. A stop heard
       // meanwhile waits until they are in: the state of this generation then still reaches the recorder.
@@ -293,9 +302,10 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
       }
       if (ended) break;
     }
-    world.send(recorder_rank, state_tag, StateMessage{index, generation, island.strategy().save_state()});
+    send_ahead(state_tag, StateMessage{index, generation, island.strategy().save_state()});
   }
   if (!ended) world.send(recorder_rank, finished_tag, start.total_generations);
+  mpi::wait_all(sends.begin(), sends.end());
 
   // Serve the recorder until it finishes the run: final evaluations (island 0), and the late stop
   // and abort messages of a run that ended anyway.

@@ -266,12 +266,26 @@ void update_validated_best(Checkpoint& checkpoint, const std::vector<Genome>& po
   if (winner) checkpoint.validated_best = ValidatedBest{population[*winner], winner_score, results[*winner].fitness};
 }
 
+// Generation g is stored (and checkpointed when due) while generation g + 1's first evaluations run:
+// the workers do not wait for the store, and what is stored is the same, since the strategy is then
+// still at its state after g (ask() does not change it) and g + 1 has changed nothing yet.
 Termination run_generational(const RunConfig& config, Island& island, RunStore& store, Executor& executor,
                              Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
+  std::optional<IslandGeneration> unstored;
+  auto store_previous = [&] {
+    if (!unstored) return;
+    session.record(unstored->population, unstored->results, unstored->validation);
+    unstored.reset();
+  };
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
-    if (stop_requested(callbacks)) return Termination::interrupted;
+    if (stop_requested(callbacks)) {
+      store_previous();
+      return Termination::interrupted;
+    }
     Island::Stopped unfinished;
-    std::optional<IslandGeneration> report = island.run_generation(executor, callbacks.should_stop, unfinished);
+    std::optional<IslandGeneration> report =
+        island.run_generation(executor, callbacks.should_stop, unfinished, store_previous);
+    store_previous();  // when the evaluations could not start
     if (!report) {
       session.record_unfinished(unfinished.genomes, unfinished.results);
       return Termination::interrupted;
@@ -279,8 +293,9 @@ Termination run_generational(const RunConfig& config, Island& island, RunStore& 
     if (!report->validation.empty()) {
       update_validated_best(checkpoint, report->population, report->results, report->validation);
     }
-    session.record(report->population, report->results, report->validation);
+    unstored = std::move(report);
   }
+  store_previous();
   return Termination::completed;
 }
 

@@ -39,7 +39,10 @@ class Executor {
     std::int64_t finished_count = 0;
     bool complete() const { return finished_count == static_cast<std::int64_t>(results.size()); }
   };
-  Batch evaluate(const std::vector<EvaluationRequest>& requests, const std::function<bool()>& should_stop = {});
+  /// `while_running`, when given, is called once after the first requests went out (or none could):
+  /// work the caller overlaps with the evaluations, e.g. storing the previous generation.
+  Batch evaluate(const std::vector<EvaluationRequest>& requests, const std::function<bool()>& should_stop = {},
+                 const std::function<void()>& while_running = {});
 };
 
 class InProcessExecutor final : public Executor {

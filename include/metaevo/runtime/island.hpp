@@ -84,13 +84,14 @@ class Island {
 
   /// Asks, evaluates on `executor` (then re-scores the best on the validation tasks when that is on)
   /// and tells. Returns nullopt when `should_stop` ended it early: the strategy is unchanged and
-  /// `unfinished` holds what finished (for the evaluation log).
+  /// `unfinished` holds what finished (for the evaluation log). `while_running` is called once while
+  /// the generation's first evaluations run (the strategy still at the previous generation's state).
   struct Stopped {
     std::vector<Genome> genomes;
     std::vector<EvaluationResult> results;
   };
   std::optional<IslandGeneration> run_generation(Executor& executor, const std::function<bool()>& should_stop,
-                                                 Stopped& unfinished);
+                                                 Stopped& unfinished, const std::function<void()>& while_running = {});
 
  private:
   const RunConfig* config_;
