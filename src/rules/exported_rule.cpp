@@ -262,7 +262,7 @@ ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
   Json document;
   try {
     document = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // parse_error, or out_of_range for a number like 1E400
     std::string reason = error.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " tag: the rest says where and why.
     if (const auto tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos) {
