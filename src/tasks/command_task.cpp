@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_excerpt.hpp"
 #include "core/text_format.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/subprocess.hpp"
@@ -118,7 +119,7 @@ Json parse_result(const std::string& output) {
 
 double number_field(const Json& value, const std::string& field) {
   if (!value.is_number()) {
-    throw EvaluationError("its result's \"" + field + "\" must be a number, got " + value.dump().substr(0, 100));
+    throw EvaluationError("its result's \"" + field + "\" must be a number, got " + json_excerpt(value, 100));
   }
   const double number = value.get<double>();
   if (!std::isfinite(number)) throw EvaluationError("its result's \"" + field + "\" is not finite");
