@@ -58,7 +58,8 @@ std::vector<hsize_t> numeric_dataset_shape(hid_t file, const std::string& name, 
 /// A shape the loader would allocate for must be one the file can hold: at most max_data_file_values
 /// values, and an unfiltered dataset (contiguous or compact, what h5py and most tools write) must
 /// store every byte of it. Else a few corrupt bytes claiming 10^12 rows would allocate terabytes.
-void check_stored_size(hid_t file, const std::string& name, const std::vector<hsize_t>& shape, const FileProblem& problem) {
+void check_stored_size(hid_t file, const std::string& name, const std::vector<hsize_t>& shape,
+                       const FileProblem& problem) {
   double values = 1.0;
   for (const hsize_t extent : shape) values *= static_cast<double>(extent);
   if (values > max_data_file_values) {
@@ -235,7 +236,8 @@ void check_values(const DatasetReadOptions& options, std::optional<std::int64_t>
     problem.fail("the attribute classes must be in [2, 1000], got " + std::to_string(*declared_classes));
   }
   if (!declared_classes && largest >= static_cast<double>(max_classes)) {  // (and before a cast that would overflow)
-    problem.fail("label " + number_text(largest) + " is out of range: at most 1000 classes are allowed (labels 0..999)");
+    problem.fail("label " + number_text(largest) +
+                 " is out of range: at most 1000 classes are allowed (labels 0..999)");
   }
   const std::int64_t classes = declared_classes ? *declared_classes : static_cast<std::int64_t>(largest) + 1;
   if (largest >= static_cast<double>(classes)) {

@@ -187,9 +187,18 @@ std::vector<hsize_t> new_dims(Choices& choices, const std::vector<hsize_t>& old)
 }
 
 double number_from(Choices& choices) {
-  static constexpr std::array<double, 12> table{0.0, 1.0, -1.0, 2.0, 0.5, 1e308, -1e308,
+  static constexpr std::array<double, 12> table{0.0,
+                                                1.0,
+                                                -1.0,
+                                                2.0,
+                                                0.5,
+                                                1e308,
+                                                -1e308,
                                                 std::numeric_limits<double>::quiet_NaN(),
-                                                std::numeric_limits<double>::infinity(), 9.3e18, -9.3e18, 1e9};
+                                                std::numeric_limits<double>::infinity(),
+                                                9.3e18,
+                                                -9.3e18,
+                                                1e9};
   const std::uint8_t how = choices.byte();
   if (how < 128) return table[how % table.size()];
   if (how < 192) return static_cast<double>(static_cast<std::int8_t>(choices.byte()));
@@ -201,8 +210,16 @@ double number_from(Choices& choices) {
 }
 
 std::int64_t integer_from(Choices& choices) {
-  static constexpr std::array<std::int64_t, 10> table{0, 1, -1, 2, 3, 1000000000, std::numeric_limits<std::int64_t>::max(),
-                                                      std::numeric_limits<std::int64_t>::min(), 1 << 20, 255};
+  static constexpr std::array<std::int64_t, 10> table{0,
+                                                      1,
+                                                      -1,
+                                                      2,
+                                                      3,
+                                                      1000000000,
+                                                      std::numeric_limits<std::int64_t>::max(),
+                                                      std::numeric_limits<std::int64_t>::min(),
+                                                      1 << 20,
+                                                      255};
   const std::uint8_t how = choices.byte();
   if (how < 128) return table[how % table.size()];
   if (how < 192) return static_cast<std::int8_t>(choices.byte());
@@ -221,15 +238,19 @@ std::string string_from(Choices& choices) {
 /// The type a rewritten object gets (a copy the caller closes): its own, or another class.
 hid_t new_type(Choices& choices, hid_t old_type) {
   switch (choices.byte() % 6) {
-    case 1: return H5Tcopy(H5T_NATIVE_DOUBLE);
-    case 2: return H5Tcopy(H5T_NATIVE_INT64);
-    case 3: return H5Tcopy(H5T_NATIVE_UINT8);
+    case 1:
+      return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case 2:
+      return H5Tcopy(H5T_NATIVE_INT64);
+    case 3:
+      return H5Tcopy(H5T_NATIVE_UINT8);
     case 4: {
       const hid_t string_type = H5Tcopy(H5T_C_S1);
       H5Tset_size(string_type, H5T_VARIABLE);
       return string_type;
     }
-    default: return H5Tcopy(old_type);
+    default:
+      return H5Tcopy(old_type);
   }
 }
 
@@ -260,7 +281,8 @@ bool write_values(Choices& choices, hid_t type, hsize_t count, Write write) {
     }
     const std::size_t size = H5Tget_size(type);
     std::vector<char> buffer(count * size, '\0');
-    for (hsize_t i = 0; i < count; ++i) std::copy_n(strings[i].data(), std::min(size, strings[i].size()), &buffer[i * size]);
+    for (hsize_t i = 0; i < count; ++i)
+      std::copy_n(strings[i].data(), std::min(size, strings[i].size()), &buffer[i * size]);
     return write(type, buffer.data()) >= 0;
   }
   return false;
@@ -303,9 +325,9 @@ void change_dataset(hid_t file, const std::string& name, Choices& choices) {
   }
   // Another shape (operation 2) or another shape and type (3): replaced by a new dataset.
   const std::vector<hsize_t> dims = new_dims(choices, old_dims);
-  Id new_space(dims.empty() ? H5Screate(H5S_SCALAR)
-                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-               H5Sclose);
+  Id new_space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   Id copied_type(operation == 3 ? new_type(choices, type.get()) : H5Tcopy(type.get()), H5Tclose);
   H5Ldelete(file, name.c_str(), H5P_DEFAULT);
   Id created(H5Dcreate2(file, name.c_str(), copied_type.get(), new_space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -339,9 +361,9 @@ void change_attribute(hid_t file, const Target& target, Choices& choices) {
   }
   std::vector<hsize_t> dims = new_dims(choices, old_dims);
   if (element_count(dims) > max_written_elements) dims.assign(1, 2);  // attributes are stored whole
-  Id new_space(dims.empty() ? H5Screate(H5S_SCALAR)
-                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-               H5Sclose);
+  Id new_space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   Id copied_type(operation == 3 ? new_type(choices, type.get()) : H5Tcopy(type.get()), H5Tclose);
   H5Adelete_by_name(file, target.object.c_str(), target.attribute.c_str(), H5P_DEFAULT);
   Id created(H5Acreate_by_name(file, target.object.c_str(), target.attribute.c_str(), copied_type.get(),
