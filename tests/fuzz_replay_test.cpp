@@ -58,7 +58,9 @@ int replay(const std::string& target) {
     if (pending.count(target + "/" + input.filename().string()) != 0) continue;
     SCOPED_TRACE(input.string());
     const std::vector<std::uint8_t> bytes = file_bytes(input);
-    EXPECT_NO_THROW(EXPECT_TRUE(metaevo::fuzz::run_entry(target, bytes, seed_run.c_str())));
+    bool known_target = false;
+    EXPECT_NO_THROW(known_target = metaevo::fuzz::run_entry(target, bytes, seed_run.c_str()));
+    EXPECT_TRUE(known_target) << target;
     ++replayed;
   }
   return replayed;
