@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "metaevo/core/error.hpp"
+#include "core/json_excerpt.hpp"
 #include "core/text_format.hpp"
 
 namespace metaevo {
@@ -26,9 +27,7 @@ ConfigError json_error(const std::string& message) { return ConfigError(json_con
 
 /// "the string \"x\"", "an array", ... for error messages.
 std::string describe_json(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(value.type_name()) + " " + text;
+  return std::string(value.type_name()) + " " + json_excerpt(value, 40);
 }
 
 void reject_unknown_keys(const Json& object, const std::vector<std::string>& allowed, const std::string& where) {
@@ -261,8 +260,16 @@ std::string to_json(const ExportedUpdateRule& rule) {
 ExportedUpdateRule update_rule_from_json(std::string_view json_text) {
   Json document;
   try {
-    document = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::parse_error& error) {
+    // A rule nests 3 levels deep (blocks.NAME[i]). nlohmann copies, converts and prints a value
+    // recursively, once per level: a document nested 100 000 deep would overflow the stack.
+    constexpr int max_depth = 16;
+    document = Json::parse(json_text.begin(), json_text.end(), [](int depth, Json::parse_event_t, Json&) {
+      if (depth > max_depth) {
+        throw json_error("not a rule: JSON nested deeper than " + std::to_string(max_depth) + " levels");
+      }
+      return true;
+    });
+  } catch (const Json::exception& error) {  // parse_error, or out_of_range for a number like 1E400
     std::string reason = error.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " tag: the rest says where and why.
     if (const auto tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos) {

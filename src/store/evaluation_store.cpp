@@ -170,8 +170,7 @@ HeldOutEvaluation read_evaluation(const std::filesystem::path& run_file) {
       throw StorageError("/evaluation has version " + std::to_string(version) + ", this metaevo reads version " +
                          std::to_string(evaluation_group_version));
     }
-    const h5::Attribute seed = h5::h5a_open(group, "run_seed");
-    h5::h5a_read(seed.id(), H5T_NATIVE_UINT64, &evaluation.run_seed, "run_seed");
+    evaluation.run_seed = read_uint64_attribute(group, "run_seed");
     evaluation.evolved_family = read_string_attribute(group, "evolved_family");
     evaluation.evolved_genome_id = read_int64_attribute(group, "evolved_genome_id");
     evaluation.evolved_generation = read_int64_attribute(group, "evolved_generation");

@@ -1,6 +1,7 @@
 #include "store/hdf5_io.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <unistd.h>
 
 #include "metaevo/core/error.hpp"
@@ -83,8 +84,24 @@ void write_string_array_attribute(hid_t object, const std::string& name, const s
   if (!pointers.empty()) h5::h5a_write(attribute.id(), string_type.id(), pointers.data(), name);
 }
 
+namespace {
+
+/// The attribute, opened after checking it holds one value: H5Aread writes every element of it into
+/// a buffer sized for one.
+h5::Attribute open_scalar_attribute(hid_t object, const std::string& name) {
+  h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Dataspace space = h5::h5a_get_space(attribute.id(), name);
+  const hssize_t points = h5::h5s_get_simple_extent_npoints(space.id(), name);
+  if (points != 1) {
+    throw StorageError("attribute '" + name + "' holds " + std::to_string(points) + " values, expected one");
+  }
+  return attribute;
+}
+
+}  // namespace
+
 std::int64_t read_int64_attribute(hid_t object, const std::string& name) {
-  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Attribute attribute = open_scalar_attribute(object, name);
   const h5::Datatype type = h5::h5a_get_type(attribute.id(), name);
   if (h5::h5t_get_class(type.id(), name) != H5T_INTEGER) {
     throw StorageError("attribute '" + name + "' is not an integer");
@@ -94,8 +111,15 @@ std::int64_t read_int64_attribute(hid_t object, const std::string& name) {
   return value;
 }
 
+std::uint64_t read_uint64_attribute(hid_t object, const std::string& name) {
+  const h5::Attribute attribute = open_scalar_attribute(object, name);
+  std::uint64_t value = 0;
+  h5::h5a_read(attribute.id(), H5T_NATIVE_UINT64, &value, name);
+  return value;
+}
+
 double read_double_attribute(hid_t object, const std::string& name) {
-  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Attribute attribute = open_scalar_attribute(object, name);
   double value = 0.0;
   h5::h5a_read(attribute.id(), H5T_NATIVE_DOUBLE, &value, name);
   return value;
@@ -103,7 +127,7 @@ double read_double_attribute(hid_t object, const std::string& name) {
 
 /// Reads a scalar string attribute stored as a variable- or a fixed-length string.
 std::string read_string_attribute(hid_t object, const std::string& name) {
-  const h5::Attribute attribute = h5::h5a_open(object, name);
+  const h5::Attribute attribute = open_scalar_attribute(object, name);
   const h5::Datatype file_type = h5::h5a_get_type(attribute.id(), name);
   if (h5::h5t_get_class(file_type.id(), name) != H5T_STRING) {
     throw StorageError("attribute '" + name + "' is not a string");
@@ -208,7 +232,13 @@ std::vector<Value> read_array_dataset(hid_t location, const std::string& name, s
     throw StorageError("dataset '" + name + "' is not numeric");
   }
   hsize_t count = 1;
-  for (const hsize_t extent : dims) count *= extent;
+  for (const hsize_t extent : dims) {
+    // A product that wraps around would make the buffer smaller than what H5Dread writes into it.
+    if (extent != 0 && count > std::numeric_limits<hsize_t>::max() / sizeof(Value) / extent) {
+      throw StorageError("dataset '" + name + "' has shape " + shape_text(dims) + ": too many elements");
+    }
+    count *= extent;
+  }
   std::vector<Value> values(static_cast<std::size_t>(count));
   if (count > 0) h5::h5d_read(dataset.id(), memory_type, H5S_ALL, H5S_ALL, values.data(), name);
   return values;

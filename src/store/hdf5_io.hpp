@@ -30,6 +30,7 @@ void write_double_attribute(hid_t object, const std::string& name, double value)
 void write_string_attribute(hid_t object, const std::string& name, const std::string& value);
 void write_string_array_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values);
 std::int64_t read_int64_attribute(hid_t object, const std::string& name);
+std::uint64_t read_uint64_attribute(hid_t object, const std::string& name);
 double read_double_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 void write_double_vector_dataset(hid_t location, const std::string& name, const std::vector<double>& values);

@@ -1429,10 +1429,7 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       if (paths.size() != digests.size()) throw failure("/config/plugins has unequal path and sha256 columns");
       for (std::size_t i = 0; i < paths.size(); ++i) contents.plugins.push_back({paths[i], digests[i]});
     }
-    {
-      const h5::Attribute seed = h5::h5a_open(config_group.id(), "seed");
-      h5::h5a_read(seed.id(), H5T_NATIVE_UINT64, &contents.seed, "seed");
-    }
+    contents.seed = read_uint64_attribute(config_group.id(), "seed");  // one value (a scalar read)
 
     const h5::Group space_group = h5::h5g_open2(root, search_space_group_name);
     contents.gene_names = read_string_vector_dataset(space_group.id(), "name");

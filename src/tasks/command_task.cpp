@@ -16,10 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "core/json_excerpt.hpp"
 #include "core/text_format.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/subprocess.hpp"
 #include "metaevo/tasks/external_task.hpp"
+#include "tasks/command_task_detail.hpp"
 #include "tasks/task_detail.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
@@ -117,7 +119,7 @@ Json parse_result(const std::string& output) {
 
 double number_field(const Json& value, const std::string& field) {
   if (!value.is_number()) {
-    throw EvaluationError("its result's \"" + field + "\" must be a number, got " + value.dump().substr(0, 100));
+    throw EvaluationError("its result's \"" + field + "\" must be a number, got " + json_excerpt(value, 100));
   }
   const double number = value.get<double>();
   if (!std::isfinite(number)) throw EvaluationError("its result's \"" + field + "\" is not finite");
@@ -199,7 +201,7 @@ class CommandTaskFamily final : public ExternalTaskFamily {
     }
     try {
       if (!finished.succeeded()) throw EvaluationError(finished.describe(options));
-      return outcome_from_result(parse_result(finished.stdout_text));
+      return task_detail::command_task_outcome(finished.stdout_text);
     } catch (const EvaluationError& error) {
       std::string reason = "command " + quoted_command(spec_.command) + " " + error.what();
       const std::string tail = last_lines(finished.stderr_tail, reason_stderr_lines);
@@ -256,6 +258,10 @@ CommandSpec spec_from_options(const Options& options) {
 }  // namespace
 
 namespace task_detail {
+
+ExternalTaskOutcome command_task_outcome(const std::string& stdout_text) {
+  return outcome_from_result(parse_result(stdout_text));
+}
 
 void register_command_family(Registry<TaskFamilyRegistration>& registry) {
   TaskFamilyRegistration registration;

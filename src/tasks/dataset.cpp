@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -37,6 +38,9 @@ std::string number_text(double value) {
   return text.str();
 }
 
+/// Values (features and targets) a data file may hold: 2 GiB of doubles.
+constexpr double max_data_file_values = 268435456.0;  // 2^28
+
 bool is_numeric_class(H5T_class_t type_class) { return type_class == H5T_INTEGER || type_class == H5T_FLOAT; }
 
 /// Opens dataset `name`, checks it is numeric, and returns its shape.
@@ -49,6 +53,34 @@ std::vector<hsize_t> numeric_dataset_shape(hid_t file, const std::string& name, 
   }
   const h5::Dataspace space = h5::h5d_get_space(dataset.id(), name);
   return h5::h5s_get_simple_extent_dims(space.id(), name);
+}
+
+/// A shape the loader would allocate for must be one the file can hold: at most max_data_file_values
+/// values, and an unfiltered dataset (contiguous or compact, what h5py and most tools write) must
+/// store every byte of it. Else a few corrupt bytes claiming 10^12 rows would allocate terabytes.
+void check_stored_size(hid_t file, const std::string& name, const std::vector<hsize_t>& shape,
+                       const FileProblem& problem) {
+  double values = 1.0;
+  for (const hsize_t extent : shape) values *= static_cast<double>(extent);
+  if (values > max_data_file_values) {
+    problem.fail("dataset /" + name + " has shape " + h5io::shape_text(shape) + ": more than " +
+                 std::to_string(static_cast<std::uint64_t>(max_data_file_values)) + " values");
+  }
+  const h5::Dataset dataset = h5::h5d_open2(file, name);
+  const h5::Datatype type = h5::h5d_get_type(dataset.id(), name);
+  const hid_t properties = H5Dget_create_plist(dataset.id());
+  if (properties < 0) return;  // the read reports what is wrong
+  const H5D_layout_t layout = H5Pget_layout(properties);
+  const int filters = H5Pget_nfilters(properties);
+  H5Pclose(properties);
+  if (filters != 0 || (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT)) return;
+  const double needed = values * static_cast<double>(h5::h5t_get_size(type.id(), name));
+  const auto stored = static_cast<double>(H5Dget_storage_size(dataset.id()));
+  if (stored < needed) {
+    problem.fail("dataset /" + name + " has shape " + h5io::shape_text(shape) + " (" +
+                 std::to_string(static_cast<std::uint64_t>(needed)) + " bytes) but stores only " +
+                 std::to_string(static_cast<std::uint64_t>(stored)) + " bytes (a truncated or corrupt file)");
+  }
 }
 
 void read_hdf5(const std::filesystem::path& path, const DatasetReadOptions& options, Dataset& data,
@@ -74,6 +106,9 @@ void read_hdf5(const std::filesystem::path& path, const DatasetReadOptions& opti
   }
   if (x_shape[0] == 0) problem.fail("is empty: /" + options.features_name + " has no rows");
   if (x_shape[1] == 0) problem.fail("is empty: /" + options.features_name + " has no feature columns");
+
+  check_stored_size(file.id(), options.features_name, x_shape, problem);
+  check_stored_size(file.id(), options.targets_name, y_shape, problem);
 
   std::vector<hsize_t> dims;
   const std::vector<double> x_values = h5io::read_double_array_dataset(file.id(), options.features_name, 2, dims);
@@ -199,6 +234,10 @@ void check_values(const DatasetReadOptions& options, std::optional<std::int64_t>
   constexpr std::int64_t max_classes = 1000;
   if (declared_classes && (*declared_classes < 2 || *declared_classes > max_classes)) {
     problem.fail("the attribute classes must be in [2, 1000], got " + std::to_string(*declared_classes));
+  }
+  if (!declared_classes && largest >= static_cast<double>(max_classes)) {  // (and before a cast that would overflow)
+    problem.fail("label " + number_text(largest) +
+                 " is out of range: at most 1000 classes are allowed (labels 0..999)");
   }
   const std::int64_t classes = declared_classes ? *declared_classes : static_cast<std::int64_t>(largest) + 1;
   if (largest >= static_cast<double>(classes)) {
