@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -149,6 +150,28 @@ class IslandsView final : public SearchView {
   double best_fitness_ = std::numeric_limits<double>::infinity();
 };
 
+/// A search as it was when taken: what a store thread reads while the strategy moves on.
+class FrozenView final : public SearchView {
+ public:
+  explicit FrozenView(const SearchView& live)
+      : statistics_(live.statistics()), best_(live.best()), best_fitness_(live.best_fitness()) {
+    live.save(states_);
+  }
+  StrategyStatistics statistics() const override { return statistics_; }
+  const std::optional<Genome>& best() const override { return best_; }
+  double best_fitness() const override { return best_fitness_; }
+  void save(Checkpoint& checkpoint) const override {
+    if (states_.strategy_state) checkpoint.strategy_state = states_.strategy_state;
+    if (!states_.island_states.empty()) checkpoint.island_states = states_.island_states;
+  }
+
+ private:
+  StrategyStatistics statistics_;
+  std::optional<Genome> best_;
+  double best_fitness_;
+  Checkpoint states_;  // only its strategy state(s)
+};
+
 /// One session of a run (the first, or one resume): stores generations, logs them, and decides when
 /// to checkpoint.
 class Session {
@@ -163,6 +186,13 @@ class Session {
   /// `validation_fitness` (one per genome, NaN where not re-scored) is empty when validation is off.
   void record(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results,
               const std::vector<double>& validation_fitness = {}) {
+    report(store_generation(population, results, validation_fitness, search_));
+  }
+
+  /// record() without the on_generation callback, reading the search through `search`: what a
+  /// store thread runs (the caller then reports on its own thread).
+  GenerationRecord store_generation(const std::vector<Genome>& population, const std::vector<EvaluationResult>& results,
+                                    const std::vector<double>& validation_fitness, const SearchView& search) {
     GenerationRecord record;
     record.generation = store_.completed_generations();
     record.session = checkpoint_.session;
@@ -181,19 +211,19 @@ class Session {
       record.failed += result.failed ? 1 : 0;
     }
     store_.append_generation(population, results);
-    store_.append_strategy_statistics(search_.statistics());
+    store_.append_strategy_statistics(search.statistics());
     store_.append_evaluations(population, results, checkpoint_.session);
     if (!validation_fitness.empty()) store_.append_validation_fitness(validation_fitness);
     if (const auto& validated = checkpoint_.validated_best) {
       store_.write_best(validated->genome, validated->training_fitness, validated->validation_fitness);
     } else {
-      store_.write_best(*search_.best(), search_.best_fitness());
+      store_.write_best(*search.best(), search.best_fitness());
     }
 
     const auto now = clock::now();
     record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
     record.median_fitness = median_of(fitness);
-    record.best_so_far = search_.best_fitness();
+    record.best_so_far = search.best_fitness();
     if (checkpoint_.validated_best) record.validation_best = checkpoint_.validated_best->validation_fitness;
     record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
     const double generation_seconds = std::chrono::duration<double>(now - generation_start_).count();
@@ -209,7 +239,11 @@ class Session {
     const CheckpointOptions& every = config_.checkpoint;
     const bool by_count = every.every_generations > 0 && (record.generation + 1) % every.every_generations == 0;
     const bool by_time = every.every_seconds > 0.0 && seconds_since(last_checkpoint_) >= every.every_seconds;
-    if (by_count || by_time) write_checkpoint();
+    if (by_count || by_time) write_checkpoint(search);
+    return record;
+  }
+
+  void report(const GenerationRecord& record) const {
     if (callbacks_.on_generation) callbacks_.on_generation(record);
   }
 
@@ -220,10 +254,11 @@ class Session {
     summary_.unrecorded_evaluations += static_cast<std::int64_t>(genomes.size());
   }
 
-  void write_checkpoint() {
+  void write_checkpoint() { write_checkpoint(search_); }
+  void write_checkpoint(const SearchView& search) {
     checkpoint_.completed_generations = store_.completed_generations();
     checkpoint_.elapsed_seconds += seconds_since(last_checkpoint_);
-    search_.save(checkpoint_);
+    search.save(checkpoint_);
     store_.commit(checkpoint_);
     last_checkpoint_ = clock::now();
   }
@@ -266,26 +301,46 @@ void update_validated_best(Checkpoint& checkpoint, const std::vector<Genome>& po
   if (winner) checkpoint.validated_best = ValidatedBest{population[*winner], winner_score, results[*winner].fitness};
 }
 
-// Generation g is stored (and checkpointed when due) while generation g + 1's first evaluations run:
-// the workers do not wait for the store, and what is stored is the same, since the strategy is then
-// still at its state after g (ask() does not change it) and g + 1 has changed nothing yet.
+// Generation g is stored (and checkpointed when due) while generation g + 1's evaluations run: the
+// workers do not wait for the store, and what is stored is the same, since the strategy is then
+// still at its state after g (ask() does not change it). With the evaluations in other processes the
+// store runs on a thread of its own (the master keeps answering workers while HDF5 writes and
+// fsyncs), from a frozen view of the strategy; it is joined before anything else touches the store
+// or the checkpoint. In process it runs inline (one core does both anyway, and HDF5 may be in use
+// by an evaluation).
 Termination run_generational(const RunConfig& config, Island& island, RunStore& store, Executor& executor,
-                             Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks) {
+                             Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks,
+                             const SearchView& live) {
+  const bool store_thread = !executor.runs_in_this_process();
   std::optional<IslandGeneration> unstored;
+  std::future<GenerationRecord> storing;
   auto store_previous = [&] {
     if (!unstored) return;
-    session.record(unstored->population, unstored->results, unstored->validation);
+    if (store_thread) {
+      storing = std::async(std::launch::async,
+                           [&session, generation = std::move(*unstored), frozen = FrozenView(live)] {
+                             return session.store_generation(generation.population, generation.results,
+                                                             generation.validation, frozen);
+                           });
+    } else {
+      session.report(session.store_generation(unstored->population, unstored->results, unstored->validation, live));
+    }
     unstored.reset();
+  };
+  auto finish_storing = [&] {
+    if (storing.valid()) session.report(storing.get());
   };
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
     if (stop_requested(callbacks)) {
       store_previous();
+      finish_storing();
       return Termination::interrupted;
     }
     Island::Stopped unfinished;
     std::optional<IslandGeneration> report =
         island.run_generation(executor, callbacks.should_stop, unfinished, store_previous);
     store_previous();  // when the evaluations could not start
+    finish_storing();
     if (!report) {
       session.record_unfinished(unfinished.genomes, unfinished.results);
       return Termination::interrupted;
@@ -296,6 +351,7 @@ Termination run_generational(const RunConfig& config, Island& island, RunStore& 
     unstored = std::move(report);
   }
   store_previous();
+  finish_storing();
   return Termination::completed;
 }
 
@@ -460,7 +516,7 @@ RunSummary continue_single(const RunConfig& config, RunStore& store, Island& isl
       config, store, view, checkpoint, callbacks,
       [&](Session& session) {
         return config.run.mode == RunMode::generational
-                   ? run_generational(config, island, store, executor, session, checkpoint, callbacks)
+                   ? run_generational(config, island, store, executor, session, checkpoint, callbacks, view)
                    : run_steady_state(config, dynamic_cast<GeneticAlgorithm&>(island.strategy()), store, executor,
                                       session, checkpoint, callbacks);
       },

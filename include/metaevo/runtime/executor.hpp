@@ -27,6 +27,8 @@ class Executor {
   /// Blocks until one in-flight evaluation finishes and returns it (in arrival order).
   virtual CompletedEvaluation wait_any() = 0;
   virtual int in_flight() const = 0;
+  /// Whether evaluations run in this process (then nothing else may use the CPU or HDF5 meanwhile).
+  virtual bool runs_in_this_process() const { return false; }
 
   /// Runs all requests with dynamic load balancing (the next request goes to whichever worker frees
   /// up first) and returns the results in request order, whatever order they finished in.
@@ -52,6 +54,7 @@ class InProcessExecutor final : public Executor {
   void submit(std::int64_t ticket, const EvaluationRequest& request) override;
   CompletedEvaluation wait_any() override;
   int in_flight() const override { return static_cast<int>(queue_.size()); }
+  bool runs_in_this_process() const override { return true; }
 
  private:
   const Evaluator& evaluator_;
