@@ -239,6 +239,11 @@ TEST(IslandRun, StoresEveryIslandInItsColumnsWithUniqueIdsAndMigrantsFromThePrev
     }
   }
   EXPECT_EQ(migrants_seen, 3 * island_count * 2);
+  const auto inspected = run_command(std::string(METAEVO_CLI_PATH) + " inspect " + output.string());
+  EXPECT_NE(inspected.output.find("islands      : 3 of 6 genomes (island i: columns 6i..6i+5 of each generation); 2 "
+                                  "migrants every 2 generations, ring"),
+            std::string::npos)
+      << inspected.output;
   // Statistics per island.
   EXPECT_FALSE(testing_support::read_double_dataset(output.path(), "/generations/strategy/mean_step_size_island2").empty());
 }

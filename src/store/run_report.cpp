@@ -279,6 +279,12 @@ std::string inspect_run(const std::filesystem::path& run_file) {
   }
   out << "population   : " << contents.population_size << " x " << contents.generations << " generations = "
       << contents.population_size * contents.generations << " evaluations stored\n";
+  if (const IslandOptions& islands = config.islands; islands.count > 1) {
+    const int size = config.population_size();
+    out << "islands      : " << islands.count << " of " << size << " genomes (island i: columns " << size << "i.."
+        << size << "i+" << size - 1 << " of each generation); " << islands.migration_size << " migrants every "
+        << islands.migration_interval << " generations, " << to_string(islands.topology) << "\n";
+  }
   out << "evaluation   : " << config.evaluation.tasks_per_evaluation << " tasks x "
       << config.evaluation.inner_steps << " inner steps, fitness " << to_string(config.evaluation.fitness) << "\n";
   out << "task mix     :\n";
