@@ -41,6 +41,12 @@ fi
 if ((sanitize)); then
   # A report of a process whose failure a test expected, or whose output it discarded, fails the
   # run here even when every test passed.
+  # A file holding only allocator_may_return_null's notices (an impossible size HDF5 read from a
+  # damaged file, answered with NULL as glibc would) is no finding.
+  for report in "$reports"/*; do
+    [[ -f $report ]] || continue
+    if ! grep -qv "WARNING: AddressSanitizer failed to allocate" "$report"; then rm -f "$report"; fi
+  done
   found=$(find "$reports" -type f | sort)
   if [[ -n $found ]]; then
     echo "test.sh: sanitizer reports ($(wc -l <<<"$found") processes):" >&2
