@@ -90,6 +90,23 @@ TEST(IslandLayout, SplitsTheRanksAfterTheRecorderIntoNearlyEqualBlocks) {
   EXPECT_FALSE(layout.is_island_master(0));
 }
 
+TEST(IslandLayout, EveryRankHasOneRoleInEveryLayout) {
+  for (int world = 3; world <= 70; ++world) {
+    for (int islands = 2; 1 + 2 * islands <= world; ++islands) {
+      const IslandLayout layout(world, islands);
+      int rank = 1;
+      for (int island = 0; island < islands; ++island) {
+        EXPECT_EQ(layout.master_of(island), rank) << world << " ranks, " << islands << " islands";
+        EXPECT_GE(layout.ranks_of(island), 2);
+        for (int member = 0; member < layout.ranks_of(island); ++member, ++rank) {
+          EXPECT_EQ(layout.island_of(rank), island) << world << " ranks, " << islands << " islands, rank " << rank;
+        }
+      }
+      EXPECT_EQ(rank, world);
+    }
+  }
+}
+
 TEST(IslandLayout, NamesTheRanksATooSmallWorldLacks) {
   EXPECT_EQ(IslandLayout(8, 4).problem(),
             "islands.count = 4 needs at least 9 MPI ranks (a recorder, then a master and a worker per island), got 8; "
@@ -201,8 +218,12 @@ TEST(IslandMigrants, OnlyAfterEveryIntervalAndNeverAfterTheLastGeneration) {
 
 TEST(IslandRun, StoresEveryIslandInItsColumnsWithUniqueIdsAndMigrantsFromThePreviousIsland) {
   TemporaryPath output(".h5");
-  const RunSummary summary = run_search(parse_config(island_config), output.path());
+  RunCallbacks callbacks;
+  std::vector<int> logged_islands;
+  callbacks.on_generation = [&](const GenerationRecord& record) { logged_islands.push_back(record.island); };
+  const RunSummary summary = run_search(parse_config(island_config), output.path(), callbacks);
   EXPECT_EQ(summary.termination, Termination::completed);
+  EXPECT_EQ(logged_islands, std::vector<int>(island_generations, -1));  // each record is a whole row
   const RunFileContents contents = read_run_file(output.path());
   EXPECT_EQ(contents.population_size, island_count * island_population);
   EXPECT_EQ(contents.generations, island_generations);

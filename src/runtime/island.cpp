@@ -22,6 +22,8 @@ std::string IslandLayout::problem() const {
          "; run with mpirun -np " + std::to_string(needed) + " or more, or without mpirun (one process)";
 }
 
+// Ranks 1..N-1 in blocks: the first (N-1) mod count blocks have one rank more. Arithmetic, not a
+// scan: the recorder asks for every message it receives.
 int IslandLayout::ranks_of(int island) const {
   const int ranks = world_size_ - 1;
   return ranks / islands_ + (island < ranks % islands_ ? 1 : 0);
@@ -29,18 +31,19 @@ int IslandLayout::ranks_of(int island) const {
 
 int IslandLayout::master_of(int island) const {
   if (!has_recorder()) return 0;
-  int rank = 1;
-  for (int i = 0; i < island; ++i) rank += ranks_of(i);
-  return rank;
+  const int ranks = world_size_ - 1;
+  return 1 + island * (ranks / islands_) + std::min(island, ranks % islands_);
 }
 
 int IslandLayout::island_of(int rank) const {
   if (!has_recorder()) return 0;
   if (rank == 0) return -1;
-  for (int island = 0; island < islands_; ++island) {
-    if (rank < master_of(island) + ranks_of(island)) return island;
-  }
-  return islands_ - 1;
+  const int ranks = world_size_ - 1;
+  const int base = ranks / islands_;
+  const int larger = ranks % islands_;  // blocks of base + 1 ranks
+  const int offset = rank - 1;
+  if (offset < larger * (base + 1)) return offset / (base + 1);
+  return larger + (offset - larger * (base + 1)) / base;
 }
 
 bool IslandLayout::is_island_master(int rank) const {

@@ -196,6 +196,7 @@ class Session {
     GenerationRecord record;
     record.generation = store_.completed_generations();
     record.session = checkpoint_.session;
+    record.island = config_.islands.count > 1 ? -1 : 0;  // with islands, a record is the whole row
     record.evaluations = static_cast<int>(results.size());
     for (const double value : validation_fitness) {
       if (std::isnan(value)) continue;
@@ -535,17 +536,13 @@ RunSummary continue_islands(const RunConfig& config, RunStore& store, Checkpoint
   return summary;
 }
 
-/// The first checkpoint of a new run: the strategies as built from the seed.
-Checkpoint initial_checkpoint(const RunConfig& config) {
-  Checkpoint checkpoint;
-  if (config.islands.count == 1) {
-    checkpoint.strategy_state = Island(config, 0).strategy().save_state();
-  } else {
-    for (int index = 0; index < config.islands.count; ++index) {
-      checkpoint.island_states.push_back(Island(config, index).strategy().save_state());
-    }
+/// The islands' states as built from the seed: the first checkpoint of a new island run.
+std::vector<StrategyState> initial_island_states(const RunConfig& config) {
+  std::vector<StrategyState> states;
+  for (int index = 0; index < config.islands.count; ++index) {
+    states.push_back(Island(config, index).strategy().save_state());
   }
-  return checkpoint;
+  return states;
 }
 
 }  // namespace
@@ -616,7 +613,8 @@ RunSummary run_search(const RunConfig& config, const std::filesystem::path& outp
   }
   Island island(config, 0);
   RunStore store = RunStore::create(output, config);
-  Checkpoint checkpoint = initial_checkpoint(config);
+  Checkpoint checkpoint;
+  checkpoint.strategy_state = island.strategy().save_state();
   store.commit(checkpoint);  // resumable from the start: a kill before generation 1 loses nothing
   return continue_single(config, store, island, checkpoint, executor, callbacks);
 }
@@ -624,7 +622,8 @@ RunSummary run_search(const RunConfig& config, const std::filesystem::path& outp
 RunSummary run_search(const RunConfig& config, const std::filesystem::path& output, IslandCluster& islands,
                       const RunCallbacks& callbacks) {
   RunStore store = RunStore::create(output, config);
-  Checkpoint checkpoint = initial_checkpoint(config);
+  Checkpoint checkpoint;
+  checkpoint.island_states = initial_island_states(config);
   store.commit(checkpoint);
   return continue_islands(config, store, checkpoint, islands, callbacks);
 }
@@ -660,7 +659,7 @@ void begin_resumed_session(ResumedRun& run) {
 /// A file killed before its first commit has no strategy state: the run restarts from its seed.
 void fill_missing_initial_state(ResumedRun& run) {
   if (run.config.islands.count > 1 && run.checkpoint.island_states.empty()) {
-    run.checkpoint.island_states = initial_checkpoint(run.config).island_states;
+    run.checkpoint.island_states = initial_island_states(run.config);
   }
 }
 }  // namespace

@@ -21,7 +21,7 @@ namespace metaevo {
 /// The JSON log (--log-json, docs/logging.md) writes every field.
 struct GenerationRecord {
   std::int64_t generation = 0;    // 0-based: the row in the run file's /generations
-  int island = 0;                 // the population it belongs to (one population: 0)
+  int island = 0;                 // the population it belongs to: 0 (one population), -1 (every island of an island run)
   std::int64_t session = 0;       // 0 for the first run, then one more per resume
   int evaluations = 0;            // genomes evaluated (the population size)
   double best_fitness = 0.0;      // best of this generation
