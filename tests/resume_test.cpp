@@ -199,6 +199,26 @@ TEST(Resume, GenerationsBelowWhatIsDoneAreRefusedAndTheFileIsUntouched) {
   EXPECT_EQ(file_bytes(output.path()), before);
 }
 
+TEST(Resume, ReadingTheRunFileReportsItsProgressAndTheRootAloneNamesItsPlugins) {
+  const RunConfig config = parse_config(resume_config);  // a segment per generation (a commit each)
+  TemporaryPath output(".h5");
+  run_search(config, output.path());
+  std::vector<std::pair<std::int64_t, std::int64_t>> told;
+  const ResumePlan plan = plan_resume(output.path(), 6, [&told](std::int64_t done, std::int64_t total) {
+    told.emplace_back(done, total);
+  });
+  ASSERT_FALSE(told.empty());
+  EXPECT_EQ(told.back(), std::make_pair(std::int64_t{5}, std::int64_t{5}));
+  for (std::size_t i = 1; i < told.size(); ++i) EXPECT_GT(told[i].first, told[i - 1].first);
+  EXPECT_EQ(plan.remaining_generations, 1);
+
+  // Without the generations no segment is opened: the per-generation fields stay empty.
+  const RunFileContents root = read_run_file(output.path(), RunFileReadOptions::root_only());
+  EXPECT_EQ(root.generations, 5);
+  EXPECT_TRUE(root.fitness.empty());
+  EXPECT_EQ(root.config_toml, read_run_file(output.path()).config_toml);
+}
+
 TEST(Resume, UnusableFilesAreRefusedWithOneLineAndLeftUntouched) {
   const RunConfig config = parse_config(resume_config);
   TemporaryPath good(".h5");

@@ -94,6 +94,11 @@ std::vector<metaevo::PluginRecord> load_plugins(const std::vector<std::string>& 
 
 // The plugins a run file records, loaded again from their recorded paths; a missing or changed file
 // is refused (PluginError) rather than resuming with other code.
+/// The plugins a run file records, read from its root alone (no segment is opened).
+std::vector<metaevo::PluginRecord> recorded_plugins(const std::filesystem::path& run_file) {
+  return metaevo::read_run_file(run_file, metaevo::RunFileReadOptions::root_only()).plugins;
+}
+
 void load_recorded_plugins(const std::vector<metaevo::PluginRecord>& recorded) {
   for (const metaevo::PluginRecord& plugin : recorded) metaevo::load_recorded_plugin(plugin);
 }
@@ -160,8 +165,17 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
   try {
     if (resuming) {
       output = arguments.config_path;  // for resume the positional argument is the run file
-      load_recorded_plugins(metaevo::read_run_file(output, false).plugins);
-      plan.emplace(metaevo::plan_resume(output, arguments.generations));
+      load_recorded_plugins(recorded_plugins(output));
+      // A run of many generations takes a while to read: shown once it has taken a second.
+      std::optional<ProgressDisplay> reading;
+      const auto show_reading = [&reading](std::int64_t done, std::int64_t total) {
+        if (!reading) {
+          reading.emplace(stderr, "reading generation", "gen", metaevo::ProgressMeter(total));
+          reading->show_after(ProgressDisplay::quiet_start_seconds);
+        }
+        reading->update(done);
+      };
+      plan.emplace(metaevo::plan_resume(output, arguments.generations, show_reading));
       config = plan->run.config;
     } else {
       const std::vector<metaevo::PluginRecord> plugins = load_plugins(arguments.plugins, arguments.config_path);
@@ -444,7 +458,7 @@ int main(int argc, char** argv) {
     if (!session.is_master()) return exit_ok;
     // The stored config may name the run's plugin families.
     const int loaded = with_exit_status([&] {
-      load_recorded_plugins(metaevo::read_run_file(inspect_export_arguments.run_file, false).plugins);
+      load_recorded_plugins(recorded_plugins(inspect_export_arguments.run_file));
       return exit_ok;
     });
     return loaded != exit_ok ? loaded : *metaevo::cli::run_inspect_export(inspect_export_arguments);
@@ -462,7 +476,7 @@ int main(int argc, char** argv) {
     if (!session.is_master()) return exit_ok;
     // The run's own plugins, then --plugin (e.g. for the families of a --tasks file).
     const int loaded = with_exit_status([&] {
-      load_recorded_plugins(metaevo::read_run_file(evaluate_arguments.run_file, false).plugins);
+      load_recorded_plugins(recorded_plugins(evaluate_arguments.run_file));
       load_plugins(arguments.plugins, "");
       return exit_ok;
     });

@@ -18,6 +18,7 @@ ProgressDisplay::~ProgressDisplay() { finish(); }
 
 void ProgressDisplay::update(std::int64_t done, std::string_view detail) {
   meter_.set_done(done);
+  if (meter_.elapsed_seconds() < quiet_seconds_) return;
   const bool due = interactive_ ? meter_.report_due(terminal_interval_seconds, 0)
                                 : meter_.report_due(log_interval_seconds, log_steps);
   if (!due) return;

@@ -27,10 +27,14 @@ class ProgressDisplay {
   void message(std::string_view line);
   /// Ends the redrawn line (a newline), once; the destructor calls it.
   void finish();
+  /// Prints nothing until `seconds` have passed since the meter started: a phase that is usually
+  /// short (reading a run file) then stays silent unless it is long.
+  void show_after(double seconds) { quiet_seconds_ = seconds; }
 
   static constexpr double terminal_interval_seconds = 0.25;  // redraws at most 4 times a second
   static constexpr double log_interval_seconds = 60.0;
   static constexpr int log_steps = 10;
+  static constexpr double quiet_start_seconds = 1.0;  // for show_after
 
  private:
   void clear_status();
@@ -40,6 +44,7 @@ class ProgressDisplay {
   std::string label_;
   std::string unit_;
   ProgressMeter meter_;
+  double quiet_seconds_ = 0.0;
   bool status_shown_ = false;  // a redrawn line without its newline is on the terminal
   std::string status_;         // the last status line, redrawn after a message
 };

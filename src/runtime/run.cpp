@@ -634,8 +634,9 @@ RunSummary run_search(const RunConfig& config, const std::filesystem::path& outp
   return run_search(config, output, executor, callbacks);
 }
 
-ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations) {
-  ResumePlan plan{RunStore::resume(run_file), {}};
+ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations,
+                       const ProgressCallback& progress) {
+  ResumePlan plan{RunStore::resume(run_file, progress), {}};
   RunConfig& config = plan.run.config;
   const std::int64_t done = plan.run.checkpoint.completed_generations;
   if (generations) {

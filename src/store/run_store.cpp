@@ -904,8 +904,11 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
   return RunStore(std::move(impl));
 }
 
-ResumedRun RunStore::resume(const std::filesystem::path& path) {
-  const RunFileContents contents = read_run_file(path);  // one-line StorageError for unusable files
+ResumedRun RunStore::resume(const std::filesystem::path& path, const ProgressCallback& progress) {
+  // One-line StorageError for unusable files.
+  RunFileReadOptions options;
+  options.progress = progress;
+  const RunFileContents contents = read_run_file(path, options);
   h5::ErrorPrintingSilencer silence;
   const auto failure = [&path](const std::string& reason) {
     return StorageError("cannot resume run file '" + path.string() + "': " + reason);
@@ -1366,6 +1369,13 @@ void read_segment_task_results(hid_t generations, const std::string& where, hsiz
 }  // namespace
 
 RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes) {
+  RunFileReadOptions options;
+  options.population_genes = with_population_genes;
+  return read_run_file(path, options);
+}
+
+RunFileContents read_run_file(const std::filesystem::path& path, const RunFileReadOptions& options) {
+  const bool with_population_genes = options.population_genes;
   h5::ErrorPrintingSilencer silence;
   const auto failure = [&path](const std::string& reason) {
     return StorageError("cannot read run file '" + path.string() + "': " + reason);
@@ -1457,7 +1467,7 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       throw StorageError("it stores " + std::to_string(completed) + " generations but its segments hold " +
                          std::to_string(listed_generations));
     }
-    const auto generation_count = static_cast<hsize_t>(completed);
+    const auto generation_count = static_cast<hsize_t>(options.generations ? completed : 0);
     contents.generations = completed;
     contents.population_size = static_cast<std::int64_t>(population_size);
 
@@ -1518,6 +1528,7 @@ RunFileContents read_run_file(const std::filesystem::path& path, bool with_popul
       }
       read_segment_task_results(segment_generations.id(), where, rows, population_size, contents);
       generation += rows;
+      if (options.progress) options.progress(static_cast<std::int64_t>(generation), completed);
     }
     if (h5::h5l_exists(root, best_group_name)) {
       const h5::Group best = h5::h5g_open2(root, best_group_name);

@@ -10,6 +10,10 @@
 
 namespace metaevo {
 
+/// Told after each piece of a long job: `done` of `total` units (a file read, a batch of work), so a
+/// caller can show progress without the job knowing how.
+using ProgressCallback = std::function<void(std::int64_t done, std::int64_t total)>;
+
 /// Seconds on a monotonic clock (any origin).
 using MonotonicSeconds = std::function<double()>;
 /// std::chrono::steady_clock in seconds.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "metaevo/config/config.hpp"
+#include "metaevo/core/progress.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/store/run_store.hpp"
@@ -95,8 +96,9 @@ struct ResumePlan {
 
 /// Opens `run_file` for resuming; `generations` raises the configured total (ConfigError if it is
 /// below the generations already done). StorageError for a file that cannot be resumed. The run
-/// file is not modified.
-ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations = {});
+/// file is not modified. `progress` is told the stored generations read (a long run's file takes a while).
+ResumePlan plan_resume(const std::filesystem::path& run_file, std::optional<std::int64_t> generations = {},
+                       const ProgressCallback& progress = {});
 /// Continues the run from its last checkpoint: a generational run resumed gives the same file
 /// contents as one never interrupted, with any executor and rank count.
 RunSummary resume_search(ResumePlan& plan, Executor& executor, const RunCallbacks& callbacks = {});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "metaevo/config/config.hpp"
+#include "metaevo/core/progress.hpp"
 #include "metaevo/evaluation/evaluator.hpp"
 #include "metaevo/search/genome.hpp"
 #include "metaevo/search/search_strategy.hpp"
@@ -73,8 +74,8 @@ class RunStore {
   /// Opens an existing run to continue it: checks it (StorageError with a one-line reason for a
   /// missing, non-HDF5, truncated, foreign or wrong-version file, or one without a checkpoint),
   /// removes a stale working copy, and returns the store with the stored config and checkpoint.
-  /// Nothing in the run file changes until the first commit.
-  static ResumedRun resume(const std::filesystem::path& path);
+  /// Nothing in the run file changes until the first commit. `progress` is told the generations read.
+  static ResumedRun resume(const std::filesystem::path& path, const ProgressCallback& progress = {});
 
   RunStore(RunStore&&) noexcept;
   RunStore& operator=(RunStore&&) noexcept;
@@ -147,9 +148,30 @@ struct RunFileContents {
   std::int64_t segments = 0;               // committed segment files (RUN.h5.segments/NNNNNN.h5)
 };
 
+/// What read_run_file reads beyond the root (config, search space, best, checkpoint).
+struct RunFileReadOptions {
+  /// The per-generation genes (G x P x n doubles, the bulk of a large run); without them they are
+  /// checked for shape but not loaded.
+  bool population_genes = true;
+  /// The generations' rows in the segment files; without them no segment is opened and the
+  /// per-generation fields stay empty (enough to learn a run's config and plugins at once).
+  bool generations = true;
+  /// Told the generations read so far after each segment (a long run has thousands).
+  ProgressCallback progress;
+
+  /// The root alone: config, plugins, search space, best, checkpoint; no segment is opened.
+  static RunFileReadOptions root_only() {
+    RunFileReadOptions options;
+    options.population_genes = false;
+    options.generations = false;
+    return options;
+  }
+};
+
 /// Opens read-only and reads the file; throws StorageError with a one-line reason for a missing,
-/// non-HDF5, truncated or wrong-schema file. Without `with_population_genes` the per-generation genes
-/// (G x P x n doubles, the bulk of a large run) are checked for shape but not loaded.
+/// non-HDF5, truncated or wrong-schema file.
+RunFileContents read_run_file(const std::filesystem::path& path, const RunFileReadOptions& options);
+/// The same with every generation; `with_population_genes` as RunFileReadOptions::population_genes.
 RunFileContents read_run_file(const std::filesystem::path& path, bool with_population_genes = true);
 
 }  // namespace metaevo
