@@ -187,6 +187,34 @@ TEST(Resume, EvaluationLogKeepsEverySessionsEvaluations) {
   expect_same_run(uninterrupted.path(), output.path());
 }
 
+TEST(Resume, StoppedAtAnyPollWithValidationCarriedByTheNextBatchResumesToTheUninterruptedRun) {
+  // A generation's validation goes out with the next generation's evaluations. Polls: generation 0
+  // is 1 + 8 evaluations; generation 1 is 1 + 16 validation pieces of generation 0 (2 candidates x
+  // 16 tasks in pieces of 2) + 8 evaluations. A stop among those pieces drops generation 0 (the
+  // strategy goes back to its start); after them, generation 0 is stored.
+  const RunConfig config = parse_config(resume_config);
+  TemporaryPath reference("_reference.h5");
+  run_search(config, reference.path());
+  for (const int stop_at : {3, 10, 14, 20, 26, 27, 31, 40, 52, 60, 75}) {
+    SCOPED_TRACE("stopped at poll " + std::to_string(stop_at));
+    TemporaryPath output("_poll" + std::to_string(stop_at) + ".h5");
+    RunCallbacks stop;
+    int polls = 0;
+    stop.should_stop = [&] { return ++polls > stop_at; };
+    const RunSummary interrupted = run_search(config, output.path(), stop);
+    EXPECT_EQ(interrupted.termination, Termination::interrupted);
+    const RunFileContents partial = read_run_file(output.path());
+    if (stop_at < 26) {
+      EXPECT_EQ(partial.generations, 0);
+    } else if (stop_at < 52) {
+      EXPECT_EQ(partial.generations, 1);
+    }
+    ResumePlan plan = plan_resume(output.path());
+    EXPECT_EQ(resume_search(plan).termination, Termination::completed);
+    expect_same_run(reference.path(), output.path());
+  }
+}
+
 TEST(Resume, GenerationsBelowWhatIsDoneAreRefusedAndTheFileIsUntouched) {
   const RunConfig config = parse_config(resume_config);
   TemporaryPath output(".h5");

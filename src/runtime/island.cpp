@@ -1,6 +1,7 @@
 #include "metaevo/runtime/island.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -92,6 +93,42 @@ Island::Island(Island&&) noexcept = default;
 std::optional<IslandGeneration> Island::run_generation(Executor& executor, const std::function<bool()>& should_stop,
                                                        Stopped& unfinished,
                                                        const std::function<void()>& while_running) {
+  std::vector<EvaluationResult> no_results;
+  std::optional<IslandGeneration> report = evaluate_population(executor, should_stop, unfinished, while_running, {}, no_results);
+  if (!report) return std::nullopt;
+  if (validation_enabled(*config_)) {
+    // A batch of its own, before tell(): a stop here leaves the strategy unchanged.
+    std::optional<std::vector<double>> scores =
+        validate_generation(*config_, report->population, report->results, executor, should_stop);
+    if (!scores) {  // a stop: the generation is evaluated again after a resume
+      unfinished.genomes = report->population;
+      unfinished.results = report->results;
+      return std::nullopt;
+    }
+    report->validation = std::move(*scores);
+  }
+  tell(*report);
+  return report;
+}
+
+std::optional<IslandGeneration> Island::run_generation_carrying(
+    Executor& executor, const std::function<bool()>& should_stop, Stopped& unfinished,
+    const std::function<void()>& while_running, const std::vector<EvaluationRequest>& carried,
+    std::vector<EvaluationResult>& carried_results, std::optional<ValidationRequests>& deferred) {
+  std::optional<IslandGeneration> report =
+      evaluate_population(executor, should_stop, unfinished, while_running, carried, carried_results);
+  if (!report) return std::nullopt;
+  deferred.reset();
+  if (validation_enabled(*config_)) deferred.emplace(*config_, report->population, report->results);
+  tell(*report);
+  return report;
+}
+
+std::optional<IslandGeneration> Island::evaluate_population(Executor& executor, const std::function<bool()>& should_stop,
+                                                            Stopped& unfinished,
+                                                            const std::function<void()>& while_running,
+                                                            const std::vector<EvaluationRequest>& carried,
+                                                            std::vector<EvaluationResult>& carried_results) {
   const RunConfig& config = *config_;
   const std::int64_t generation = strategy_->generation();
   // tell() replaces the population ask() returns, so the evaluated genomes are kept aside. Every
@@ -100,33 +137,39 @@ std::optional<IslandGeneration> Island::run_generation(Executor& executor, const
   report.island = index_;
   report.generation = generation;
   report.population = strategy_->ask();
-  std::vector<EvaluationRequest> requests;
-  requests.reserve(report.population.size());
+  // The carried requests first: the generation they belong to waits on them to be stored.
+  std::vector<EvaluationRequest> requests = carried;
+  requests.reserve(carried.size() + report.population.size());
   for (const Genome& genome : report.population) {
     requests.push_back({genome, EvaluationKey{config.run.seed, generation, StreamPurpose::task_sample}});
   }
   Executor::Batch batch = executor.evaluate(requests, should_stop, while_running);
+  const auto first_own = static_cast<std::ptrdiff_t>(carried.size());
   if (!batch.complete()) {
     // Only whole generations enter /generations and the checkpoint: a partial one would break
     // determinism on resume. What finished goes to the evaluation log.
     for (std::size_t i = 0; i < report.population.size(); ++i) {
-      if (!batch.finished[i]) continue;
+      const std::size_t r = carried.size() + i;
+      if (!batch.finished[r]) continue;
       unfinished.genomes.push_back(report.population[i]);
-      unfinished.results.push_back(std::move(batch.results[i]));
+      unfinished.results.push_back(std::move(batch.results[r]));
+    }
+    // The carried requests went out first: usually they all finished, and their generation need
+    // not be evaluated again.
+    if (std::all_of(batch.finished.begin(), batch.finished.begin() + first_own, [](bool done) { return done; })) {
+      carried_results.assign(std::make_move_iterator(batch.results.begin()),
+                             std::make_move_iterator(batch.results.begin() + first_own));
     }
     return std::nullopt;
   }
-  report.results = std::move(batch.results);
-  if (validation_enabled(config)) {
-    std::optional<std::vector<double>> scores =
-        validate_generation(config, report.population, report.results, executor, should_stop);
-    if (!scores) {  // a stop: the generation is evaluated again after a resume
-      unfinished.genomes = report.population;
-      unfinished.results = report.results;
-      return std::nullopt;
-    }
-    report.validation = std::move(*scores);
-  }
+  carried_results.assign(std::make_move_iterator(batch.results.begin()),
+                         std::make_move_iterator(batch.results.begin() + first_own));
+  report.results.assign(std::make_move_iterator(batch.results.begin() + first_own),
+                        std::make_move_iterator(batch.results.end()));
+  return report;
+}
+
+void Island::tell(IslandGeneration& report) {
   std::vector<double> fitness;
   fitness.reserve(report.results.size());
   for (const EvaluationResult& result : report.results) fitness.push_back(result.fitness);
@@ -134,52 +177,57 @@ std::optional<IslandGeneration> Island::run_generation(Executor& executor, const
   report.statistics = strategy_->statistics();
   report.best = strategy_->best();
   report.best_fitness = strategy_->best_fitness();
-  return report;
 }
 
 bool validation_enabled(const RunConfig& config) {
   return config.evaluation.validation_tasks > 0 && !config.objective && config.run.mode == RunMode::generational;
 }
 
+ValidationRequests::ValidationRequests(const RunConfig& config, const std::vector<Genome>& population,
+                                       const std::vector<EvaluationResult>& results)
+    : total_tasks_(config.evaluation.validation_tasks),
+      penalty_fitness_(config.evaluation.penalty_fitness),
+      population_size_(population.size()) {
+  std::vector<double> fitness;
+  fitness.reserve(results.size());
+  for (const EvaluationResult& result : results) fitness.push_back(result.fitness);
+  candidates_ = strategy_detail::ranking(strategy_detail::sanitized(fitness));
+  candidates_.resize(std::min(candidates_.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
+
+  // Generation 0 of its own purpose: the same tasks for every generation and candidate.
+  const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
+  const int piece = config.evaluation.tasks_per_evaluation;
+  for (std::size_t c = 0; c < candidates_.size(); ++c) {
+    for (int first = 0; first < total_tasks_; first += piece) {
+      requests_.push_back({population[static_cast<std::size_t>(candidates_[c])], key, total_tasks_, false, first,
+                           std::min(piece, total_tasks_ - first)});
+      candidate_of_request_.push_back(c);
+    }
+  }
+}
+
+std::vector<double> ValidationRequests::scores(const std::vector<EvaluationResult>& results) const {
+  std::vector<double> sums(candidates_.size(), 0.0);
+  std::vector<bool> failed(candidates_.size(), false);
+  for (std::size_t r = 0; r < requests_.size(); ++r) {
+    const std::size_t c = candidate_of_request_[r];
+    failed[c] = failed[c] || results[r].failed;
+    sums[c] += results[r].fitness * requests_[r].task_span;
+  }
+  std::vector<double> validation(population_size_, std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t c = 0; c < candidates_.size(); ++c) {
+    validation[static_cast<std::size_t>(candidates_[c])] = failed[c] ? penalty_fitness_ : sums[c] / total_tasks_;
+  }
+  return validation;
+}
+
 std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
                                                        const std::vector<EvaluationResult>& results,
                                                        Executor& executor, const std::function<bool()>& should_stop) {
-  std::vector<double> fitness;
-  for (const EvaluationResult& result : results) fitness.push_back(result.fitness);
-  std::vector<int> order = strategy_detail::ranking(strategy_detail::sanitized(fitness));
-  order.resize(std::min(order.size(), static_cast<std::size_t>(config.evaluation.validation_candidates)));
-
-  // Generation 0 of its own purpose: the same tasks for every generation and candidate. Each
-  // candidate's tasks go out in pieces of tasks_per_evaluation, so idle workers share them.
-  const EvaluationKey key{config.run.seed, 0, StreamPurpose::validation_task};
-  const int total = config.evaluation.validation_tasks;
-  const int piece = config.evaluation.tasks_per_evaluation;
-  std::vector<EvaluationRequest> requests;
-  std::vector<std::size_t> candidate_of_request;
-  for (std::size_t c = 0; c < order.size(); ++c) {
-    for (int first = 0; first < total; first += piece) {
-      requests.push_back({population[static_cast<std::size_t>(order[c])], key, total, false, first,
-                          std::min(piece, total - first)});
-      candidate_of_request.push_back(c);
-    }
-  }
-  const Executor::Batch batch = executor.evaluate(requests, should_stop);
+  const ValidationRequests validation(config, population, results);
+  const Executor::Batch batch = executor.evaluate(validation.requests(), should_stop);
   if (!batch.complete()) return std::nullopt;
-
-  // The mean over all validation tasks: pieces weighted by their task count, summed in request
-  // order (fixed, so the value does not depend on which worker ran what). A failed piece fails it.
-  std::vector<double> sums(order.size(), 0.0);
-  std::vector<bool> failed(order.size(), false);
-  for (std::size_t r = 0; r < requests.size(); ++r) {
-    const std::size_t c = candidate_of_request[r];
-    failed[c] = failed[c] || batch.results[r].failed;
-    sums[c] += batch.results[r].fitness * requests[r].task_span;
-  }
-  std::vector<double> validation(population.size(), std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t c = 0; c < order.size(); ++c) {
-    validation[static_cast<std::size_t>(order[c])] = failed[c] ? config.evaluation.penalty_fitness : sums[c] / total;
-  }
-  return validation;
+  return validation.scores(batch.results);
 }
 
 }  // namespace metaevo

@@ -302,54 +302,104 @@ void update_validated_best(Checkpoint& checkpoint, const std::vector<Genome>& po
   if (winner) checkpoint.validated_best = ValidatedBest{population[*winner], winner_score, results[*winner].fitness};
 }
 
-// Generation g is stored (and checkpointed when due) while generation g + 1's evaluations run: the
-// workers do not wait for the store, and what is stored is the same, since the strategy is then
-// still at its state after g (ask() does not change it). With the evaluations in other processes the
-// store runs on a thread of its own (the master keeps answering workers while HDF5 writes and
-// fsyncs), from a frozen view of the strategy; it is joined before anything else touches the store
-// or the checkpoint. In process it runs inline (one core does both anyway, and HDF5 may be in use
-// by an evaluation).
+// Generation g is stored (and checkpointed when due) while later evaluations run, so the workers do
+// not wait for the store; and g's validation (when on) goes out in the same batch as g + 1's
+// evaluations, so it is no barrier of its own. g is then stored while g + 2 runs (without
+// validation: while g + 1 runs), from a view of the strategy frozen right after g was told. What is
+// stored is what the plain order stores: tell() does not use validation, and every piece is keyed.
+// With the evaluations in other processes the store runs on a thread of its own (the master keeps
+// answering workers while HDF5 writes and fsyncs); in process it runs inline (one core does both
+// anyway, and HDF5 may be in use by an evaluation). A stop before g's validation finished drops g
+// (a resume evaluates it again, to the same bits): the strategy goes back to the last stored
+// generation's state, which the final checkpoint then holds. (g's validation goes out first in the
+// batch, so a stop in the middle of g + 1 usually finds it done, and g is stored.)
 Termination run_generational(const RunConfig& config, Island& island, RunStore& store, Executor& executor,
                              Session& session, Checkpoint& checkpoint, const RunCallbacks& callbacks,
                              const SearchView& live) {
+  struct Told {
+    IslandGeneration report;
+    FrozenView view;
+    std::optional<ValidationRequests> validation;  // to be carried by the next batch
+  };
   const bool store_thread = !executor.runs_in_this_process();
-  std::optional<IslandGeneration> unstored;
+  const bool validating = validation_enabled(config);
+  // The state a stop goes back to while a generation awaits its validation: this session's start,
+  // then each stored generation's.
+  const std::optional<StrategyState> start_state =
+      validating ? std::optional<StrategyState>(island.strategy().save_state()) : std::nullopt;
+  std::optional<Told> awaiting;  // told, its validation not yet evaluated
+  std::optional<Told> unstored;  // complete, not yet stored
+  std::optional<Told> stored;    // the last handed to the store (a store thread reads it)
   std::future<GenerationRecord> storing;
   auto store_previous = [&] {
     if (!unstored) return;
-    if (store_thread) {
-      storing = std::async(std::launch::async,
-                           [&session, generation = std::move(*unstored), frozen = FrozenView(live)] {
-                             return session.store_generation(generation.population, generation.results,
-                                                             generation.validation, frozen);
-                           });
-    } else {
-      session.report(session.store_generation(unstored->population, unstored->results, unstored->validation, live));
-    }
+    stored = std::move(unstored);
     unstored.reset();
+    const Told& generation = *stored;
+    if (store_thread) {
+      storing = std::async(std::launch::async, [&session, &generation] {
+        return session.store_generation(generation.report.population, generation.report.results,
+                                        generation.report.validation, generation.view);
+      });
+    } else {
+      session.report(session.store_generation(generation.report.population, generation.report.results,
+                                              generation.report.validation, generation.view));
+    }
   };
   auto finish_storing = [&] {
     if (storing.valid()) session.report(storing.get());
+  };
+  // After the store is done: what was not stored goes to the evaluation log.
+  auto interrupted = [&](const Island::Stopped& unfinished) {
+    if (awaiting) {
+      session.record_unfinished(awaiting->report.population, awaiting->report.results);
+      Checkpoint states;
+      if (stored) stored->view.save(states);
+      island.strategy().load_state(stored ? *states.strategy_state : *start_state);
+    }
+    session.record_unfinished(unfinished.genomes, unfinished.results);
+    return Termination::interrupted;
+  };
+  // `awaiting`'s validation results arrived: it is complete.
+  auto validated = [&](const std::vector<EvaluationResult>& results) {
+    awaiting->report.validation = awaiting->validation->scores(results);
+    update_validated_best(checkpoint, awaiting->report.population, awaiting->report.results, awaiting->report.validation);
+    unstored = std::move(awaiting);
+    awaiting.reset();
   };
   for (std::int64_t generation = store.completed_generations(); generation < config.run.generations; ++generation) {
     if (stop_requested(callbacks)) {
       store_previous();
       finish_storing();
-      return Termination::interrupted;
+      return interrupted({});
     }
     Island::Stopped unfinished;
-    std::optional<IslandGeneration> report =
-        island.run_generation(executor, callbacks.should_stop, unfinished, store_previous);
+    std::vector<EvaluationResult> carried_results;
+    std::optional<ValidationRequests> deferred;
+    std::optional<IslandGeneration> report = island.run_generation_carrying(
+        executor, callbacks.should_stop, unfinished, store_previous,
+        awaiting ? awaiting->validation->requests() : std::vector<EvaluationRequest>{}, carried_results, deferred);
     store_previous();  // when the evaluations could not start
     finish_storing();
+    if (awaiting && carried_results.size() == awaiting->validation->requests().size()) validated(carried_results);
     if (!report) {
-      session.record_unfinished(unfinished.genomes, unfinished.results);
-      return Termination::interrupted;
+      store_previous();  // the previous generation, if its validation finished before the stop
+      finish_storing();
+      return interrupted(unfinished);
     }
-    if (!report->validation.empty()) {
-      update_validated_best(checkpoint, report->population, report->results, report->validation);
+    Told told{std::move(*report), FrozenView(live), std::move(deferred)};
+    if (told.validation) {
+      awaiting = std::move(told);
+    } else {
+      unstored = std::move(told);
     }
-    unstored = std::move(report);
+  }
+  if (awaiting) {  // the last generation's validation, alone
+    const Executor::Batch batch = executor.evaluate(awaiting->validation->requests(), callbacks.should_stop, store_previous);
+    store_previous();
+    finish_storing();
+    if (!batch.complete()) return interrupted({});
+    validated(batch.results);
   }
   store_previous();
   finish_storing();

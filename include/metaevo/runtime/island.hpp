@@ -69,6 +69,28 @@ int migration_target(const IslandOptions& islands, int island);
 /// A generation's migrants: copies of its `count` best genomes by fitness, best first (ties: lower index).
 std::vector<Genome> select_migrants(const IslandGeneration& generation, int count);
 
+/// A generation's validation as requests: its best candidates (by training fitness, ties to the
+/// lower index) on the fixed validation task set, each in pieces of tasks_per_evaluation tasks that
+/// idle workers share. The requests may go out alone or with another generation's evaluations.
+class ValidationRequests {
+ public:
+  ValidationRequests(const RunConfig& config, const std::vector<Genome>& population,
+                     const std::vector<EvaluationResult>& results);
+  const std::vector<EvaluationRequest>& requests() const { return requests_; }
+  /// One value per genome (NaN where not re-scored) from the requests' results, in request order:
+  /// the mean over the validation tasks, pieces weighted by their task count and summed in request
+  /// order (so it does not depend on which worker ran what); a failed piece gives the penalty.
+  std::vector<double> scores(const std::vector<EvaluationResult>& results) const;
+
+ private:
+  int total_tasks_;
+  double penalty_fitness_;
+  std::size_t population_size_;
+  std::vector<int> candidates_;  // genome indices, best first
+  std::vector<EvaluationRequest> requests_;
+  std::vector<std::size_t> candidate_of_request_;
+};
+
 /// One population of the search: its strategy, its seed and genome numbering, and how one of its
 /// generations is evaluated (the same with or without islands, in process or on an MPI master).
 class Island {
@@ -93,14 +115,33 @@ class Island {
   std::optional<IslandGeneration> run_generation(Executor& executor, const std::function<bool()>& should_stop,
                                                  Stopped& unfinished, const std::function<void()>& while_running = {});
 
+  /// The pipelined form (one population, see run_generational): `carried` requests (the previous
+  /// generation's validation) go out in the same batch as this generation's evaluations, their
+  /// results into `carried_results`; this generation's own validation is not run but returned in
+  /// `deferred` (report.validation stays empty), to be carried by the next one. Nothing when a stop
+  /// ended it early: the strategy is unchanged, and `carried_results` holds the carried results only
+  /// if all of them finished (they go out first), else nothing.
+  std::optional<IslandGeneration> run_generation_carrying(Executor& executor, const std::function<bool()>& should_stop,
+                                                          Stopped& unfinished, const std::function<void()>& while_running,
+                                                          const std::vector<EvaluationRequest>& carried,
+                                                          std::vector<EvaluationResult>& carried_results,
+                                                          std::optional<ValidationRequests>& deferred);
+
  private:
+  /// Asks and evaluates (after `carried`, in one batch); does not tell.
+  std::optional<IslandGeneration> evaluate_population(Executor& executor, const std::function<bool()>& should_stop,
+                                                      Stopped& unfinished, const std::function<void()>& while_running,
+                                                      const std::vector<EvaluationRequest>& carried,
+                                                      std::vector<EvaluationResult>& carried_results);
+  /// Tells the strategy the generation's fitness and fills the report's statistics and best.
+  void tell(IslandGeneration& report);
+
   const RunConfig* config_;
   int index_;
   std::unique_ptr<SearchStrategy> strategy_;
 };
 
-/// Re-scores the generation's best candidates (by training fitness, ties to the lower index) on the
-/// fixed validation task set. Returns one value per genome (NaN where not re-scored), or nothing when
+/// Re-scores the generation's best candidates (ValidationRequests) as a batch of its own. Returns one value per genome (NaN where not re-scored), or nothing when
 /// a stop interrupted it.
 std::optional<std::vector<double>> validate_generation(const RunConfig& config, const std::vector<Genome>& population,
                                                        const std::vector<EvaluationResult>& results,
