@@ -8,7 +8,7 @@
 #   experiments/benchmarks/run_island_efficiency.sh
 #
 # Environment: METAEVO_BUILD_DIR (default build/), OUT (default /tmp/metaevo-island-efficiency),
-# RANKS (default 64), REPETITIONS (default 3), ISLANDS (default "1 2 4"), DURATIONS in seconds
+# POPULATION (default: 4 rounds of the smallest island's workers, below), RANKS (default 64), REPETITIONS (default 3), ISLANDS (default "1 2 4"), DURATIONS in seconds
 # (default "0.1 0.01"), GENERATIONS_100MS (default 10), GENERATIONS_10MS (default 40), VARIANTS
 # (default "defaults nocommit") and MPIRUN_EXTRA (extra mpirun flags for both programs, e.g.
 # "--mca btl_vader_eager_limit 65536").
@@ -118,7 +118,7 @@ for repetition in $(seq 1 "$repetitions"); do
     if [[ $duration != 0.1 ]]; then generations=$generations_10ms; fi
     step_sleep=$("$python" -c "print($duration / 10)")  # 10 sleeping loss_and_gradient calls per evaluation
     for islands in $islands_list; do
-      population=$(population_of "$islands")
+      population=${POPULATION:-$(population_of "$islands")}
       workers=$(workers_of "$islands")
       tag=$duration-$islands-$repetition
 
