@@ -219,12 +219,31 @@ TEST(IslandMigrants, OnlyAfterEveryIntervalAndNeverAfterTheLastGeneration) {
 TEST(IslandRun, StoresEveryIslandInItsColumnsWithUniqueIdsAndMigrantsFromThePreviousIsland) {
   TemporaryPath output(".h5");
   RunCallbacks callbacks;
-  std::vector<int> logged_islands;
-  callbacks.on_generation = [&](const GenerationRecord& record) { logged_islands.push_back(record.island); };
+  std::vector<GenerationRecord> records;
+  callbacks.on_generation = [&](const GenerationRecord& record) { records.push_back(record); };
   const RunSummary summary = run_search(parse_config(island_config), output.path(), callbacks);
   EXPECT_EQ(summary.termination, Termination::completed);
-  EXPECT_EQ(logged_islands, std::vector<int>(island_generations, -1));  // each record is a whole row
   const RunFileContents contents = read_run_file(output.path());
+  // Each record is a whole row (island -1) with one record per island: the island's block of it.
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(island_generations));
+  for (const GenerationRecord& record : records) {
+    SCOPED_TRACE("generation " + std::to_string(record.generation));
+    EXPECT_EQ(record.island, -1);
+    ASSERT_EQ(record.islands.size(), static_cast<std::size_t>(island_count));
+    double best_of_islands = record.islands[0].best_fitness;
+    for (int island = 0; island < island_count; ++island) {
+      const GenerationRecord& part = record.islands[static_cast<std::size_t>(island)];
+      EXPECT_EQ(part.island, island);
+      EXPECT_EQ(part.generation, record.generation);
+      EXPECT_EQ(part.evaluations, island_population);
+      const auto& row = contents.fitness[static_cast<std::size_t>(record.generation)];
+      const auto block = row.begin() + island * island_population;
+      EXPECT_EQ(part.best_fitness, *std::min_element(block, block + island_population));
+      EXPECT_GE(part.best_so_far, record.best_so_far);  // the run's best is the best island's
+      best_of_islands = std::min(best_of_islands, part.best_fitness);
+    }
+    EXPECT_EQ(best_of_islands, record.best_fitness);
+  }
   EXPECT_EQ(contents.population_size, island_count * island_population);
   EXPECT_EQ(contents.generations, island_generations);
   EXPECT_EQ(testing_support::read_int64_attribute(output.path(), "/config", "islands"), island_count);

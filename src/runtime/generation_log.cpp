@@ -101,7 +101,8 @@ GenerationLog GenerationLog::resume(const std::filesystem::path& path, std::int6
 void GenerationLog::append(const GenerationRecord& record) {
   errno = 0;
   out_ << generation_json(record) << '\n';
-  out_.flush();  // per line: `tail -f` and a kill see whole generations
+  for (const GenerationRecord& island : record.islands) out_ << generation_json(island) << '\n';
+  out_.flush();  // per generation: `tail -f` and a kill see whole generations
   if (!out_) throw StorageError(reason("write", path_));
 }
 

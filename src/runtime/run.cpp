@@ -85,6 +85,8 @@ class SearchView {
   virtual double best_fitness() const = 0;
   /// Puts the strategy state(s) of the last stored generation into the checkpoint.
   virtual void save(Checkpoint& checkpoint) const = 0;
+  /// Each island's best fitness so far, in island order; empty with one population.
+  virtual std::vector<double> island_best_fitness() const { return {}; }
 };
 
 class StrategyView final : public SearchView {
@@ -115,6 +117,7 @@ class IslandsView final : public SearchView {
       }
       check_strategy_generation(island.strategy(), config, checkpoint, file);
       consider(island.strategy().best(), island.strategy().best_fitness());
+      island_best_fitness_.push_back(island.strategy().best_fitness());
     }
   }
 
@@ -126,6 +129,7 @@ class IslandsView final : public SearchView {
         statistics_.emplace_back(name + "_island" + std::to_string(report.island), value);
       }
       consider(report.best, report.best_fitness);
+      island_best_fitness_.at(static_cast<std::size_t>(report.island)) = report.best_fitness;
     }
     states_ = std::move(states);
   }
@@ -134,6 +138,7 @@ class IslandsView final : public SearchView {
   const std::optional<Genome>& best() const override { return best_; }
   double best_fitness() const override { return best_fitness_; }
   void save(Checkpoint& checkpoint) const override { checkpoint.island_states = states_; }
+  std::vector<double> island_best_fitness() const override { return island_best_fitness_; }
 
  private:
   // Strictly better replaces: on a tie the lower island (seen first) keeps it.
@@ -148,15 +153,18 @@ class IslandsView final : public SearchView {
   StrategyStatistics statistics_;
   std::optional<Genome> best_;
   double best_fitness_ = std::numeric_limits<double>::infinity();
+  std::vector<double> island_best_fitness_;
 };
 
 /// A search as it was when taken: what a store thread reads while the strategy moves on.
 class FrozenView final : public SearchView {
  public:
   explicit FrozenView(const SearchView& live)
-      : statistics_(live.statistics()), best_(live.best()), best_fitness_(live.best_fitness()) {
+      : statistics_(live.statistics()), best_(live.best()), best_fitness_(live.best_fitness()),
+        island_best_fitness_(live.island_best_fitness()) {
     live.save(states_);
   }
+  std::vector<double> island_best_fitness() const override { return island_best_fitness_; }
   StrategyStatistics statistics() const override { return statistics_; }
   const std::optional<Genome>& best() const override { return best_; }
   double best_fitness() const override { return best_fitness_; }
@@ -169,8 +177,29 @@ class FrozenView final : public SearchView {
   StrategyStatistics statistics_;
   std::optional<Genome> best_;
   double best_fitness_;
+  std::vector<double> island_best_fitness_;
   Checkpoint states_;  // only its strategy state(s)
 };
+
+/// The figures of a record that come from results [first, first + count) of a generation's row:
+/// evaluations, failures, divergences, best, median and best validation fitness.
+void fill_generation_figures(GenerationRecord& record, const std::vector<EvaluationResult>& results,
+                             const std::vector<double>& validation_fitness, std::size_t first, std::size_t count) {
+  record.evaluations = static_cast<int>(count);
+  std::vector<double> fitness;
+  fitness.reserve(count);
+  for (std::size_t i = first; i < first + count; ++i) {
+    fitness.push_back(results[i].fitness);
+    record.diverged += results[i].diverged ? 1 : 0;
+    record.failed += results[i].failed ? 1 : 0;
+    if (i >= validation_fitness.size() || std::isnan(validation_fitness[i])) continue;
+    if (std::isnan(record.generation_validation_best) || validation_fitness[i] < record.generation_validation_best) {
+      record.generation_validation_best = validation_fitness[i];
+    }
+  }
+  record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
+  record.median_fitness = median_of(fitness);
+}
 
 /// One session of a run (the first, or one resume): stores generations, logs them, and decides when
 /// to checkpoint.
@@ -197,20 +226,7 @@ class Session {
     record.generation = store_.completed_generations();
     record.session = checkpoint_.session;
     record.island = config_.islands.count > 1 ? -1 : 0;  // with islands, a record is the whole row
-    record.evaluations = static_cast<int>(results.size());
-    for (const double value : validation_fitness) {
-      if (std::isnan(value)) continue;
-      if (std::isnan(record.generation_validation_best) || value < record.generation_validation_best) {
-        record.generation_validation_best = value;
-      }
-    }
-    std::vector<double> fitness;
-    fitness.reserve(results.size());
-    for (const EvaluationResult& result : results) {
-      fitness.push_back(result.fitness);
-      record.diverged += result.diverged ? 1 : 0;
-      record.failed += result.failed ? 1 : 0;
-    }
+    fill_generation_figures(record, results, validation_fitness, 0, results.size());
     store_.append_generation(population, results);
     store_.append_strategy_statistics(search.statistics());
     store_.append_evaluations(population, results, checkpoint_.session);
@@ -222,8 +238,6 @@ class Session {
     }
 
     const auto now = clock::now();
-    record.best_fitness = *std::min_element(fitness.begin(), fitness.end());
-    record.median_fitness = median_of(fitness);
     record.best_so_far = search.best_fitness();
     if (checkpoint_.validated_best) record.validation_best = checkpoint_.validated_best->validation_fitness;
     record.elapsed_seconds = checkpoint_.elapsed_seconds + seconds_since(last_checkpoint_);  // the checkpoint holds the time before it
@@ -233,6 +247,21 @@ class Session {
         generation_seconds > 0.0 ? static_cast<double>(results.size()) / generation_seconds : 0.0;
     progress_.set_done(record.generation + 1);
     record.eta_seconds = progress_.eta_seconds().value_or(0.0);
+    const std::vector<double> island_best = search.island_best_fitness();
+    const std::size_t island_size = island_best.empty() ? 0 : results.size() / island_best.size();
+    for (std::size_t island = 0; island < island_best.size(); ++island) {
+      GenerationRecord part;
+      part.generation = record.generation;
+      part.island = static_cast<int>(island);
+      part.session = record.session;
+      fill_generation_figures(part, results, validation_fitness, island * island_size, island_size);
+      part.best_so_far = island_best[island];
+      part.validation_best = record.validation_best;
+      part.evaluations_per_second = record.evaluations_per_second / static_cast<double>(island_best.size());
+      part.elapsed_seconds = record.elapsed_seconds;
+      part.eta_seconds = record.eta_seconds;
+      record.islands.push_back(std::move(part));
+    }
     summary_.log.push_back(record);
     summary_.evaluations += static_cast<std::int64_t>(results.size());
     summary_.generations = record.generation + 1;

@@ -24,7 +24,8 @@ class GenerationLog {
   /// missing file is created. StorageError when it cannot be read or written.
   static GenerationLog resume(const std::filesystem::path& path, std::int64_t checkpoint_generations);
 
-  /// Writes the record as one line and flushes it. StorageError when the write fails.
+  /// Writes the record as one line, then its islands' records (an island run) one line each, and
+  /// flushes them. StorageError when the write fails.
   void append(const GenerationRecord& record);
 
   const std::filesystem::path& path() const { return path_; }

@@ -36,6 +36,10 @@ struct GenerationRecord {
   double evaluations_per_second = 0.0;
   double elapsed_seconds = 0.0;   // since the start of the run
   double eta_seconds = 0.0;       // estimated time to the last generation
+  // An island run's record (island -1) also holds one per island, in island order: the island's
+  // block of the row, its strategy's best so far, and the whole record's session, validated best,
+  // times and its share of the rate. Empty otherwise.
+  std::vector<GenerationRecord> islands;
 };
 
 enum class Termination {
