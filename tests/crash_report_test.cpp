@@ -1,0 +1,105 @@
+// The fatal-signal line (metaevo/core/crash_report.hpp), in death tests: each child installs the
+// handler, describes an evaluation, and dies of a signal, which must stay the cause of death.
+#include "metaevo/core/crash_report.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+namespace metaevo {
+namespace {
+
+[[noreturn]] void write_through_null() {
+  volatile int* volatile nowhere = nullptr;
+  *nowhere = 1;
+  std::abort();  // not reached
+}
+
+TEST(CrashReportDeathTest, ASegfaultInATaskNamesTheEvaluationThePluginAndStillKillsWithTheSignal) {
+  EXPECT_EXIT(
+      {
+        crash_report::install("rank 2");
+        const crash_report::GenomeScope genome(17);
+        crash_report::EvaluationScope evaluation(3, "adam", "");
+        evaluation.task(1, "crashing_family", "/plugins/libcrash.so");
+        write_through_null();
+      },
+      ::testing::KilledBySignal(SIGSEGV),
+      "^metaevo: rank 2: fatal signal 11 \\(SIGSEGV\\) at address 0x0 while evaluating genome 17 of generation 3: "
+      "task 1 of family \"crashing_family\" \\(plugin /plugins/libcrash.so\\) with update rule \"adam\"\n$");
+}
+
+TEST(CrashReportDeathTest, ARulesConstructorThatAbortsNamesTheRulesPlugin) {
+  EXPECT_EXIT(
+      {
+        crash_report::install("");
+        crash_report::EvaluationScope evaluation(0, "plugin_rule", "/p/rule.so");  // no genome: a scoring run
+        std::abort();
+      },
+      ::testing::KilledBySignal(SIGABRT),
+      "^metaevo: fatal signal 6 \\(SIGABRT\\) while evaluating a baseline or scoring run of generation 0: building "
+      "its update rule \"plugin_rule\" \\(plugin /p/rule.so\\)\n$");
+}
+
+TEST(CrashReportDeathTest, AfterTheEvaluationASignalIsNotBlamedOnIt) {
+  EXPECT_EXIT(
+      {
+        crash_report::install("");
+        {
+          const crash_report::GenomeScope genome(4);
+          crash_report::EvaluationScope evaluation(1, "sgd", "");
+          evaluation.task(0, "quadratic", "");
+        }
+        std::raise(SIGFPE);
+      },
+      ::testing::KilledBySignal(SIGFPE), "^metaevo: fatal signal 8 \\(SIGFPE\\) outside any evaluation\n$");
+}
+
+TEST(CrashReportDeathTest, ACrashInAnotherThreadSaysWhichThreadWasEvaluating) {
+  EXPECT_EXIT(
+      {
+        crash_report::install("");
+        const crash_report::GenomeScope genome(9);
+        crash_report::EvaluationScope evaluation(5, "sgd", "");
+        evaluation.task(2, "quadratic", "");
+        std::thread([] { write_through_null(); }).join();
+      },
+      ::testing::KilledBySignal(SIGSEGV),
+      "in a thread other than the evaluating one, which was evaluating genome 9 of generation 5: task 2");
+}
+
+TEST(CrashReportDeathTest, AStackOverflowStillGetsItsLine) {
+  EXPECT_EXIT(
+      {
+        crash_report::install("");
+        const crash_report::GenomeScope genome(1);
+        crash_report::EvaluationScope evaluation(0, "sgd", "");
+        evaluation.task(0, "deep", "");
+        // Recursion the compiler cannot turn into a loop (volatile frame, result used), bounded only
+        // by a limit it cannot see (8 MB of stack run out long before).
+        static volatile int limit = 1 << 30;
+        struct Recursion {
+          static int depth(int n) {
+            if (n >= limit) return n;
+            volatile char frame[1024];
+            frame[0] = static_cast<char>(n);
+            return depth(n + 1) + frame[0];
+          }
+        };
+        std::exit(Recursion::depth(0));
+      },
+      ::testing::KilledBySignal(SIGSEGV), "fatal signal 11 \\(SIGSEGV\\) at address 0x[0-9a-f]+ while evaluating genome 1");
+}
+
+TEST(CrashReport, WithoutInstallTheScopesDoNothing) {
+  // The library's users that never install (tests, benchmarks) pay one atomic load per scope.
+  EXPECT_FALSE(crash_report::installed());
+  const crash_report::GenomeScope genome(1);
+  crash_report::EvaluationScope evaluation(0, "sgd", "");
+  evaluation.task(0, "quadratic", "");
+}
+
+}  // namespace
+}  // namespace metaevo
