@@ -372,8 +372,8 @@ int main(int argc, char** argv) {
   // the flag, not kill the rank with the signal's default action.
   install_stop_handlers();
   metaevo::MpiSession session(argc, argv);
-  // After MPI_Init, whose handlers for the same signals it replaces: a plugin's segfault in an
-  // evaluation ends the rank with a line naming the plugin and the evaluation.
+  // After MPI_Init, whose handlers for the same signals it calls after its own line: a plugin's
+  // segfault in an evaluation ends the rank with a line naming the plugin and the evaluation.
   metaevo::crash_report::install(session.size() > 1 ? "rank " + std::to_string(session.rank()) : std::string());
 
   CLI::App app{"metaevo: evolutionary meta-optimization of how to train"};

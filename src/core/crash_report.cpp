@@ -9,12 +9,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 namespace metaevo::crash_report {
 
 namespace {
 
 constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+constexpr std::size_t fatal_signal_count = std::size(fatal_signals);
+
+// What each signal did before install(): after its line the handler hands the signal on to it
+// (Open MPI's backtrace, a sanitizer's report), or to the default action.
+struct sigaction previous_actions[fatal_signal_count];
 
 /// What this process evaluates, as the text after "while ". Written only by the evaluating thread;
 /// `length` is 0 while the text is rewritten or when nothing is evaluated, so the handler never
@@ -68,7 +74,7 @@ struct SignalSafeLine {
   }
 };
 
-extern "C" void report_fatal_signal(int signal_number, siginfo_t* info, void* /*context*/) {
+extern "C" void report_fatal_signal(int signal_number, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   SignalSafeLine line;
   line.append("metaevo: ");
@@ -102,12 +108,24 @@ extern "C" void report_fatal_signal(int signal_number, siginfo_t* info, void* /*
     if (count <= 0) break;
     written += static_cast<std::size_t>(count);
   }
-  // The default action, as if nothing had been installed: the process dies of this signal.
+  // Then what would have happened without this handler: the previous one runs with the same
+  // signal information (Open MPI prints a backtrace, a sanitizer its report; both then raise the
+  // signal again with its default action), and in any case the process dies of this signal.
+  errno = saved_errno;
+  for (std::size_t k = 0; k < fatal_signal_count; ++k) {
+    if (fatal_signals[k] != signal_number) continue;
+    const struct sigaction& previous = previous_actions[k];
+    sigaction(signal_number, &previous, nullptr);
+    if ((previous.sa_flags & SA_SIGINFO) != 0 && previous.sa_sigaction != nullptr) {
+      previous.sa_sigaction(signal_number, info, context);
+    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+      previous.sa_handler(signal_number);
+    }
+  }
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   sigemptyset(&default_action.sa_mask);
   sigaction(signal_number, &default_action, nullptr);
-  errno = saved_errno;
   raise(signal_number);  // delivered when the handler returns (the signal is blocked until then)
 }
 
@@ -136,7 +154,7 @@ void install(std::string_view process_label) {
   action.sa_sigaction = report_fatal_signal;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
-  for (const int signal_number : fatal_signals) sigaction(signal_number, &action, nullptr);
+  for (std::size_t k = 0; k < fatal_signal_count; ++k) sigaction(fatal_signals[k], &action, &previous_actions[k]);
   site.installed.store(true);
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // The last words of a process that a fatal signal kills (a plugin's segfault, an abort): one line on
 // stderr naming the signal and what the process was evaluating (generation, genome, task, family,
-// and the plugin that registered the family or rule), then the default action, so the process still
-// dies of the signal (exit status and core dump unchanged). The metaevo command installs it on every
-// rank; the evaluator says what it evaluates. docs/reliability.md, "Faults during a run".
+// and the plugin that registered the family or rule). Then whatever handled the signal before runs
+// (Open MPI's backtrace, a sanitizer's report), and the process still dies of the signal (exit
+// status and core dump as without this line). The metaevo command installs it on every rank; the
+// evaluator says what it evaluates. docs/reliability.md, "Faults during a run".
 //
 // The handler may use only async-signal-safe calls, so the line is formatted in advance: the
 // evaluator's scopes below write it into a fixed buffer (no allocation) as each task starts, and the
@@ -18,7 +19,7 @@ namespace metaevo::crash_report {
 /// signal stack of the calling thread (a stack overflow still gets its line). `process_label`
 /// ("rank 2", or empty in one process) starts the line after "metaevo: "; at most 63 bytes are kept.
 /// Call it once, from the main thread, after anything else that installs handlers for these
-/// signals (MPI_Init does): the previous handlers are replaced, not chained.
+/// signals (MPI_Init does): each previous handler is called after the line.
 void install(std::string_view process_label);
 
 /// Whether install() ran in this process; the scopes below do nothing until it has.
