@@ -3,9 +3,11 @@
 #include "metaevo/core/crash_report.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 namespace metaevo {
@@ -91,6 +93,28 @@ TEST(CrashReportDeathTest, AStackOverflowStillGetsItsLine) {
         std::exit(Recursion::depth(0));
       },
       ::testing::KilledBySignal(SIGSEGV), "fatal signal 11 \\(SIGSEGV\\) at address 0x[0-9a-f]+ while evaluating genome 1");
+}
+
+extern "C" void announce_previous_handler(int /*signal_number*/, siginfo_t* info, void* /*context*/) {
+  const char* text = info != nullptr && info->si_addr == nullptr ? "previous handler, address null\n" : "previous handler\n";
+  [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, text, std::strlen(text));
+}
+
+// A handler installed before (Open MPI's backtrace, a sanitizer's report) still runs, after the
+// line and with the fault's own information, and the process still dies of the signal.
+TEST(CrashReportDeathTest, TheHandlerItReplacedRunsAfterTheLine) {
+  EXPECT_EXIT(
+      {
+        struct sigaction previous {};
+        previous.sa_sigaction = announce_previous_handler;
+        previous.sa_flags = SA_SIGINFO;
+        sigemptyset(&previous.sa_mask);
+        sigaction(SIGSEGV, &previous, nullptr);
+        crash_report::install("");
+        write_through_null();
+      },
+      ::testing::KilledBySignal(SIGSEGV),
+      "^metaevo: fatal signal 11 \\(SIGSEGV\\) at address 0x0 outside any evaluation\nprevious handler, address null\n$");
 }
 
 TEST(CrashReport, WithoutInstallTheScopesDoNothing) {
