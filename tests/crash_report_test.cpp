@@ -8,10 +8,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 namespace metaevo {
 namespace {
+
+/// Installs the crash report as the only handler: a sanitizer build's own (which would report and
+/// exit instead) is set aside first. TheHandlerItReplacedRunsAfterTheLine tests the chaining.
+void install_alone(std::string_view label) {
+  for (const int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(signal_number, SIG_DFL);
+  crash_report::install(label);
+}
 
 [[noreturn]] void write_through_null() {
   volatile int* volatile nowhere = nullptr;
@@ -22,7 +30,7 @@ namespace {
 TEST(CrashReportDeathTest, ASegfaultInATaskNamesTheEvaluationThePluginAndStillKillsWithTheSignal) {
   EXPECT_EXIT(
       {
-        crash_report::install("rank 2");
+        install_alone("rank 2");
         const crash_report::GenomeScope genome(17);
         crash_report::EvaluationScope evaluation(3, "adam", "");
         evaluation.task(1, "crashing_family", "/plugins/libcrash.so");
@@ -36,7 +44,7 @@ TEST(CrashReportDeathTest, ASegfaultInATaskNamesTheEvaluationThePluginAndStillKi
 TEST(CrashReportDeathTest, ARulesConstructorThatAbortsNamesTheRulesPlugin) {
   EXPECT_EXIT(
       {
-        crash_report::install("");
+        install_alone("");
         crash_report::EvaluationScope evaluation(0, "plugin_rule", "/p/rule.so");  // no genome: a scoring run
         std::abort();
       },
@@ -48,7 +56,7 @@ TEST(CrashReportDeathTest, ARulesConstructorThatAbortsNamesTheRulesPlugin) {
 TEST(CrashReportDeathTest, AfterTheEvaluationASignalIsNotBlamedOnIt) {
   EXPECT_EXIT(
       {
-        crash_report::install("");
+        install_alone("");
         {
           const crash_report::GenomeScope genome(4);
           crash_report::EvaluationScope evaluation(1, "sgd", "");
@@ -62,7 +70,7 @@ TEST(CrashReportDeathTest, AfterTheEvaluationASignalIsNotBlamedOnIt) {
 TEST(CrashReportDeathTest, ACrashInAnotherThreadSaysWhichThreadWasEvaluating) {
   EXPECT_EXIT(
       {
-        crash_report::install("");
+        install_alone("");
         const crash_report::GenomeScope genome(9);
         crash_report::EvaluationScope evaluation(5, "sgd", "");
         evaluation.task(2, "quadratic", "");
@@ -75,7 +83,7 @@ TEST(CrashReportDeathTest, ACrashInAnotherThreadSaysWhichThreadWasEvaluating) {
 TEST(CrashReportDeathTest, AStackOverflowStillGetsItsLine) {
   EXPECT_EXIT(
       {
-        crash_report::install("");
+        install_alone("");
         const crash_report::GenomeScope genome(1);
         crash_report::EvaluationScope evaluation(0, "sgd", "");
         evaluation.task(0, "deep", "");
@@ -109,7 +117,7 @@ TEST(CrashReportDeathTest, TheHandlerItReplacedRunsAfterTheLine) {
         previous.sa_sigaction = announce_previous_handler;
         previous.sa_flags = SA_SIGINFO;
         sigemptyset(&previous.sa_mask);
-        sigaction(SIGSEGV, &previous, nullptr);
+        sigaction(SIGSEGV, &previous, nullptr);  // in place of a sanitizer's, if any
         crash_report::install("");
         write_through_null();
       },
