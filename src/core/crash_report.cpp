@@ -37,8 +37,10 @@ struct EvaluationSite {
 
 EvaluationSite site;
 
-// An alternate stack, so that a stack overflow (itself a SIGSEGV) still runs the handler.
-alignas(16) char alternate_stack[64 * 1024];
+// An alternate stack, so that a stack overflow (itself a SIGSEGV) still runs the handler. Roomy:
+// the handler it hands on to runs there too (Open MPI's backtrace, a sanitizer's symbolizing
+// report); untouched pages cost nothing.
+alignas(16) char alternate_stack[256 * 1024];
 
 long this_thread_id() { return syscall(SYS_gettid); }
 
