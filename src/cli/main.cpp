@@ -16,6 +16,7 @@
 #include "cli/progress_display.hpp"
 #include "cli/score_command.hpp"
 #include "metaevo/config/config.hpp"
+#include "metaevo/core/crash_report.hpp"
 #include "metaevo/core/error.hpp"
 #include "metaevo/core/plugin_loader.hpp"
 #include "metaevo/runtime/executor.hpp"
@@ -385,6 +386,9 @@ int main(int argc, char** argv) {
   // the flag, not kill the rank with the signal's default action.
   install_stop_handlers();
   metaevo::MpiSession session(argc, argv);
+  // After MPI_Init, whose handlers for the same signals it calls after its own line: a plugin's
+  // segfault in an evaluation ends the rank with a line naming the plugin and the evaluation.
+  metaevo::crash_report::install(session.size() > 1 ? "rank " + std::to_string(session.rank()) : std::string());
 
   CLI::App app{"metaevo: evolutionary meta-optimization of how to train"};
   app.require_subcommand(1);

@@ -43,6 +43,16 @@ std::set<std::string> registered_names() {
   return names;
 }
 
+/// The path of the plugin that registered `key` ("task family NAME"), empty when none did.
+std::string plugin_registering(const std::string& key) {
+  PluginState& state = plugin_state();
+  const std::lock_guard lock(state.mutex);
+  for (const LoadedPlugin& plugin : state.loaded) {
+    if (std::find(plugin.names.begin(), plugin.names.end(), key) != plugin.names.end()) return plugin.record.path;
+  }
+  return "";
+}
+
 /// The registries' clash message is `WHAT "NAME" is already registered`: says who registered NAME.
 std::string clash_owner(const PluginState& state, const std::string& message) {
   const std::size_t open = message.find('"');
@@ -146,6 +156,14 @@ PluginRecord load(const std::filesystem::path& given, const std::string* expecte
 PluginRecord load_plugin(const std::filesystem::path& path) { return load(path, nullptr); }
 
 PluginRecord load_recorded_plugin(const PluginRecord& recorded) { return load(recorded.path, &recorded.sha256); }
+
+std::string plugin_of_task_family(std::string_view name) {
+  return plugin_registering(task_family_registry().what() + " " + std::string(name));
+}
+
+std::string plugin_of_update_rule(std::string_view name) {
+  return plugin_registering(update_rule_registry().what() + " " + std::string(name));
+}
 
 std::vector<PluginRecord> loaded_plugins() {
   PluginState& state = plugin_state();

@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "core/text_format.hpp"
+#include "metaevo/core/crash_report.hpp"
 #include "metaevo/core/error.hpp"
+#include "metaevo/core/plugin_loader.hpp"
 #include "metaevo/evaluation/diagnostic_objective.hpp"
 #include "metaevo/evaluation/inner_loop.hpp"
 #include "metaevo/core/random.hpp"
@@ -80,9 +82,11 @@ std::uint64_t task_seed(const EvaluationKey& key, int task_index) {
 
 Evaluator::Evaluator(const RunConfig& config) : config_(config), space_(config.search_space()) {
   double total = 0.0;
+  rule_plugin_ = plugin_of_update_rule(config_.update_rule.family);
   for (const TaskConfig& task : config_.tasks) {
     families_.push_back(make_task_family(task));
     external_families_.push_back(dynamic_cast<const ExternalTaskFamily*>(families_.back().get()));
+    family_plugins_.push_back(plugin_of_task_family(task.family));
     total += task.weight;
     cumulative_weights_.push_back(total);
   }
@@ -173,6 +177,7 @@ EvaluationResult Evaluator::evaluate_objective(const Genome& genome) const {
 }
 
 EvaluationResult Evaluator::evaluate(const EvaluationRequest& request) const {
+  const crash_report::GenomeScope crash_site(request.genome.id);
   if (config_.objective) return evaluate_objective(request.genome);
   const int task_count = request.task_count > 0 ? request.task_count : config_.evaluation.tasks_per_evaluation;
   const RuleParameters parameters = request.baseline ? baseline_rule_parameters() : rule_parameters_of(request.genome);
@@ -205,6 +210,11 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
   const int end_task = task_span > 0 ? first_task + task_span : task_count;
   const int span = end_task - first_task;
   const EvaluationOptions& options = config_.evaluation;
+  // The config's rule was looked up once; another (a baseline's) only here, off the run's hot path.
+  std::string other_rule_plugin;
+  if (rule_family != config_.update_rule.family) other_rule_plugin = plugin_of_update_rule(rule_family);
+  crash_report::EvaluationScope crash_site(key.generation, rule_family,
+                                           rule_family != config_.update_rule.family ? other_rule_plugin : rule_plugin_);
   EvaluationResult result;
   double score_sum = 0.0;
   double final_loss_sum = 0.0;
@@ -249,6 +259,7 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
       const auto slot = static_cast<std::size_t>(task_index - first_task);
       const auto family_index = static_cast<std::size_t>(result.task_families[slot]);
       const TaskFamily& family = *families_[family_index];
+      crash_site.task(task_index, family.name(), family_plugins_[family_index]);
       if (const ExternalTaskFamily* external = external_families_[family_index]) {
         if (rule_json.empty()) rule_json = to_json(exported_rule(rule_family, parameters));
         ExternalTaskRequest request;

@@ -3,6 +3,7 @@
 // same files before it reads a config, since the config may name their families.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace metaevo {
@@ -25,5 +26,12 @@ PluginRecord load_recorded_plugin(const PluginRecord& recorded);
 
 /// Every plugin this process has loaded, in loading order.
 std::vector<PluginRecord> loaded_plugins();
+
+/// The path of the plugin that registered task family `name`, empty for a built-in or unknown name
+/// (for messages: a crash report names the plugin whose code was running).
+std::string plugin_of_task_family(std::string_view name);
+
+/// As plugin_of_task_family, for an update rule family.
+std::string plugin_of_update_rule(std::string_view name);
 
 }  // namespace metaevo

@@ -138,6 +138,10 @@ class Evaluator {
   // the inner loop), else null.
   std::vector<const ExternalTaskFamily*> external_families_;
   std::vector<double> cumulative_weights_;
+  // Per family, and for the config's rule: the plugin that registered it (empty: built-in), for the
+  // line a fatal signal prints (metaevo/core/crash_report.hpp).
+  std::vector<std::string> family_plugins_;
+  std::string rule_plugin_;
 };
 
 }  // namespace metaevo
