@@ -285,6 +285,56 @@ TEST(FullDiskDrill, AnMpiRunThatFillsTheDiskEndsEveryRankAndResumesToTheUninterr
   expect_same_run(reference.run, output);
 }
 
+/// A small tmpfs mounted at a directory while alive (unmounted lazily when it dies).
+class SmallTmpfs {
+ public:
+  /// False when this process may not mount (not root, or a container without CAP_SYS_ADMIN).
+  bool mount(const std::filesystem::path& at, const std::string& size) {
+    if (::geteuid() != 0) return false;
+    const std::string command = "mount -t tmpfs -o size=" + size + " tmpfs '" + at.string() + "' 2> /dev/null";
+    mounted_ = std::system(command.c_str()) == 0;
+    if (mounted_) at_ = at;
+    return mounted_;
+  }
+  bool resize(const std::string& size) const {
+    const std::string command = "mount -o remount,size=" + size + " '" + at_.string() + "'";
+    return std::system(command.c_str()) == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) std::system(("umount -l '" + at_.string() + "'").c_str());
+  }
+
+ private:
+  std::filesystem::path at_;
+  bool mounted_ = false;
+};
+
+// The same with a real full file system, where this machine lets the test mount one: a tmpfs of
+// 400 KiB (the run takes about 800), enlarged to 16 MiB for the resume. The interposer drills above
+// are the ones that always run; this one checks that they behave as a kernel's ENOSPC does.
+TEST(FullDiskDrill, OnASmallTmpfsTheRunStopsCleanlyAndResumesOnceItIsEnlarged) {
+  TemporaryDirectory scratch("_scratch");
+  TemporaryDirectory disk("_disk");
+  const Reference reference = uninterrupted_run(scratch, disk);
+  TemporaryDirectory mount_point("_tmpfs");
+  SmallTmpfs tmpfs;  // unmounted before mount_point is removed
+  if (!tmpfs.mount(mount_point.path(), "400k")) GTEST_SKIP() << "this process may not mount a tmpfs";
+  const std::filesystem::path output = mount_point.path() / "run.h5";
+  const CommandResult full =
+      run_command(cli() + " run " + reference.config.string() + " --quiet --out " + output.string());
+  expect_one_clear_full_disk_line(full, mount_point.path());
+  EXPECT_EQ(temporary_files_in(mount_point.path()), std::vector<std::string>{});
+  const RunFileContents checkpoint = read_run_file(output);
+  ASSERT_TRUE(checkpoint.has_checkpoint);
+  EXPECT_LT(checkpoint.generations, 5);
+  testing_support::expect_only_listed_segments(output, checkpoint.segments);
+
+  ASSERT_TRUE(tmpfs.resize("16m"));
+  const CommandResult resumed = run_command(cli() + " resume " + output.string() + " --quiet");
+  EXPECT_EQ(resumed.exit_status, 0) << resumed.output;
+  expect_same_run(reference.run, output);
+}
+
 // The run file's directory made read-only before a resume (chmod a-w; as root, which chmod does not
 // stop, the interposer refuses the writes as the kernel would refuse them to anyone else): one line
 // naming the file and saying why, the storage status, the run file and its directory untouched.

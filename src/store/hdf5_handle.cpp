@@ -151,7 +151,7 @@ bool close_noexcept(ObjectKind kind, hid_t id) noexcept {
 
 void close_checked(ObjectKind kind, hid_t id) {
   if (id < 0) return;
-  check_status(close_by_kind(kind, id), close_call_name(kind), to_string(kind));
+  check_status(close_by_kind(kind, id), close_call_name(kind), "");  // the call names the kind
 }
 
 ErrorPrintingSilencer::ErrorPrintingSilencer() noexcept {
