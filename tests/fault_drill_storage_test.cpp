@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,7 +27,6 @@ namespace {
 
 using testing_support::CommandResult;
 using testing_support::run_command;
-using testing_support::TemporaryPath;
 
 // resume_test.cpp's shape: 5 generations of 8, two task families, a checkpoint every generation.
 constexpr const char* drill_config = R"([run]
@@ -60,23 +61,30 @@ dimension = 3
 samples = 20
 )";
 
-/// A directory of its own per test (and per test process), removed with everything in it.
+/// A directory of its own per test (and per test process), removed with everything in it. Named as
+/// TemporaryPath names files, with a parameterized test's '/' made '_'.
 class TemporaryDirectory {
  public:
-  explicit TemporaryDirectory(const std::string& suffix) : name_(suffix) {
-    std::filesystem::create_directories(name_.path());
+  explicit TemporaryDirectory(const std::string& suffix) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = "metaevo_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
+                       std::to_string(::getpid()) + suffix;
+    std::replace(name.begin(), name.end(), '/', '_');
+    path_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
   }
   ~TemporaryDirectory() {
     std::error_code ignored;
-    std::filesystem::permissions(name_.path(), std::filesystem::perms::owner_all, ignored);
-    std::filesystem::remove_all(name_.path(), ignored);
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ignored);
+    std::filesystem::remove_all(path_, ignored);
   }
   TemporaryDirectory(const TemporaryDirectory&) = delete;
   TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  const std::filesystem::path& path() const { return name_.path(); }
+  const std::filesystem::path& path() const { return path_; }
 
  private:
-  TemporaryPath name_;
+  std::filesystem::path path_;
 };
 
 std::string cli() { return METAEVO_CLI_PATH; }
@@ -284,6 +292,50 @@ TEST(FullDiskDrill, AnMpiRunThatFillsTheDiskEndsEveryRankAndResumesToTheUninterr
   EXPECT_EQ(resumed.exit_status, 0) << resumed.output;
   expect_same_run(reference.run, output);
 }
+
+// The other ways a write fails on a file system, each said in words a user can act on (never the
+// C library's bare text, or "Input/output error" for a copy cut short), with the same cleanup.
+struct WriteError {
+  const char* name;
+  int error_number;
+  const char* words;  // what the line must say
+};
+
+void PrintTo(const WriteError& error, std::ostream* out) { *out << error.name; }
+
+class WriteErrorDrill : public ::testing::TestWithParam<WriteError> {};
+
+TEST_P(WriteErrorDrill, IsSaidInWordsNamingTheFileAndLeavesTheLastCheckpoint) {
+  TemporaryDirectory scratch("_scratch");
+  TemporaryDirectory disk("_disk");
+  const std::filesystem::path config = scratch.path() / "drill.toml";
+  std::ofstream(config) << drill_config;
+  const std::filesystem::path output = disk.path() / "run.h5";
+  // About half of the run's 1.4 MB: part way, after the first commits.
+  const CommandResult failed =
+      run_command(with_faults(disk.path(), "METAEVO_FAULT_BYTES=700000 METAEVO_FAULT_ERRNO=" +
+                                               std::to_string(GetParam().error_number)) +
+                  cli() + " run " + config.string() + " --quiet --out " + output.string());
+  EXPECT_EQ(failed.exit_status, 4) << failed.output;
+  const std::vector<std::string> lines = error_lines(failed);
+  ASSERT_EQ(lines.size(), 1u) << failed.output;
+  EXPECT_NE(lines[0].find(GetParam().words), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("the file system holding '" + disk.path().string()), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("cannot write "), std::string::npos) << lines[0];
+  EXPECT_EQ(temporary_files_in(disk.path()), std::vector<std::string>{});
+  const RunFileContents checkpoint = read_run_file(output);
+  EXPECT_TRUE(checkpoint.has_checkpoint);
+  testing_support::expect_only_listed_segments(output, checkpoint.segments);
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, WriteErrorDrill,
+                         ::testing::Values(WriteError{"QuotaExceeded", EDQUOT, "disk quota exceeded"},
+                                           WriteError{"FileTooLarge", EFBIG, "file too large"},
+                                           WriteError{"InputOutputError", EIO, "input/output error"},
+                                           WriteError{"ReadOnlyFileSystem", EROFS, "read-only file system"}),
+                         [](const ::testing::TestParamInfo<WriteError>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
 
 /// A small tmpfs mounted at a directory while alive (unmounted lazily when it dies).
 class SmallTmpfs {

@@ -4,6 +4,8 @@
 //   METAEVO_FAULT_DIRECTORY  the directory (an absolute path): its files, and those of its subdirectories;
 //   METAEVO_FAULT_BYTES      a full disk: the bytes its files may take in all (writes, sendfile,
 //                            fallocate), then every further write fails with ENOSPC;
+//   METAEVO_FAULT_ERRNO      optional: the errno a write fails with once the budget is spent
+//                            (default ENOSPC; e.g. 122 EDQUOT, 27 EFBIG, 5 EIO);
 //   METAEVO_FAULT_READ_ONLY  "1": a directory this user may not write in (what chmod a-w does for
 //                            anyone but root): opening a file there to write, creating, renaming
 //                            or removing fails with EACCES;
@@ -41,6 +43,7 @@ constexpr int max_tracked_descriptor = 1 << 16;
 char watched_directory[PATH_MAX];
 std::size_t watched_length = 0;
 bool read_only = false;
+int spent_errno = ENOSPC;  // what a write fails with once the budget is spent
 std::atomic<long long> bytes_left{0};
 std::atomic<long long> bytes_written{0};
 std::atomic<bool> on_disk[max_tracked_descriptor];  // descriptor -> a file under the directory, open to write
@@ -59,6 +62,7 @@ __attribute__((constructor)) void read_settings() {
   while (watched_length > 1 && watched_directory[watched_length - 1] == '/') watched_directory[--watched_length] = '\0';
   const char* bytes = std::getenv("METAEVO_FAULT_BYTES");
   bytes_left = bytes != nullptr ? std::atoll(bytes) : std::numeric_limits<long long>::max();
+  if (const char* error_number = std::getenv("METAEVO_FAULT_ERRNO")) spent_errno = std::atoi(error_number);
   const char* read_only_setting = std::getenv("METAEVO_FAULT_READ_ONLY");
   read_only = read_only_setting != nullptr && std::strcmp(read_only_setting, "1") == 0;
   report_path = std::getenv("METAEVO_FAULT_REPORT");
@@ -115,15 +119,15 @@ bool counted(int descriptor) {
   return descriptor >= 0 && descriptor < max_tracked_descriptor && on_disk[descriptor].load();
 }
 
-/// How many of `wanted` bytes the disk still takes (taking them), or -1 with errno ENOSPC: the disk
-/// is full. A write that does not fit whole is cut short, as a file system cuts it at its last block.
+/// How many of `wanted` bytes the disk still takes (taking them), or -1 with errno ENOSPC (or
+/// METAEVO_FAULT_ERRNO): the disk is full. A write that does not fit whole is cut short, as a file system cuts it at its last block.
 ssize_t reserve(int descriptor, std::size_t wanted) {
   if (!counted(descriptor) || wanted == 0) return static_cast<ssize_t>(wanted);
   long long left = bytes_left.load();
   long long granted = 0;
   do {
     if (left <= 0) {
-      errno = ENOSPC;
+      errno = spent_errno;
       return -1;
     }
     granted = left < static_cast<long long>(wanted) ? left : static_cast<long long>(wanted);
@@ -293,7 +297,7 @@ bool vector_fits(int descriptor, std::size_t total, ssize_t& granted) {
   if (granted < 0) return false;
   if (static_cast<std::size_t>(granted) < total) {
     settle(descriptor, granted, 0);
-    errno = ENOSPC;
+    errno = spent_errno;
     return false;
   }
   return true;
@@ -354,7 +358,7 @@ bool allocation_fits(int descriptor, off_t length, ssize_t& granted) {
   if (granted < 0) return false;
   if (granted < length) {
     settle(descriptor, granted, 0);
-    errno = ENOSPC;
+    errno = spent_errno;
     return false;
   }
   return true;
@@ -374,7 +378,7 @@ int fallocate(int descriptor, int mode, off_t offset, off_t length) {
 int posix_fallocate(int descriptor, off_t offset, off_t length) {
   static const auto real = next<int (*)(int, off_t, off_t)>("posix_fallocate");
   ssize_t granted = 0;
-  if (!allocation_fits(descriptor, length, granted)) return ENOSPC;
+  if (!allocation_fits(descriptor, length, granted)) return spent_errno;
   const int status = real(descriptor, offset, length);
   settle(descriptor, granted, status == 0 ? granted : 0);
   return status;
