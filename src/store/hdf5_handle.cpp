@@ -1,7 +1,6 @@
 #include "store/hdf5_handle.hpp"
 
 #include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 
