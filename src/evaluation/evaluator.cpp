@@ -303,8 +303,20 @@ EvaluationResult Evaluator::evaluate_rule(std::string_view rule_family, const Ru
       }
       if (curve.diverged) {
         std::ostringstream reason;
-        reason << "task " << task_index << " (" << family.name() << ") diverged at step " << curve.steps()
-               << ": loss " << curve.losses.back() << " from " << curve.losses.front();
+        reason << "task " << task_index << " (" << family.name() << ") diverged at step " << curve.steps();
+        switch (curve.divergence) {
+          case LearningCurve::Divergence::loss:
+            reason << ": loss " << curve.losses.back() << " from " << curve.losses.front();
+            break;
+          case LearningCurve::Divergence::parameters:
+            reason << ": its parameters are not finite (NaN, inf, or their squared norm overflows) at loss "
+                   << curve.losses.back();
+            break;
+          case LearningCurve::Divergence::gradient:
+            reason << ": its gradient is not finite (NaN, inf, or its squared norm overflows) at loss "
+                   << curve.losses.back();
+            break;
+        }
         record_diverged(slot, std::move(curve), reason.str());
         continue;
       }

@@ -24,10 +24,21 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
   context.total_steps = options.steps;
   context.tensor_sizes = tensor_sizes;
 
+  // A finite loss with parameters or a gradient that are not (or whose square overflows) is a
+  // divergence too. One pass over each vector per step, next to the task's own work.
+  const auto stop_as_diverged = [&curve](LearningCurve::Divergence why) {
+    curve.diverged = true;
+    curve.divergence = why;
+  };
+  const auto finite = [](const Eigen::VectorXd& vector) { return std::isfinite(vector.squaredNorm()); };
   double loss = task.loss_and_gradient(parameters, gradient);
   curve.losses.push_back(loss);
   if (!std::isfinite(loss)) {
-    curve.diverged = true;
+    stop_as_diverged(LearningCurve::Divergence::loss);
+    return curve;
+  }
+  if (!finite(gradient)) {
+    stop_as_diverged(LearningCurve::Divergence::gradient);
     return curve;
   }
   const bool has_deadline = options.deadline != std::chrono::steady_clock::time_point::max();
@@ -40,7 +51,15 @@ LearningCurve run_inner_loop(UpdateRule& rule, const Task& task, const InnerLoop
     loss = t < options.steps ? task.loss_and_gradient(parameters, gradient) : task.loss(parameters);
     curve.losses.push_back(loss);
     if (!std::isfinite(loss) || loss > explosion_threshold) {
-      curve.diverged = true;
+      stop_as_diverged(LearningCurve::Divergence::loss);
+      break;
+    }
+    if (!finite(parameters)) {
+      stop_as_diverged(LearningCurve::Divergence::parameters);
+      break;
+    }
+    if (t < options.steps && !finite(gradient)) {
+      stop_as_diverged(LearningCurve::Divergence::gradient);
       break;
     }
     if (has_deadline && std::chrono::steady_clock::now() > options.deadline) {

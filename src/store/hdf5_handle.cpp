@@ -1,8 +1,13 @@
 #include "store/hdf5_handle.hpp"
 
+#include <cstdio>
+#include <mutex>
 #include <string>
 
+#include <unistd.h>
+
 #include "metaevo/core/error.hpp"
+#include "store/file_system_error.hpp"
 
 namespace metaevo::h5 {
 
@@ -36,7 +41,20 @@ herr_t append_error_entry(unsigned /*position*/, const H5E_error2_t* entry, void
     message += name;
     message += "'";
   }
-  message += stack.empty() ? std::string(" (HDF5 reported no details)") : ": " + stack;
+  // A system call's failure (a full disk, an I/O error) in plain words, naming the file: HDF5's
+  // account of it would repeat the same errno a dozen times, once per layer and flush attempt.
+  if (const std::optional<int> error_number = file_system::errno_in_hdf5_stack(stack)) {
+    const std::optional<std::filesystem::path> file = file_system::file_in_hdf5_stack(stack);
+    if (file) {
+      const bool writing = stack.find("write failed") != std::string::npos;
+      const bool reading = stack.find("read failed") != std::string::npos;
+      message += writing ? ": cannot write " : reading ? ": cannot read " : ": cannot use ";
+      message += file->string() == name ? std::string("it") : "'" + file->string() + "'";
+    }
+    message += ": " + file_system::describe_errno(*error_number, file.value_or(""));
+  } else {
+    message += stack.empty() ? std::string(" (HDF5 reported no details)") : ": " + stack;
+  }
   throw StorageError(message);
 }
 
@@ -73,9 +91,31 @@ std::string_view to_string(ObjectKind kind) {
 
 namespace {
 
+/// HDF5 1.10 frees a file whose H5Fclose fails (its final flush meets a full disk) but keeps its
+/// id; the library's own exit handler (H5_term_library, registered with atexit when it started)
+/// then closes that id again and crashes on the freed memory. After such a failure the process ends
+/// without HDF5's handler: an on_exit handler registered now runs before it (handlers run in
+/// reverse order), flushes stdio and leaves with the status exit() was given. What HDF5 would still
+/// close then is dropped, as after a kill; the store never relies on it.
+void skip_hdf5_exit_handler_after_failed_file_close() noexcept {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    ::on_exit(
+        [](int status, void*) {
+          std::fflush(nullptr);
+          ::_exit(status);
+        },
+        nullptr);
+  });
+}
+
 herr_t close_by_kind(ObjectKind kind, hid_t id) noexcept {
   switch (kind) {
-    case ObjectKind::file: return H5Fclose(id);
+    case ObjectKind::file: {
+      const herr_t status = H5Fclose(id);
+      if (status < 0) skip_hdf5_exit_handler_after_failed_file_close();
+      return status;
+    }
     case ObjectKind::group: return H5Gclose(id);
     case ObjectKind::dataset: return H5Dclose(id);
     case ObjectKind::dataspace: return H5Sclose(id);
@@ -110,7 +150,7 @@ bool close_noexcept(ObjectKind kind, hid_t id) noexcept {
 
 void close_checked(ObjectKind kind, hid_t id) {
   if (id < 0) return;
-  check_status(close_by_kind(kind, id), close_call_name(kind), to_string(kind));
+  check_status(close_by_kind(kind, id), close_call_name(kind), "");  // the call names the kind
 }
 
 ErrorPrintingSilencer::ErrorPrintingSilencer() noexcept {

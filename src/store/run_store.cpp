@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/durable_file.hpp"
+#include "store/file_system_error.hpp"
 #include "store/hdf5_handle.hpp"
 #include "store/hdf5_io.hpp"
 #include "store/strategy_state_io.hpp"
@@ -421,6 +422,7 @@ class RunFileLock {
   RunFileLock(const RunFileLock&) = delete;
   RunFileLock& operator=(const RunFileLock&) = delete;
   ~RunFileLock() { release(); }
+  bool held() const noexcept { return fd_ >= 0; }
 
   /// Takes the lock of `run_path` or throws StorageError naming the holder's pid; never waits.
   static RunFileLock acquire(const std::filesystem::path& run_path) {
@@ -430,7 +432,9 @@ class RunFileLock {
     // A holder that releases removes the file: retry when the file locked is no longer the one named.
     for (int attempt = 0; attempt < 100; ++attempt) {
       const int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) throw StorageError("cannot open its lock file '" + name + "': " + std::strerror(errno));
+      if (fd < 0) {
+        throw StorageError("cannot open its lock file '" + name + "': " + file_system::describe_errno(errno, lock.path_));
+      }
       if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int error = errno;
         std::string holder;
@@ -485,6 +489,8 @@ struct RunStore::Impl {
   StepSizeAdaptation step_size_adaptation = StepSizeAdaptation::per_gene;
   // Committed segments (listed in the root) and the segment being written, if any.
   std::int64_t segment_count = 0;
+  std::int64_t published_segments = 0;  // segments the run file on disk lists (the last publish's)
+  bool opened_segments = false;         // whether this store has opened a segment (it owns those >= published)
   hsize_t segment_first_generation = 0;  // generation of the open segment's row 0
   hsize_t segment_evaluations = 0;       // rows of /evaluations in the open segment
   // Whether the step sizes repeat (the first genome carries one global or one per group, or its per-gene
@@ -569,24 +575,67 @@ struct RunStore::Impl {
   /// Makes the run file a copy of the working copy, atomically and durably: flush the open working
   /// copy (after H5Fflush its bytes on disk are a complete HDF5 file), copy them to a staging file,
   /// fsync it, rename it over the run file, fsync the directory. The working copy stays open, with
-  /// its metadata cache warm, for the next generation.
+  /// its metadata cache warm, for the next generation. On failure (a full disk) the staging file and
+  /// any segment the run file does not list are removed: the run file and its listed segments, the
+  /// last checkpoint, are left as they were.
   void publish() {
-    close_segment();
-    h5::h5f_flush(file.id(), working_path().string());
-    std::error_code error;
-    std::filesystem::copy_file(working_path(), staging_path(), std::filesystem::copy_options::overwrite_existing,
-                               error);
-    if (error) {
-      throw StorageError("cannot copy '" + working_path().string() + "' to '" + staging_path().string() +
-                         "': " + error.message());
+    try {
+      close_segment();
+      h5::h5f_flush(file.id(), working_path().string());
+      durable::copy_whole_file(working_path(), staging_path());
+      sync_path(staging_path(), false);
+      durable::rename_file(staging_path(), path);
+      published_segments = segment_count;  // the run file now lists them, whatever follows
+      sync_path(directory_of(path), true);
+    } catch (const StorageError&) {
+      std::error_code ignored;
+      std::filesystem::remove(staging_path(), ignored);
+      remove_unpublished_segments();
+      throw;
     }
-    sync_path(staging_path(), false);
-    std::filesystem::rename(staging_path(), path, error);
-    if (error) {
-      throw StorageError("cannot rename '" + staging_path().string() + "' to '" + path.string() + "': " +
-                         error.message());
+  }
+
+  /// Closes the HDF5 objects in reverse order of declaration: each object before the file holding it.
+  void close_handles() noexcept {
+    log_columns.clear();
+    evaluations_group = h5::Group();
+    decoded.clear();
+    evaluation_rows.clear();
+    genes = GenerationDataset();
+    step_size = GenerationDataset();
+    generations_group = h5::Group();
+    segment_file = h5::File();
+    segment_evaluation_counts = LogColumn();
+    segment_generation_counts = LogColumn();
+    segments_group = h5::Group();
+    root_generations_group = h5::Group();
+    string_type = h5::Datatype();
+    file = h5::File();
+  }
+
+  /// Closes every handle (what was not published is dropped, exactly as after a crash), removes the
+  /// working copy, the staging file and the unpublished segments, then releases the lock. The store
+  /// is unusable afterwards. For the destructor and for a create or resume that fails.
+  void discard() noexcept {
+    close_handles();
+    if (!lock.held()) return;  // the files are another writer's (or none were made)
+    std::error_code ignored;
+    std::filesystem::remove(working_path(), ignored);
+    std::filesystem::remove(staging_path(), ignored);
+    remove_unpublished_segments();
+    lock = RunFileLock();
+  }
+
+  /// Removes the segments this store wrote that the run file on disk does not list: the open one
+  /// (NNNNNN.h5.partial), or one a failed commit closed or renamed. Never a listed one, nor one of a
+  /// run that `run --force` is replacing.
+  void remove_unpublished_segments() const {
+    if (!opened_segments) return;  // before that, a segment there is the run's (a resume) or a replaced run's
+    std::error_code ignored;
+    for (std::int64_t index = published_segments; index <= segment_count; ++index) {
+      std::filesystem::remove(segment_path(index), ignored);
+      std::filesystem::remove(working_copy_of(segment_path(index)), ignored);
     }
-    sync_path(directory_of(path), true);
   }
 
   /// Opens a new segment for the bulk (/generations rows and /evaluations rows) written until the
@@ -595,7 +644,11 @@ struct RunStore::Impl {
     if (segment_is_open()) return;
     std::error_code error;
     std::filesystem::create_directories(segments_directory(), error);
-    if (error) throw StorageError("cannot create '" + segments_directory().string() + "': " + error.message());
+    if (error) {
+      throw StorageError("cannot create '" + segments_directory().string() +
+                         "': " + file_system::describe_errno(error.value(), segments_directory()));
+    }
+    opened_segments = true;
     segment_file = h5::h5f_create(open_segment_path().string(), H5F_ACC_TRUNC);
     const hid_t root = segment_file.id();
     write_int64_attribute(root, "schema_version", run_store_schema_version);
@@ -621,15 +674,11 @@ struct RunStore::Impl {
     genes = GenerationDataset();
     step_size = GenerationDataset();
     generations_group = h5::Group();
-    segment_file.close();
+    segment_file.close();  // on failure the handle is gone; publish() removes the .partial
     const std::filesystem::path partial = open_segment_path();
     const std::filesystem::path final_path = segment_path(segment_count);
     sync_path(partial, false);
-    std::error_code error;
-    std::filesystem::rename(partial, final_path, error);
-    if (error) {
-      throw StorageError("cannot rename '" + partial.string() + "' to '" + final_path.string() + "': " + error.message());
-    }
+    durable::rename_file(partial, final_path);
     sync_path(segments_directory(), true);
     const auto generations = static_cast<std::int64_t>(segment_generations());
     const auto evaluations = static_cast<std::int64_t>(segment_evaluations);
@@ -659,9 +708,7 @@ struct RunStore::Impl {
 
   /// Copies the run file to the working copy and opens it for writing.
   void open_working_copy() {
-    std::error_code error;
-    std::filesystem::copy_file(path, working_path(), std::filesystem::copy_options::overwrite_existing, error);
-    if (error) throw StorageError("cannot copy '" + path.string() + "' to '" + working_path().string() + "': " + error.message());
+    durable::copy_whole_file(path, working_path());
     file = h5::h5f_open(working_path().string(), H5F_ACC_RDWR);
     root_generations_group = h5::h5g_open2(file.id(), generations_group_name);
     open_segment_list();
@@ -858,14 +905,7 @@ RunStore::~RunStore() {
   // flushed is dropped, exactly as after a crash.
   if (!impl_) return;
   h5::ErrorPrintingSilencer silence;
-  const std::filesystem::path working = impl_->working_path();
-  const std::filesystem::path segment = impl_->open_segment_path();
-  const bool segment_open = impl_->segment_is_open();
-  const RunFileLock lock = std::move(impl_->lock);  // released after the working copy is gone
-  impl_.reset();
-  std::error_code ignored;
-  std::filesystem::remove(working, ignored);
-  if (segment_open) std::filesystem::remove(segment, ignored);
+  impl_->discard();
 }
 
 RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& config) {
@@ -899,6 +939,7 @@ RunStore RunStore::create(const std::filesystem::path& path, const RunConfig& co
     // before this point leaves the replaced run whole, a kill after it only unlisted leftovers.
     remove_unlisted_segments(path, 0);
   } catch (const StorageError& error) {
+    impl->discard();  // no working copy or staging file stays behind; a replaced run stays whole
     throw StorageError(context + error.what());
   }
   return RunStore(std::move(impl));
@@ -956,6 +997,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path, const ProgressCal
     impl->string_type = h5::variable_length_string_type();
     impl->open_working_copy();
     impl->segment_count = static_cast<std::int64_t>(read_segment_list(impl->file.id()).generations.size());
+    impl->published_segments = impl->segment_count;
     // A segment renamed just before a kill (newer than the root) or torn mid-write is not part of the run.
     remove_unlisted_segments(path, impl->segment_count);
     impl->completed_generations = static_cast<hsize_t>(contents.generations);
@@ -994,11 +1036,7 @@ ResumedRun RunStore::resume(const std::filesystem::path& path, const ProgressCal
     }
     // No checkpoint and no generation: killed right after creation; the run restarts from its seed.
   } catch (const StorageError& error) {
-    const RunFileLock lock = std::move(impl->lock);  // released after the working copy is gone
-    impl.reset();
-    std::error_code ignored;
-    std::filesystem::remove(working_copy_of(path), ignored);
-    std::filesystem::remove(staging_copy_of(path), ignored);
+    impl->discard();
     const std::string message = error.what();
     if (message.rfind("cannot resume", 0) == 0) throw;
     throw failure(message);
