@@ -17,7 +17,42 @@
 #      Not checked with "sanitized" (METAEVO_SANITIZE): AddressSanitizer adds a module constructor
 #      to every object (it registers the globals); such builds run on developers' machines, and the
 #      rule that the library loads on any x86-64 CPU is for builds without sanitizers.
+#   check_avx2_kernel_symbols.sh --self-test NM READELF OBJECTS
+# checks the check: with task_mlp.cpp's object (Eigen and std code under their usual names) in the
+# kernel's place, it must report symbols shared with other objects and outside the kernel's names.
 set -euo pipefail
+if [[ ${1:-} == --self-test ]]; then
+  shift
+  IFS=':' read -r -a all_objects <<<"$3"
+  impostor=""
+  rest=()
+  for object in "${all_objects[@]}"; do
+    case $object in
+      */task_mlp.cpp.o) impostor=$object ;;
+      */mlp_float_kernel_avx2.cpp.o) ;;
+      *) rest+=("$object") ;;
+    esac
+  done
+  [[ -n $impostor ]] || { echo "FAIL: no task_mlp.cpp.o among the objects" >&2; exit 1; }
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  ln -s "$(cd "$(dirname "$impostor")" && pwd)/$(basename "$impostor")" "$work/mlp_float_kernel_avx2.cpp.o"
+  list="$work/mlp_float_kernel_avx2.cpp.o$(printf ':%s' "${rest[@]}")"
+  if report=$("$0" "$1" "$2" "$list" 2>&1); then
+    echo "FAIL: the check accepted task_mlp.cpp's object as the AVX2 kernel:" >&2
+    echo "$report" >&2
+    exit 1
+  fi
+  for expected in "defines symbols outside its own names" "defined both by the AVX2 kernel and by another object"; do
+    if ! grep -q "$expected" <<<"$report"; then
+      echo "FAIL: the check did not report \"$expected\":" >&2
+      echo "$report" | head -20 >&2
+      exit 1
+    fi
+  done
+  echo "ok: the check rejects an object with shared code ($(grep -c '^  _Z' <<<"$report") symbols reported)"
+  exit 0
+fi
 nm_tool=$1
 readelf_tool=$2
 IFS=':' read -r -a objects <<<"$3"
