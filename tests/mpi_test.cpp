@@ -79,6 +79,27 @@ TEST(MpiRun, GenerationalResultsAreBitIdenticalAcrossRankCounts) {
   }
 }
 
+// Every rank computes float32 tasks with the kernel every rank can use: one rank restricted to the
+// generic kernel (as a CPU without AVX2 would be; here through METAEVO_SIMD) makes the whole run
+// generic, so it equals a single-process METAEVO_SIMD=generic run, and the run file says so.
+TEST(MpiRun, RanksAgreeOnTheFloat32KernelOfTheLeastCapableRank) {
+  TemporaryPath config("_config.toml");
+  write_file(config.path(), std::string(determinism_config) + "precision = \"float32\"\n");
+  TemporaryPath single("_single.h5");
+  const auto reference = run_command("METAEVO_SIMD=generic " + std::string(METAEVO_CLI_PATH) + " run " +
+                                     config.string() + " --quiet --out " + single.string());
+  ASSERT_EQ(reference.exit_status, 0) << reference.output;
+  TemporaryPath output(".h5");
+  const std::string arguments = " run " + config.string() + " --quiet --out " + output.string();
+  // Two application contexts: the master and a worker as they are, then a worker limited to generic.
+  const auto run = run_command(mpirun(2) + arguments + " : -np 1 env METAEVO_SIMD=generic " + METAEVO_CLI_PATH +
+                               arguments);
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  expect_same_results(single.path(), output.path());
+  const auto kernel = run_command("h5dump -a /float32_kernel " + output.string());
+  EXPECT_NE(kernel.output.find("\"generic\""), std::string::npos) << kernel.output;
+}
+
 TEST(MpiRun, WorkersShareTheEvaluationsAndOnlyTheMasterPrints) {
   TemporaryPath config("_config.toml");
   write_file(config.path(), determinism_config);

@@ -7,16 +7,23 @@
 #include <Eigen/Eigenvalues>
 #pragma GCC diagnostic pop
 
+#include "metaevo/tasks/float32_kernel.hpp"
 #include "metaevo/tasks/task.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "allocation_counter.hpp"
 #include "metaevo/core/error.hpp"
@@ -784,12 +791,162 @@ TEST(MlpTaskTest, Float32MatchesFloat64WithinFloatRoundingAndIsDeterministic) {
   }
 }
 
+// The float32 kernel chosen for the tasks sampled in its lifetime (select_float32_kernel), then the
+// process's choice again.
+class Float32KernelScope {
+ public:
+  explicit Float32KernelScope(std::string_view choice)
+      : previous_(float32_kernel() == "generic" ? "generic" : "avx2") {
+    select_float32_kernel(choice);
+  }
+  Float32KernelScope(const Float32KernelScope&) = delete;
+  Float32KernelScope& operator=(const Float32KernelScope&) = delete;
+  ~Float32KernelScope() { select_float32_kernel(previous_); }
+
+ private:
+  std::string previous_;
+};
+
+bool avx2_kernel_available() {
+  try {
+    const Float32KernelScope scope("avx2");
+    return true;
+  } catch (const ConfigError&) {
+    return false;  // the CPU lacks AVX2 or FMA, or the build has no AVX2 kernel
+  }
+}
+
+// The MLP cases of the kernel tests: both kinds and activations, full batch and minibatch, small
+// (16-8 hidden) and the benchmark's 32-64-64-10 over 128 samples.
+std::vector<NamedSpec> float32_kernel_cases() {
+  std::vector<NamedSpec> cases;
+  for (bool large : {false, true}) {
+    for (TaskKind kind : {TaskKind::mlp_regression, TaskKind::mlp_classification}) {
+      for (Activation activation : {Activation::tanh, Activation::relu}) {
+        for (int batch_size : {0, 8}) {
+          TaskFamilySpec spec = mlp_spec(kind, large ? std::vector<int>{64, 64} : std::vector<int>{16, 8}, activation);
+          if (large) {
+            spec.dimension = 32;
+            spec.samples = 128;
+            spec.classes = 10;
+          }
+          spec.batch_size = batch_size;
+          spec.precision = TaskPrecision::float32;
+          cases.push_back({std::string(large ? "large " : "small ") + std::string(to_string(kind)) + " " +
+                               std::string(to_string(activation)) + " batch " + std::to_string(batch_size),
+                           spec});
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+std::uint64_t bits_hash(const Eigen::VectorXd& values) {  // FNV-1a over the doubles' bytes
+  std::uint64_t hash = 1469598103934665603ULL;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
+  for (std::size_t i = 0; i < sizeof(double) * static_cast<std::size_t>(values.size()); ++i) {
+    hash = (hash ^ bytes[i]) * 1099511628211ULL;
+  }
+  return hash;
+}
+
+// Three loss_and_gradient calls at a point near the start (minibatches advance), then loss(): the
+// losses in hexadecimal and the gradients' bits as hashes.
+std::string float32_trace(const Task& task) {
+  const Eigen::VectorXd point = random_point(task, 3);
+  Eigen::VectorXd gradient;
+  std::string trace;
+  char buffer[64];
+  for (int step = 0; step < 3; ++step) {
+    const double loss = task.loss_and_gradient(point, gradient);
+    std::snprintf(buffer, sizeof buffer, " %a %016llx", loss, static_cast<unsigned long long>(bits_hash(gradient)));
+    trace += buffer;
+  }
+  std::snprintf(buffer, sizeof buffer, " %a", task.loss(point));
+  return trace + buffer;
+}
+
+// METAEVO_SIMD=generic gives the float32 results of the build without runtime dispatch bit for bit:
+// these traces were computed by task_mlp.cpp as it was before the AVX2 kernel (commit c907069,
+// generic x86-64 build, g++ 12.2 -O3). A change here changes the float32 results of every run.
+TEST(MlpTaskTest, GenericFloat32KernelKeepsItsBits) {
+  const Float32KernelScope scope("generic");
+  ASSERT_EQ(float32_kernel(), "generic");
+  const std::vector<std::string> expected{
+      " 0x1.6eb63ap-1 435caa4146b0de49 0x1.6eb63ap-1 435caa4146b0de49 0x1.6eb63ap-1 435caa4146b0de49 0x1.6eb63ap-1",
+      " 0x1.ad8318p-1 4bc92e1864a8d376 0x1.079592p-1 7e1c399d6225fb08 0x1.2a5024p-1 36c7425563488671 0x1.6eb63ap-1",
+      " 0x1.500bb6p+2 6be5775987ffe5b3 0x1.500bb6p+2 6be5775987ffe5b3 0x1.500bb6p+2 6be5775987ffe5b3 0x1.500bb6p+2",
+      " 0x1.855b5p+1 42f479ed3a59c554 0x1.626594p+2 64aa7a94fc0ba9d1 0x1.b276dp+2 fcdc23c78205c739 0x1.500bb6p+2",
+      " 0x1.599cbep+0 7e08e6be94d33c02 0x1.599cbep+0 7e08e6be94d33c02 0x1.599cbep+0 7e08e6be94d33c02 0x1.599cbep+0",
+      " 0x1.420b04p+0 e12b06d72aeb7b05 0x1.07e2eep+0 578b3d2611913609 0x1.b7baf6p+0 26bdeeab4e86bcb0 0x1.599cbep+0",
+      " 0x1.2660e6p+0 b20bb79043d9e695 0x1.2660e6p+0 b20bb79043d9e695 0x1.2660e6p+0 b20bb79043d9e695 0x1.2660e6p+0",
+      " 0x1.8cec02p-1 35a3e2779f61d487 0x1.be3a18p+0 4d259ac3715b3fe1 0x1.474c86p-1 ddffdeb9814ac42d 0x1.2660e6p+0",
+      " 0x1.7096dp+1 e68d469605950e6d 0x1.7096dp+1 e68d469605950e6d 0x1.7096dp+1 e68d469605950e6d 0x1.7096dp+1",
+      " 0x1.1f14ccp+1 39308965fafa54f1 0x1.38c9d6p+1 f0e411a857941d67 0x1.4ac788p+2 491791d1517948f6 0x1.7096dp+1",
+      " 0x1.4cd41p+4 2cdfb23a213c758c 0x1.4cd41p+4 2cdfb23a213c758c 0x1.4cd41p+4 2cdfb23a213c758c 0x1.4cd41p+4",
+      " 0x1.756c36p+3 274b94e01edea34b 0x1.6d3fc6p+4 885c4e935c62f836 0x1.f4b366p+4 2bc0cc7a8acff37e 0x1.4cd41p+4",
+      " 0x1.c95eb4p+1 0d2c27f4e8aeffab 0x1.c95eb4p+1 0d2c27f4e8aeffab 0x1.c95eb4p+1 0d2c27f4e8aeffab 0x1.c95eb4p+1",
+      " 0x1.302af2p+2 b39ef5a2a21d7ad2 0x1.b5adcp+1 386fcdb29ef0defd 0x1.fe711cp+1 7d929d9a2c728d14 0x1.c95eb4p+1",
+      " 0x1.e25c88p+3 af8c9fbffc4c05fd 0x1.e25c88p+3 af8c9fbffc4c05fd 0x1.e25c88p+3 af8c9fbffc4c05fd 0x1.e25c88p+3",
+      " 0x1.08d38p+4 6ba4f29ba93f424d 0x1.6f076ap+3 90ddcbe7c221c985 0x1.ef3b9ep+3 aebfa40d53956413 0x1.e25c88p+3"};
+  const std::vector<NamedSpec> cases = float32_kernel_cases();
+  ASSERT_EQ(cases.size(), expected.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(float32_trace(*make_task_family(cases[i].spec)->sample(8)), expected[i]) << cases[i].name;
+  }
+}
+
+// The AVX2 + FMA kernel: within float rounding of the generic one (other sums, fused multiply-adds),
+// deterministic, and really another kernel (some bits differ).
+TEST(MlpTaskTest, Avx2Float32KernelMatchesGenericWithinFloatRoundingAndIsDeterministic) {
+  if (!avx2_kernel_available()) GTEST_SKIP() << "no AVX2 kernel here (CPU without AVX2/FMA, or the build has none)";
+  const auto sample = [](const TaskFamilySpec& spec, std::string_view kernel) {
+    const Float32KernelScope scope(kernel);
+    return make_task_family(spec)->sample(8);
+  };
+  int differing = 0;
+  for (const NamedSpec& named : float32_kernel_cases()) {
+    {
+      const Float32KernelScope scope("avx2");
+      ASSERT_EQ(float32_kernel(), "avx2-fma");
+    }
+    EXPECT_EQ(float32_trace(*sample(named.spec, "avx2")), float32_trace(*sample(named.spec, "avx2"))) << named.name;
+    const auto generic = sample(named.spec, "generic");
+    const auto fast = sample(named.spec, "avx2");
+    const Eigen::VectorXd point = random_point(*generic, 3);
+    Eigen::VectorXd generic_gradient;
+    Eigen::VectorXd fast_gradient;
+    for (int step = 0; step < 3; ++step) {  // minibatches: the same rows in both
+      const double generic_loss = generic->loss_and_gradient(point, generic_gradient);
+      const double fast_loss = fast->loss_and_gradient(point, fast_gradient);
+      EXPECT_NEAR(fast_loss, generic_loss, 1e-5 * std::max(1.0, std::abs(generic_loss))) << named.name;
+      EXPECT_LT((fast_gradient - generic_gradient).norm(), 1e-4 * std::max(1.0, generic_gradient.norm()))
+          << named.name;
+      if (fast_loss != generic_loss || fast_gradient != generic_gradient) ++differing;
+    }
+    const double generic_loss = generic->loss(point);
+    EXPECT_NEAR(fast->loss(point), generic_loss, 1e-5 * std::max(1.0, std::abs(generic_loss))) << named.name;
+  }
+  EXPECT_GT(differing, 0) << "the AVX2 kernel gave the generic kernel's bits everywhere: did it run?";
+}
+
+TEST(MlpTaskTest, Float32KernelChoicesAreChecked) {
+  EXPECT_THROW(select_float32_kernel("sse9"), ConfigError);
+  const Float32KernelScope scope("auto");
+  EXPECT_EQ(float32_kernel(), avx2_kernel_available() ? "avx2-fma" : "generic");
+}
+
 // The inner loop's hot path: after the first call, loss_and_gradient and loss allocate nothing, in
-// either precision, full batch or minibatch.
+// either precision (float32: either kernel), full batch or minibatch.
 TEST(MlpTaskTest, LossAndGradientAllocateNothing) {
   if (!testing_support::allocation_counting_available())
     GTEST_SKIP() << "no allocation counting under AddressSanitizer";
-  for (TaskPrecision precision : {TaskPrecision::float64, TaskPrecision::float32}) {
+  std::vector<std::pair<TaskPrecision, std::string>> variants{{TaskPrecision::float64, "generic"},
+                                                              {TaskPrecision::float32, "generic"}};
+  if (avx2_kernel_available()) variants.emplace_back(TaskPrecision::float32, "avx2");
+  for (const auto& [precision, kernel] : variants) {
+    const Float32KernelScope scope(kernel);
     for (int batch_size : {0, 8}) {
       TaskFamilySpec spec = mlp_spec(TaskKind::mlp_classification, {64, 64}, Activation::tanh);
       spec.dimension = 32;
@@ -808,7 +965,7 @@ TEST(MlpTaskTest, LossAndGradientAllocateNothing) {
       }
       const double final_loss = task->loss(parameters);
       EXPECT_EQ(testing_support::stop_counting_allocations(), 0)
-          << to_string(precision) << " batch_size " << batch_size;
+          << to_string(precision) << " " << kernel << " batch_size " << batch_size;
       EXPECT_TRUE(std::isfinite(final_loss));
     }
   }

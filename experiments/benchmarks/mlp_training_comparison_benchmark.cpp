@@ -1,7 +1,9 @@
 // Evaluations per second of one MLP training (issue 18, item 1): mlp_classification 32-64-64-10,
 // tanh, 128 samples, full batch, 200 Adam steps (lr 1e-3), task sampling included.
-//   metaevo_evaluation/<float64|float32>: what an evaluation of one task slot does (sample the task,
-//     build the rule, run_inner_loop), with the task's precision option.
+//   metaevo_evaluation/<float64|float32|float32_generic>: what an evaluation of one task slot does
+//     (sample the task, build the rule, run_inner_loop), with the task's precision option; float32
+//     with the kernel METAEVO_SIMD=auto chooses (avx2-fma on a CPU with AVX2 and FMA, the label
+//     says which), float32_generic with the generic kernel (METAEVO_SIMD=generic).
 //   handwritten_<float|double>: the same training written directly in Eigen, allocation-free after
 //     construction (preallocated matrices, one fused Adam loop), built with the same flags.
 // run_inner_loop_comparison.sh runs this next to the PyTorch version and prints the ratios.
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -18,6 +21,7 @@
 #include "metaevo/core/random.hpp"
 #include "metaevo/evaluation/inner_loop.hpp"
 #include "metaevo/rules/update_rule.hpp"
+#include "metaevo/tasks/float32_kernel.hpp"
 #include "metaevo/tasks/task.hpp"
 
 namespace {
@@ -42,7 +46,9 @@ metaevo::TaskFamilySpec comparison_spec(metaevo::TaskPrecision precision) {
   return spec;
 }
 
-void metaevo_evaluation(benchmark::State& state, metaevo::TaskPrecision precision) {
+void metaevo_evaluation(benchmark::State& state, metaevo::TaskPrecision precision, const char* kernel) {
+  metaevo::select_float32_kernel(kernel);
+  state.SetLabel(precision == metaevo::TaskPrecision::float32 ? std::string(metaevo::float32_kernel()) : "");
   const auto family = metaevo::make_task_family(comparison_spec(precision));
   metaevo::RuleParameters rule_parameters;
   rule_parameters.hyperparameters = {{"learning_rate", learning_rate}};
@@ -225,8 +231,12 @@ void handwritten(benchmark::State& state) {
   state.counters["mean_final_loss"] = final_loss_sum / static_cast<double>(state.iterations());
 }
 
-BENCHMARK_CAPTURE(metaevo_evaluation, float64, metaevo::TaskPrecision::float64)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(metaevo_evaluation, float32, metaevo::TaskPrecision::float32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(metaevo_evaluation, float64, metaevo::TaskPrecision::float64, "auto")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(metaevo_evaluation, float32, metaevo::TaskPrecision::float32, "auto")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(metaevo_evaluation, float32_generic, metaevo::TaskPrecision::float32, "generic")
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(handwritten, double)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(handwritten, float)->Unit(benchmark::kMillisecond);
 

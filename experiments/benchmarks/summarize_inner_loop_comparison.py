@@ -32,7 +32,11 @@ def main():
     # Like with like first (same precision), then metaevo's default float64 against the float32 ones.
     pairs = [("metaevo_evaluation/float64", "handwritten<double>"), ("metaevo_evaluation/float32", "handwritten<float>"),
              ("metaevo_evaluation/float64", "pytorch<double>"), ("metaevo_evaluation/float32", "pytorch<float>"),
-             ("metaevo_evaluation/float64", "handwritten<float>"), ("metaevo_evaluation/float64", "pytorch<float>")]
+             ("metaevo_evaluation/float64", "handwritten<float>"), ("metaevo_evaluation/float64", "pytorch<float>"),
+             # float32 dispatched (avx2-fma where the CPU has it) against the generic float32 kernel
+             ("metaevo_evaluation/float32_generic", "handwritten<float>"),
+             ("metaevo_evaluation/float32_generic", "pytorch<float>"),
+             ("metaevo_evaluation/float32", "metaevo_evaluation/float32_generic")]
     for numerator, denominator in pairs:
         if numerator in medians and denominator in medians:
             print(f"| {numerator} / {denominator} | {medians[numerator] / medians[denominator]:.2f} |")

@@ -39,6 +39,9 @@ class RunFile:
     generations: dict = field(default_factory=dict)
     best: dict = None
     holdout: dict = None
+    # The float32 MLP kernel of the process that wrote the file: "avx2-fma" or "generic" ("" for
+    # files written before the attribute existed, which used "generic"); see METAEVO_SIMD.
+    float32_kernel: str = ""
 
     @property
     def fitness(self) -> np.ndarray:
@@ -118,4 +121,5 @@ def read_run(path) -> RunFile:
             generations=_generation_datasets(path, root, completed),
             best=best,
             holdout=_attributes(root["holdout"]) if "holdout" in root else None,
+            float32_kernel=_text(root.attrs.get("float32_kernel", "")),
         )

@@ -26,6 +26,7 @@
 #include "metaevo/runtime/run.hpp"
 #include "metaevo/store/run_report.hpp"
 #include "metaevo/store/run_store.hpp"
+#include "metaevo/tasks/float32_kernel.hpp"
 
 namespace {
 
@@ -188,6 +189,7 @@ int run_master(const metaevo::MpiSession& session, const RunArguments& arguments
                    ? std::filesystem::path(arguments.config_path).filename().replace_extension(".h5")
                    : std::filesystem::path(arguments.output_path);
     }
+    metaevo::float32_kernel();  // an invalid METAEVO_SIMD ends the run here, before its file exists
   } catch (const metaevo::PluginError& error) {
     std::fprintf(stderr, "metaevo: %s\n", error.what());
     release_workers();
@@ -503,6 +505,8 @@ int main(int argc, char** argv) {
       metaevo::RunConfig config = metaevo::load_config(arguments.config_path);
       config.plugins = plugins;
       std::printf("%s: valid\n", arguments.config_path.c_str());
+      std::printf("float32 MLP kernel on this machine: %s (METAEVO_SIMD, docs/configuration.md)\n",
+                  std::string(metaevo::float32_kernel()).c_str());
       print_search_space(config);
       return exit_ok;
     });

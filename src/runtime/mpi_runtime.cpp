@@ -1,6 +1,8 @@
 #include "metaevo/runtime/mpi_runtime.hpp"
 
+#include <boost/mpi/collectives/all_reduce.hpp>
 #include <boost/mpi/collectives/broadcast.hpp>
+#include <boost/mpi/operations.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <cstdlib>
@@ -8,6 +10,7 @@
 #include <exception>
 
 #include "metaevo/core/error.hpp"
+#include "metaevo/tasks/float32_kernel.hpp"
 #include "runtime/message_serialization.hpp"
 #include "runtime/mpi_session_impl.hpp"
 
@@ -52,7 +55,20 @@ void skip_display_topology_probe() { ::setenv("HWLOC_COMPONENTS", "-gl", /*overw
 }  // namespace
 
 MpiSession::MpiSession(int& argc, char**& argv)
-    : impl_((skip_display_topology_probe(), std::make_unique<Impl>(argc, argv))) {}
+    : impl_((skip_display_topology_probe(), std::make_unique<Impl>(argc, argv))) {
+  // Every rank computes float32 tasks with the same kernel: avx2-fma only when every rank would
+  // (its CPU has AVX2 and FMA, and its METAEVO_SIMD allows it), else generic. A rank whose
+  // METAEVO_SIMD is invalid keeps it, and fails when it first samples a float32 task.
+  if (impl_->world.size() < 2) return;
+  int would_use_avx2 = 0;
+  try {
+    would_use_avx2 = float32_kernel() == "generic" ? 0 : 1;
+  } catch (const ConfigError&) {
+    would_use_avx2 = -1;
+  }
+  const int every_rank = mpi::all_reduce(impl_->world, would_use_avx2, mpi::minimum<int>());
+  if (every_rank == 0 && would_use_avx2 == 1) select_float32_kernel("generic");
+}
 MpiSession::~MpiSession() = default;
 
 int MpiSession::rank() const { return impl_->world.rank(); }

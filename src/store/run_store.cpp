@@ -31,6 +31,7 @@
 #include "metaevo/core/error.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
 #include "metaevo/search/search_space.hpp"
+#include "metaevo/tasks/float32_kernel.hpp"
 
 namespace metaevo {
 
@@ -778,6 +779,8 @@ struct RunStore::Impl {
     write_string_attribute(root, "format", std::string(run_file_format));
     write_string_attribute(root, "metaevo_version", std::string(metaevo_version));
     write_string_attribute(root, "created_utc", utc_timestamp());
+    // What float32 MLP tasks computed with in the process that created the file (METAEVO_SIMD).
+    write_string_attribute(root, "float32_kernel", std::string(float32_kernel()));
 
     const h5::Group config_group = h5::h5g_create2(root, config_group_name);
     write_string_attribute(config_group.id(), "toml", config.source_text);

@@ -1,113 +1,106 @@
 // Multi-layer perceptrons (no hidden layer: a linear model) on data labelled by a random teacher network
 // of the same architecture (the MLP families) or on given data (the dataset family, task_dataset.cpp).
 // Forward and backward passes run over the full batch (or a minibatch) with one matrix product per layer.
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "metaevo/core/error.hpp"
+#include "metaevo/tasks/float32_kernel.hpp"
+#include "tasks/mlp_float_kernel.hpp"
 #include "tasks/task_detail.hpp"
 
 namespace metaevo::task_detail {
 
 namespace {
 
-/// The architecture and the scratch of one network, computing in Scalar (double, or float for
-/// precision = "float32"). Parameters are flattened layer by layer: W_l (out x in, column-major)
-/// then b_l (out). Activations are stored one column per sample, so each layer is one matrix
-/// product over the batch.
-template <typename Scalar>
-class MlpNetwork {
+#include "tasks/mlp_network.inc"
+
+/// The AVX2 + FMA kernel when this build has it and the CPU runs it, else null.
+const MlpFloatKernel* available_avx2_kernel() {
+#if METAEVO_AVX2_KERNEL
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return metaevo_mlp_float_kernel_avx2_fma();
+#endif
+  return nullptr;
+}
+
+/// The kernel of "auto", "generic" or "avx2" (null: generic).
+const MlpFloatKernel* float32_kernel_of(std::string_view choice, std::string_view source) {
+  if (choice == "generic") return nullptr;
+  if (choice == "auto" || choice.empty()) return available_avx2_kernel();
+  if (choice == "avx2") {
+    if (const MlpFloatKernel* kernel = available_avx2_kernel()) return kernel;
+    throw ConfigError(std::string(source) +
+                      "avx2: this CPU lacks AVX2 or FMA, or this build has no AVX2 kernel "
+                      "(METAEVO_NATIVE, not x86-64, or a Debug build)");
+  }
+  throw ConfigError(std::string(source) + std::string(choice) + ": expected auto, generic or avx2");
+}
+
+std::once_flag float32_kernel_chosen;
+std::atomic<const MlpFloatKernel*> chosen_float32_kernel{nullptr};
+
+/// The kernel of the float32 tasks sampled now (null: generic); METAEVO_SIMD at the first call.
+const MlpFloatKernel* current_float32_kernel() {
+  std::call_once(float32_kernel_chosen, [] {
+    const char* variable = std::getenv("METAEVO_SIMD");
+    chosen_float32_kernel = float32_kernel_of(variable != nullptr ? variable : "auto", "METAEVO_SIMD=");
+  });
+  return chosen_float32_kernel;
+}
+
+/// A workspace of a kernel (or nothing: the generic passes), freed with it.
+class KernelWorkspace {
  public:
-  using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
-
-  MlpNetwork(std::vector<Eigen::Index> layer_sizes, Activation activation, Eigen::Index samples)
-      : sizes_(std::move(layer_sizes)), activation_(activation) {
-    const std::size_t layers = sizes_.size() - 1;
-    pre_activations_.resize(layers);
-    activations_.resize(layers - 1);
-    deltas_.resize(layers);
-    for (std::size_t l = 0; l < layers; ++l) {
-      pre_activations_[l].resize(sizes_[l + 1], samples);
-      deltas_[l].resize(sizes_[l + 1], samples);
-      if (l + 1 < layers) activations_[l].resize(sizes_[l + 1], samples);
-    }
-    parameter_count_ = 0;
-    for (std::size_t l = 0; l < layers; ++l) parameter_count_ += sizes_[l + 1] * (sizes_[l] + 1);
+  KernelWorkspace() = default;
+  KernelWorkspace(const MlpFloatKernel* kernel, const NetworkArchitecture& architecture, Eigen::Index samples);
+  KernelWorkspace(KernelWorkspace&& other) noexcept
+      : kernel_(std::exchange(other.kernel_, nullptr)), workspace_(std::exchange(other.workspace_, nullptr)) {}
+  KernelWorkspace& operator=(KernelWorkspace&& other) noexcept {
+    std::swap(kernel_, other.kernel_);
+    std::swap(workspace_, other.workspace_);
+    return *this;
+  }
+  KernelWorkspace(const KernelWorkspace&) = delete;
+  KernelWorkspace& operator=(const KernelWorkspace&) = delete;
+  ~KernelWorkspace() {
+    if (workspace_ != nullptr) kernel_->destroy(workspace_);
   }
 
-  Eigen::Index parameter_count() const { return parameter_count_; }
-  std::size_t layer_count() const { return sizes_.size() - 1; }
-  Eigen::Index fan_in(std::size_t layer) const { return sizes_[layer]; }
-  Eigen::Index fan_out(std::size_t layer) const { return sizes_[layer + 1]; }
-  Activation activation() const { return activation_; }
+  explicit operator bool() const { return workspace_ != nullptr; }
 
-  /// Returns the output layer's values (outputs x samples); valid until the next call.
-  const Matrix& forward(const Vector& parameters, const Matrix& inputs) {
-    Eigen::Index offset = 0;
-    for (std::size_t l = 0; l < layer_count(); ++l) {
-      const Eigen::Map<const Matrix> weights(parameters.data() + offset, fan_out(l), fan_in(l));
-      offset += fan_out(l) * fan_in(l);
-      const Eigen::Map<const Vector> bias(parameters.data() + offset, fan_out(l));
-      offset += fan_out(l);
-      const Matrix& layer_input = l == 0 ? inputs : activations_[l - 1];
-      pre_activations_[l].noalias() = weights * layer_input;
-      pre_activations_[l].colwise() += bias;
-      if (l + 1 < layer_count()) {
-        if (activation_ == Activation::tanh) {
-          if constexpr (std::is_same_v<Scalar, float>) {
-            activations_[l] = pre_activations_[l].array().tanh();  // Eigen 3.4 vectorizes tanh for floats
-          } else {
-            // tanh(z) = 1 - 2 / (exp(2z) + 1): Eigen vectorizes exp for doubles but not tanh, which
-            // makes this about twice as fast; exp overflowing to inf still gives exactly +-1.
-            activations_[l] = 1.0 - 2.0 / ((2.0 * pre_activations_[l].array()).exp() + 1.0);
-          }
-        } else {
-          activations_[l] = pre_activations_[l].cwiseMax(Scalar(0));
-        }
-      }
-    }
-    return pre_activations_.back();
-  }
-
-  /// The output layer's d loss / d output, written by the caller before backward().
-  Matrix& output_delta() { return deltas_.back(); }
-
-  /// Backpropagates output_delta() through the last forward pass; writes the full gradient.
-  void backward(const Vector& parameters, const Matrix& inputs, Vector& gradient) {
-    gradient.resize(parameter_count_);
-    Eigen::Index end = parameter_count_;
-    for (std::size_t l = layer_count(); l-- > 0;) {
-      const Eigen::Index bias_offset = end - fan_out(l);
-      const Eigen::Index weight_offset = bias_offset - fan_out(l) * fan_in(l);
-      end = weight_offset;
-      const Matrix& layer_input = l == 0 ? inputs : activations_[l - 1];
-      Eigen::Map<Matrix> weight_gradient(gradient.data() + weight_offset, fan_out(l), fan_in(l));
-      weight_gradient.noalias() = deltas_[l] * layer_input.transpose();
-      Eigen::Map<Vector>(gradient.data() + bias_offset, fan_out(l)) = deltas_[l].rowwise().sum();
-      if (l == 0) break;
-      const Eigen::Map<const Matrix> weights(parameters.data() + weight_offset, fan_out(l), fan_in(l));
-      deltas_[l - 1].noalias() = weights.transpose() * deltas_[l];
-      if (activation_ == Activation::tanh) {
-        deltas_[l - 1].array() *= Scalar(1) - activations_[l - 1].array().square();
-      } else {
-        deltas_[l - 1].array() *= (pre_activations_[l - 1].array() > Scalar(0)).template cast<Scalar>();
-      }
-    }
+  /// The kernel's loss over the columns of inputs (and gradient when not null).
+  double evaluate(const Eigen::VectorXd& parameters, const Eigen::MatrixXf& inputs, const Eigen::MatrixXf& targets,
+                  std::span<const Eigen::Index> labels, bool classification, double* gradient) const {
+    return kernel_->evaluate(workspace_, parameters.data(), inputs.data(), inputs.cols(),
+                             classification ? nullptr : targets.data(), classification ? labels.data() : nullptr,
+                             gradient);
   }
 
  private:
-  std::vector<Eigen::Index> sizes_;  // input, hidden..., output
-  Activation activation_;
-  Eigen::Index parameter_count_ = 0;
-  std::vector<Matrix> pre_activations_;  // per layer: W a + b
-  std::vector<Matrix> activations_;      // per hidden layer: act(W a + b)
-  std::vector<Matrix> deltas_;           // per layer: d loss / d pre-activation
+  const MlpFloatKernel* kernel_ = nullptr;
+  void* workspace_ = nullptr;
 };
+
+// Runs once per pass, at construction: not worth inlining into MlpTask's constructor.
+[[gnu::noinline]] KernelWorkspace::KernelWorkspace(const MlpFloatKernel* kernel,
+                                                   const NetworkArchitecture& architecture, Eigen::Index samples)
+    : kernel_(kernel) {
+  if (kernel_ != nullptr) {
+    workspace_ = kernel_->create(architecture.layer_sizes.data(), architecture.layer_sizes.size(),
+                                 architecture.activation == Activation::tanh, samples);
+  }
+}
 
 /// Normal weights with the given per-layer standard deviation, biases scaled by bias_scale.
 Eigen::VectorXd draw_network_parameters(const MlpNetwork<double>& network, RandomStream& stream, bool teacher,
@@ -144,15 +137,19 @@ class MlpTask final : public DataTaskBase {
   using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
 
   /// Without a scored set, loss() is the loss over the training data; with one, over the scored set.
-  MlpTask(const NetworkArchitecture& architecture, NetworkData training, std::optional<NetworkData> scored,
-          Eigen::VectorXd initial, Eigen::Index batch_size, std::uint64_t task_seed)
+  /// Not inlined: inlined into sample_mlp, g++ 12 warns maybe-uninitialized (a false positive) about
+  /// the payload of the empty `scored`.
+  [[gnu::noinline]] MlpTask(const NetworkArchitecture& architecture, NetworkData training,
+                            std::optional<NetworkData> scored, Eigen::VectorXd initial, Eigen::Index batch_size,
+                            std::uint64_t task_seed)
       : DataTaskBase(training.inputs.cols(), batch_size, task_seed),
+        kernel_(computes_in_double ? nullptr : current_float32_kernel()),
         inputs_(to_scalar(std::move(training.inputs))),
         targets_(to_scalar(std::move(training.targets))),
         labels_(std::move(training.labels)),
         initial_(std::move(initial)),
-        full_(make_pass(architecture, inputs_.cols())),
-        batch_(make_pass(architecture, batch_size)),
+        full_(make_pass(architecture, inputs_.cols(), kernel_)),
+        batch_(make_pass(architecture, batch_size, kernel_)),
         batch_inputs_(inputs_.rows(), batch_size),
         batch_targets_(targets_.rows(), batch_size),
         batch_labels_(labels_.empty() ? 0 : static_cast<std::size_t>(batch_size)),
@@ -162,7 +159,7 @@ class MlpTask final : public DataTaskBase {
       scored_inputs_ = to_scalar(std::move(scored->inputs));
       scored_targets_ = to_scalar(std::move(scored->targets));
       scored_labels_ = std::move(scored->labels);
-      scored_.emplace(make_pass(architecture, scored_inputs_.cols()));
+      scored_.emplace(make_pass(architecture, scored_inputs_.cols(), kernel_));
     }
   }
 
@@ -179,6 +176,10 @@ class MlpTask final : public DataTaskBase {
 
   double loss(const Eigen::VectorXd& parameters) const override {
     check_parameter_count(parameters, dimension());
+    if (scored_ && scored_->kernel) {
+      return with_kernel(*scored_, scored_inputs_, scored_targets_, scored_labels_, parameters, nullptr);
+    }
+    if (!scored_ && full_.kernel) return with_kernel(full_, inputs_, targets_, labels_, parameters, nullptr);
     const Vector& network_parameters = in_scalar(parameters);
     if (scored_) {
       return loss_of_forward(*scored_, scored_->network.forward(network_parameters, scored_inputs_), scored_targets_,
@@ -219,12 +220,25 @@ class MlpTask final : public DataTaskBase {
     Network network;          // forward and backward scratch
     RowVector column_maxima;  // largest logit per sample
     RowVector column_sums;    // sum of shifted exps per sample
+    KernelWorkspace kernel;   // float32 with another kernel (avx2-fma): its scratch, and the passes run there
   };
 
   /// Every buffer sized for `samples` up front: the first loss() after minibatch steps allocates nothing either.
-  static Pass make_pass(const NetworkArchitecture& architecture, Eigen::Index samples) {
-    return Pass{Network(architecture.layer_sizes, architecture.activation, samples), RowVector(samples),
-                RowVector(samples)};
+  static Pass make_pass(const NetworkArchitecture& architecture, Eigen::Index samples, const MlpFloatKernel* kernel) {
+    return Pass{Network(architecture.layer_sizes.data(), architecture.layer_sizes.size(), architecture.activation,
+                        samples),
+                RowVector(samples),
+                RowVector(samples), KernelWorkspace(kernel, architecture, samples)};
+  }
+
+  /// The loss (and gradient when not null) computed by the pass's kernel (float only).
+  double with_kernel(const Pass& pass, const Matrix& inputs, const Matrix& targets,
+                     std::span<const Eigen::Index> labels, const Eigen::VectorXd& parameters, double* gradient) const {
+    if constexpr (computes_in_double) {
+      throw std::logic_error("MLP task: a float64 pass has no kernel");
+    } else {
+      return pass.kernel.evaluate(parameters, inputs, targets, labels, is_classification(), gradient);
+    }
   }
 
   static constexpr bool computes_in_double = std::is_same_v<Scalar, double>;
@@ -252,6 +266,10 @@ class MlpTask final : public DataTaskBase {
 
   double evaluate(Pass& pass, const Matrix& inputs, const Matrix& targets, std::span<const Eigen::Index> labels,
                   const Eigen::VectorXd& parameters, Eigen::VectorXd& gradient) const {
+    if (pass.kernel) {
+      gradient.resize(dimension());
+      return with_kernel(pass, inputs, targets, labels, parameters, gradient.data());
+    }
     const Vector& network_parameters = in_scalar(parameters);
     const double value =
         loss_of_forward(pass, pass.network.forward(network_parameters, inputs), targets, labels, true);
@@ -264,37 +282,13 @@ class MlpTask final : public DataTaskBase {
     return value;
   }
 
-  /// The mean loss over the columns of `outputs`, whose targets (regression) or labels
-  /// (classification) are given; with_gradient writes the output delta for backward().
   double loss_of_forward(Pass& pass, const Matrix& outputs, const Matrix& targets,
                          std::span<const Eigen::Index> labels, bool with_gradient) const {
-    const Scalar inverse_count = Scalar(1) / static_cast<Scalar>(outputs.cols());
-    Matrix& delta = pass.network.output_delta();
-    if (!is_classification()) {
-      // 0.5 mean squared error over samples (one output).
-      delta = outputs - targets;
-      const Scalar value = Scalar(0.5) * inverse_count * delta.squaredNorm();
-      if (with_gradient) delta *= inverse_count;
-      return static_cast<double>(value);
-    }
-    // Softmax cross-entropy: log-sum-exp minus the true logit. Shifting each column by its maximum
-    // keeps exp from overflowing and makes every term >= 0 exactly (the sum of exps is >= 1).
-    // The exponentials go into delta in one vectorized pass; with_gradient only decides the scaling.
-    pass.column_maxima = outputs.colwise().maxCoeff();
-    delta = (outputs.rowwise() - pass.column_maxima).array().exp();
-    pass.column_sums = delta.colwise().sum();
-    Scalar total = 0;
-    for (Eigen::Index sample = 0; sample < outputs.cols(); ++sample) {
-      const Eigen::Index label = labels[static_cast<std::size_t>(sample)];
-      total += (pass.column_maxima(sample) - outputs(label, sample)) + std::log(pass.column_sums(sample));
-      if (with_gradient) {
-        delta.col(sample) *= inverse_count / pass.column_sums(sample);
-        delta(label, sample) -= inverse_count;
-      }
-    }
-    return static_cast<double>(total * inverse_count);
+    return task_detail::loss_of_forward(pass.network, pass.column_maxima, pass.column_sums, outputs, targets,
+                                        labels.data(), is_classification(), with_gradient);
   }
 
+  const MlpFloatKernel* kernel_;      // float32: the kernel when not the generic one (null: generic)
   Matrix inputs_;                     // dimension x samples
   Matrix targets_;                    // regression: 1 x samples; classification: empty
   std::vector<Eigen::Index> labels_;  // classification: class per sample; regression: empty
@@ -320,7 +314,7 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
   for (int width : spec.hidden_layers) sizes.push_back(width);
   sizes.push_back(classification ? spec.classes : 1);
   const Eigen::Index samples = spec.samples;
-  MlpNetwork<double> network(sizes, spec.activation, samples);
+  MlpNetwork<double> network(sizes.data(), sizes.size(), spec.activation, samples);
 
   Eigen::MatrixXd inputs = normal_matrix(spec.dimension, samples, stream);
   const Eigen::VectorXd teacher = draw_network_parameters(network, stream, true, 1.0);
@@ -358,7 +352,8 @@ std::unique_ptr<Task> sample_mlp(const TaskFamilySpec& spec, RandomStream& strea
 
 Eigen::VectorXd draw_initial_network_parameters(const NetworkArchitecture& architecture, double initial_scale,
                                                 RandomStream& stream) {
-  const MlpNetwork<double> network(architecture.layer_sizes, architecture.activation, 0);
+  const MlpNetwork<double> network(architecture.layer_sizes.data(), architecture.layer_sizes.size(),
+                                   architecture.activation, 0);
   return draw_network_parameters(network, stream, false, initial_scale);
 }
 
@@ -381,7 +376,8 @@ void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
                             "widths of the 1 or 2 hidden layers"),
         choice_option("activation", "tanh", enum_names<Activation>(), "hidden nonlinearity"),
         choice_option("precision", "float64", enum_names<TaskPrecision>(),
-                      "arithmetic of loss and gradient; float32 is about 2x faster (docs/benchmarks.md)")};
+                      "arithmetic of loss and gradient; float32 is 2-4x faster, its bits depend on the float32 "
+                      "kernel (METAEVO_SIMD, docs/configuration.md)")};
     if (classification) {
       list.push_back(integer_option("classes", 3, NumericRange::closed(2, max_classes), "output classes"));
     }
@@ -399,3 +395,19 @@ void register_mlp_families(Registry<TaskFamilyRegistration>& registry) {
 }
 
 }  // namespace metaevo::task_detail
+
+namespace metaevo {
+
+std::string_view float32_kernel() {
+  const task_detail::MlpFloatKernel* kernel = task_detail::current_float32_kernel();
+  return kernel != nullptr ? kernel->name : "generic";
+}
+
+void select_float32_kernel(std::string_view choice) {
+  const task_detail::MlpFloatKernel* kernel = task_detail::float32_kernel_of(choice, "float32 kernel ");
+  // Before the first use, METAEVO_SIMD is then never read.
+  std::call_once(task_detail::float32_kernel_chosen, [kernel] { task_detail::chosen_float32_kernel = kernel; });
+  task_detail::chosen_float32_kernel = kernel;
+}
+
+}  // namespace metaevo
