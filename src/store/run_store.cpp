@@ -598,13 +598,7 @@ struct RunStore::Impl {
 
   /// Closes the HDF5 objects in reverse order of declaration: each object before the file holding it.
   void close_handles() noexcept {
-    log_columns.clear();
-    evaluations_group = h5::Group();
-    decoded.clear();
-    evaluation_rows.clear();
-    genes = GenerationDataset();
-    step_size = GenerationDataset();
-    generations_group = h5::Group();
+    close_segment_objects();
     segment_file = h5::File();
     segment_evaluation_counts = LogColumn();
     segment_generation_counts = LogColumn();
@@ -612,6 +606,17 @@ struct RunStore::Impl {
     root_generations_group = h5::Group();
     string_type = h5::Datatype();
     file = h5::File();
+  }
+
+  /// Closes the objects inside the open segment (not the segment file itself).
+  void close_segment_objects() noexcept {
+    log_columns.clear();
+    evaluations_group = h5::Group();
+    decoded.clear();
+    evaluation_rows.clear();
+    genes = GenerationDataset();
+    step_size = GenerationDataset();
+    generations_group = h5::Group();
   }
 
   /// Closes every handle (what was not published is dropped, exactly as after a crash), removes the
@@ -668,13 +673,7 @@ struct RunStore::Impl {
   /// final name and fsyncs the directory; then lists it in the root's working copy. Never touched again.
   void close_segment() {
     if (!segment_is_open()) return;
-    log_columns.clear();
-    evaluations_group = h5::Group();
-    decoded.clear();
-    evaluation_rows.clear();
-    genes = GenerationDataset();
-    step_size = GenerationDataset();
-    generations_group = h5::Group();
+    close_segment_objects();
     segment_file.close();  // on failure the handle is gone; publish() removes the .partial
     const std::filesystem::path partial = open_segment_path();
     const std::filesystem::path final_path = segment_path(segment_count);
