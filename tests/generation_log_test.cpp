@@ -110,6 +110,30 @@ void expect_consistent_log(const std::vector<nlohmann::json>& records, int gener
   EXPECT_EQ(records.back()["eta_seconds"].get<double>(), 0.0);
 }
 
+TEST(GenerationLog, AnIslandRunsRecordIsItsWholeRowLineThenOneLinePerIsland) {
+  TemporaryPath path(".jsonl");
+  GenerationRecord record;
+  record.generation = 3;
+  record.island = -1;
+  for (int island = 0; island < 2; ++island) {
+    GenerationRecord part;
+    part.generation = 3;
+    part.island = island;
+    part.best_fitness = -1.0 - island;
+    record.islands.push_back(part);
+  }
+  GenerationLog::create(path.path()).append(record);
+  std::ifstream in(path.path());
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["island"], -1);
+  EXPECT_EQ(lines[1]["island"], 0);
+  EXPECT_EQ(lines[2]["island"], 1);
+  EXPECT_EQ(lines[2]["generation_best"], -2.0);
+  for (const nlohmann::json& line : lines) EXPECT_EQ(line["generation"], 3);
+}
+
 TEST(GenerationLog, OneObjectPerRecordWithNullForWhatIsNotThere) {
   GenerationRecord record;
   record.generation = 7;
