@@ -5,6 +5,7 @@
 //                                 [--generations 10] [--groups 1] [--genes 0]
 //                                 [--repetitions 1] [--warmup]
 //                                 [--generation-work S] [--overlap none|inline|thread]
+//                                 [--trace DIR]
 //
 // Each master hands out `generations` x `population` evaluations to its workers the way metaevo's
 // generational mode does (MpiExecutor inside Executor::evaluate): one evaluation per idle worker,
@@ -98,6 +99,7 @@ struct Options {
   bool warmup = false;
   double generation_work = 0.0;  // seconds a master sleeps per generation
   std::string overlap = "none";  // none, inline or thread
+  std::string trace;             // a directory: each worker writes its evaluations there
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -133,6 +135,8 @@ Options parse_options(int argc, char** argv) {
       options.generation_work = std::strtod(argv[++i], nullptr);
     } else if (argument == "--overlap") {
       options.overlap = argv[++i];
+    } else if (argument == "--trace") {
+      options.trace = argv[++i];
     } else if (argument == "--repetitions") {
       options.repetitions = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
     } else {
@@ -245,15 +249,35 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
   return figures;
 }
 
+// --trace DIR: one line per evaluation, "master ticket worker start end" (tickets count a master's
+// evaluations: generation x population + index), in DIR/worker-RANK.txt, for the same timeline
+// figures as a run file gives (experiments/benchmarks/efficiency.py).
+void write_trace(const Options& options, int rank, int master, const std::vector<Reply>& trace) {
+  if (options.trace.empty()) return;
+  const std::string path = options.trace + "/worker-" + std::to_string(rank) + ".txt";
+  std::FILE* file = std::fopen(path.c_str(), "a");
+  if (!file) {
+    std::fprintf(stderr, "ideal_dispatcher: cannot write %s\n", path.c_str());
+    return;
+  }
+  for (const Reply& reply : trace) {
+    std::fprintf(file, "%d %lld %d %.6f %.6f\n", master, static_cast<long long>(reply.ticket), rank, reply.start_time,
+                 reply.end_time);
+  }
+  std::fclose(file);
+}
+
 Figures run_worker(const mpi::communicator& world, const Layout& layout, const Options& options) {
   Figures figures;
   const std::chrono::duration<double> piece(options.duration / options.sleeps);
   double previous_end = std::numeric_limits<double>::quiet_NaN();
   Work work;
+  std::vector<Reply> trace;
   while (true) {
     const mpi::status status = world.probe(layout.master, mpi::any_tag);  // blocking, as run_worker
     if (status.tag() == end_of_repetition_tag) {
       world.recv(layout.master, end_of_repetition_tag);
+      write_trace(options, world.rank(), layout.master, trace);
       return figures;
     }
     world.recv(layout.master, work_tag, work);
@@ -267,6 +291,7 @@ Figures run_worker(const mpi::communicator& world, const Layout& layout, const O
       figures.gaps += 1.0;
     }
     previous_end = reply.end_time;
+    if (!options.trace.empty()) trace.push_back(reply);
     world.send(layout.master, result_tag, reply);
   }
 }

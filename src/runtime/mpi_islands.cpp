@@ -6,8 +6,10 @@
 #include <boost/mpi/request.hpp>
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "metaevo/core/error.hpp"
 #include "metaevo/runtime/mpi_runtime.hpp"
@@ -251,7 +253,16 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
     std::erase_if(sends, [](mpi::request& request) { return static_cast<bool>(request.test()); });
     sends.push_back(world.isend(recorder_rank, tag, message));
   };
+  // A generation's report (unless migrants wait on it) and its state go out once the next
+  // generation's first round is with the workers: serializing them is then no gap of theirs.
+  std::optional<IslandGeneration> pending_report;
+  std::optional<StateMessage> pending_state;
+  auto send_pending = [&] {
+    if (pending_report) send_ahead(report_tag, *std::exchange(pending_report, std::nullopt));
+    if (pending_state) send_ahead(state_tag, *std::exchange(pending_state, std::nullopt));
+  };
   auto send_stopped = [&](std::int64_t generation, Island::Stopped unfinished) {
+    send_pending();  // in order: the recorder hears the last state before the stop
     world.send(recorder_rank, stopped_tag,
                StoppedMessage{index, generation, std::move(unfinished.genomes), std::move(unfinished.results)});
   };
@@ -265,14 +276,14 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
       break;
     }
     Island::Stopped unfinished;
-    std::optional<IslandGeneration> report = island.run_generation(executor, stop_requested, unfinished);
+    std::optional<IslandGeneration> report = island.run_generation(executor, stop_requested, unfinished, send_pending);
     if (!report) {
       send_stopped(generation, std::move(unfinished));
       ended = true;
       break;
     }
-    send_ahead(report_tag, *report);
     if (migration_due(config.islands, generation, start.total_generations)) {
+      send_ahead(report_tag, *report);  // the recorder routes the migrants as it hears it
       // The migrants of this generation, or an abort when their source stopped first. A stop heard
       // meanwhile waits until they are in: the state of this generation then still reaches the recorder.
       while (true) {
@@ -301,9 +312,12 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
         }
       }
       if (ended) break;
+    } else {
+      pending_report = std::move(*report);
     }
-    send_ahead(state_tag, StateMessage{index, generation, island.strategy().save_state()});
+    pending_state = StateMessage{index, generation, island.strategy().save_state()};
   }
+  send_pending();
   if (!ended) world.send(recorder_rank, finished_tag, start.total_generations);
   mpi::wait_all(sends.begin(), sends.end());
 

@@ -16,6 +16,7 @@
 #include "metaevo/runtime/island.hpp"
 #include "metaevo/runtime/island_cluster.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
+#include "runtime/store_thread.hpp"
 #include "metaevo/search/strategy_registry.hpp"
 #include "search/strategy_detail.hpp"
 #include "metaevo/rules/update_rule.hpp"
@@ -493,6 +494,11 @@ Termination run_islands(const RunConfig& config, IslandCluster& cluster, Islands
   std::size_t running = count;
   bool stopping = false;
   bool all_finished = true;
+  // The store (session, view, checkpoint) is touched by `store` alone from here to drain().
+  StoreThread store_work(!cluster.evaluates_in_this_process());
+  auto report_stored = [&](std::vector<GenerationRecord> records) {
+    for (const GenerationRecord& record : records) session.report(record);
+  };
   auto stop_all = [&] {
     if (stopping) return;
     stopping = true;
@@ -516,11 +522,21 @@ Termination run_islands(const RunConfig& config, IslandCluster& cluster, Islands
         results.insert(results.end(), report.results.begin(), report.results.end());
         validation.insert(validation.end(), report.validation.begin(), report.validation.end());
       }
-      if (!validation.empty()) update_validated_best(checkpoint, population, results, validation);
-      view.update(generation_reports, std::move(generation_states));
-      session.record(population, results, validation);
+      store_work.post([&session, &view, &checkpoint, reports = std::move(generation_reports),
+                       states = std::move(generation_states), population = std::move(population),
+                       results = std::move(results), validation = std::move(validation)]() mutable {
+        if (!validation.empty()) update_validated_best(checkpoint, population, results, validation);
+        view.update(reports, std::move(states));
+        return std::optional<GenerationRecord>(session.store_generation(population, results, validation, view));
+      });
       ++next_to_store;
     }
+  };
+  auto record_unfinished = [&](std::vector<Genome> genomes, std::vector<EvaluationResult> results) {
+    store_work.post([&session, genomes = std::move(genomes), results = std::move(results)] {
+      session.record_unfinished(genomes, results);
+      return std::optional<GenerationRecord>();
+    });
   };
 
   while (running > 0) {
@@ -542,7 +558,7 @@ Termination run_islands(const RunConfig& config, IslandCluster& cluster, Islands
       case IslandEvent::Kind::stopped:
         --running;
         all_finished = false;
-        session.record_unfinished(event.unfinished.genomes, event.unfinished.results);
+        record_unfinished(std::move(event.unfinished.genomes), std::move(event.unfinished.results));
         if (config.islands.migration_size > 0) cluster.abort_migration(migration_target(config.islands, event.island));
         stop_all();
         break;
@@ -550,11 +566,15 @@ Termination run_islands(const RunConfig& config, IslandCluster& cluster, Islands
         --running;
         break;
     }
+    report_stored(store_work.finished());
   }
   // Generations some islands completed but not all: only in the evaluation log.
   for (auto& island_reports : reports) {
-    for (auto& [generation, report] : island_reports) session.record_unfinished(report.population, report.results);
+    for (auto& [generation, report] : island_reports) {
+      record_unfinished(std::move(report.population), std::move(report.results));
+    }
   }
+  report_stored(store_work.drain());
   return all_finished && !stopping ? Termination::completed : Termination::interrupted;
 }
 

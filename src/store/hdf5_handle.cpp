@@ -336,9 +336,25 @@ Dataset h5d_open2(hid_t location, const std::string& name) {
   return Dataset(check_id(H5Dopen2(location, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
 }
 
+namespace {
+// HDF5 allocates its type-conversion and background buffers at the transfer list's buffer size for
+// every H5Dwrite (1 MiB by default, zeroed): for the small appends of a generation that cost more
+// than the write (page faults on fresh memory each time). 64 KiB buffers convert larger writes in
+// strips instead. One list for the process, never closed (HDF5 closes it at exit).
+hid_t small_buffer_transfer_list() {
+  static const hid_t list = [] {
+    const hid_t created = check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "dataset transfer list");
+    check_status(H5Pset_buffer(created, 64 * 1024, nullptr, nullptr), "H5Pset_buffer", "dataset transfer list");
+    return created;
+  }();
+  return list;
+}
+}  // namespace
+
 void h5d_write(hid_t dataset, hid_t memory_type, hid_t memory_space, hid_t file_space, const void* buffer,
                std::string_view name) {
-  check_status(H5Dwrite(dataset, memory_type, memory_space, file_space, H5P_DEFAULT, buffer), "H5Dwrite", name);
+  check_status(H5Dwrite(dataset, memory_type, memory_space, file_space, small_buffer_transfer_list(), buffer),
+               "H5Dwrite", name);
 }
 
 void h5d_read(hid_t dataset, hid_t memory_type, hid_t memory_space, hid_t file_space, void* buffer,

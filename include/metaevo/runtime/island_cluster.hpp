@@ -53,6 +53,9 @@ class IslandCluster {
   virtual Executor& final_executor() = 0;
   /// After the last event: the islands end (under MPI their masters stop their workers).
   virtual void finish() = 0;
+  /// Whether the islands' evaluations run in this process (then the recorder stores inline: an
+  /// evaluation may use HDF5 itself).
+  virtual bool evaluates_in_this_process() const = 0;
 };
 
 /// Every island in this process, one generation at a time in island order, on one executor.
@@ -70,6 +73,7 @@ class InProcessIslands final : public IslandCluster {
   void stop() override { stopping_ = true; }
   Executor& final_executor() override { return executor_; }
   void finish() override {}
+  bool evaluates_in_this_process() const override { return true; }
 
  private:
   struct Member;

@@ -82,6 +82,7 @@ class MpiIslands final : public IslandCluster {
   /// Island 0's master runs these evaluations on its workers.
   Executor& final_executor() override;
   void finish() override;
+  bool evaluates_in_this_process() const override { return false; }
 
  private:
   struct State;
