@@ -59,6 +59,63 @@ TEST(InProcessExecutor, BatchResultsComeBackInRequestOrder) {
   EXPECT_EQ(executor.in_flight(), 0);
 }
 
+/// Workers that finish in submission order (a FIFO per worker, workers taking turns), with a queue
+/// of `depth` per worker: what Executor::evaluate submits, and when.
+class QueueingExecutor final : public Executor {
+ public:
+  QueueingExecutor(int workers, int depth) : workers_(workers), depth_(depth) {}
+  int capacity() const override { return workers_; }
+  int queue_capacity() const override { return workers_ * depth_; }
+  void submit(std::int64_t ticket, const EvaluationRequest& request) override {
+    if (in_flight() >= queue_capacity()) throw Error("submit beyond queue_capacity()");
+    in_flight_at_submit_.push_back(in_flight());
+    queue_.push_back({ticket, request.genome.id});
+  }
+  CompletedEvaluation wait_any() override {
+    if (queue_.empty()) throw Error("wait_any() with nothing in flight");
+    const auto [ticket, id] = queue_.front();
+    queue_.erase(queue_.begin());
+    EvaluationResult result;
+    result.genome_id = id;
+    result.fitness = static_cast<double>(id);
+    return {ticket, result};
+  }
+  int in_flight() const override { return static_cast<int>(queue_.size()); }
+  std::vector<int> in_flight_at_submit_;
+
+ private:
+  int workers_;
+  int depth_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> queue_;
+};
+
+TEST(Executor, QueuesAheadOnlyWhileMoreThanARoundIsLeft) {
+  const RunConfig config = parse_config(quick_config);
+  const auto requests = requests_for(config, 40);
+  QueueingExecutor executor(/*workers=*/8, /*depth=*/2);
+  const Executor::Batch batch = executor.evaluate(requests);
+  ASSERT_TRUE(batch.complete());
+  for (std::size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(batch.results[i].genome_id, requests[i].genome.id);
+  ASSERT_EQ(executor.in_flight_at_submit_.size(), requests.size());
+  // First 8 to free workers, then 8 queued behind them; after that each result frees one slot.
+  for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ(executor.in_flight_at_submit_[i], static_cast<int>(i)) << i;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const std::size_t left = requests.size() - i;  // not yet submitted, this one included
+    if (left <= 8) {
+      EXPECT_LT(executor.in_flight_at_submit_[i], 8) << "request " << i << " of the last round was queued";
+    }
+    EXPECT_LT(executor.in_flight_at_submit_[i], 16) << i;
+  }
+}
+
+TEST(Executor, WithoutAQueueAtMostOnePerWorker) {
+  const RunConfig config = parse_config(quick_config);
+  const auto requests = requests_for(config, 20);
+  QueueingExecutor executor(/*workers=*/4, /*depth=*/1);
+  ASSERT_TRUE(executor.evaluate(requests).complete());
+  for (int in_flight : executor.in_flight_at_submit_) EXPECT_LT(in_flight, 4);
+}
+
 TEST(InProcessExecutor, StopRequestLeavesTheBatchIncomplete) {
   const RunConfig config = parse_config(quick_config);
   const Evaluator evaluator(config);

@@ -5,7 +5,7 @@
 //                                 [--generations 10] [--groups 1] [--genes 0]
 //                                 [--repetitions 1] [--warmup]
 //                                 [--generation-work S] [--overlap none|inline|thread]
-//                                 [--trace DIR]
+//                                 [--trace DIR] [--queue-ahead]
 //
 // Each master hands out `generations` x `population` evaluations to its workers the way metaevo's
 // generational mode does (MpiExecutor inside Executor::evaluate): one evaluation per idle worker,
@@ -31,6 +31,10 @@
 // next, as metaevo does today; inline after handing out the next generation's first round (results
 // that arrive meanwhile wait); thread on a second thread started at that point (at most one in
 // flight: a master joins it before starting the next one), while the master goes on dispatching.
+//
+// Queue ahead (--queue-ahead): as metaevo's MpiExecutor, a master may also send a worker that is
+// running one request a second one (the worker that has run longest), while more than a round of
+// the generation is left, so that the worker starts it without a round trip.
 //
 // Per repetition one line "RESULT key=value ..." with
 //   efficiency = (sum of evaluation times) / (workers x span), span = last end - first start,
@@ -100,6 +104,7 @@ struct Options {
   double generation_work = 0.0;  // seconds a master sleeps per generation
   std::string overlap = "none";  // none, inline or thread
   std::string trace;             // a directory: each worker writes its evaluations there
+  bool queue_ahead = false;      // one more request queued behind a running one, as MpiExecutor
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -117,6 +122,8 @@ Options parse_options(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (argument == "--warmup") {
       options.warmup = true;
+    } else if (argument == "--queue-ahead") {
+      options.queue_ahead = true;
     } else if (!has_value) {
       usage("unknown option or missing value");
     } else if (argument == "--duration") {
@@ -208,17 +215,35 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
   work.x.assign(static_cast<std::size_t>(options.genes), 0.25);
   work.step_size.assign(static_cast<std::size_t>(options.genes), 0.1);
   std::deque<int> idle(layout.workers.begin(), layout.workers.end());
+  // --queue-ahead: workers with one request, the longest running first (entries of workers that no
+  // longer have exactly one are skipped).
+  std::vector<int> assigned(static_cast<std::size_t>(world.size()), 0);
+  std::deque<int> running_one;
+  const auto workers = static_cast<long>(layout.workers.size());
   const std::chrono::duration<double> work_time(options.generation_work);
   std::thread background;  // --overlap thread: the previous generation's work
   const auto start = std::chrono::steady_clock::now();
   for (long generation = 0; generation < options.generations; ++generation) {
     long next = 0;
     long outstanding = 0;
+    auto may_submit = [&] {
+      if (!idle.empty()) return true;
+      return options.queue_ahead && outstanding < 2 * workers && options.population - next > workers;
+    };
     auto submit_while_free = [&] {
-      while (next < options.population && !idle.empty()) {
+      while (next < options.population && may_submit()) {
+        int worker = 0;
+        if (!idle.empty()) {
+          worker = idle.front();
+          idle.pop_front();
+        } else {
+          while (assigned[static_cast<std::size_t>(running_one.front())] != 1) running_one.pop_front();
+          worker = running_one.front();
+          running_one.pop_front();
+        }
         work.ticket = generation * options.population + next++;
-        world.send(idle.front(), work_tag, work);
-        idle.pop_front();
+        world.send(worker, work_tag, work);
+        if (++assigned[static_cast<std::size_t>(worker)] == 1) running_one.push_back(worker);
         ++outstanding;
       }
     };
@@ -234,7 +259,11 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
     while (outstanding > 0) {  // the generation's barrier: every result before the next generation
       Reply reply;
       const mpi::status status = world.recv(mpi::any_source, result_tag, reply);
-      idle.push_back(status.source());
+      if (--assigned[static_cast<std::size_t>(status.source())] == 0) {
+        idle.push_back(status.source());
+      } else {
+        running_one.push_back(status.source());  // its queued request starts now
+      }
       --outstanding;
       figures.evaluation_seconds += reply.end_time - reply.start_time;
       figures.first_start = std::min(figures.first_start, reply.start_time);
@@ -313,11 +342,12 @@ void report(const mpi::communicator& world, const Layout& layout, const Options&
   const double span = total.last_end - total.first_start;
   const double evaluations_per_master = static_cast<double>(options.population * options.generations);
   std::printf("RESULT program=ideal_dispatcher ranks=%d groups=%d workers=%d population=%ld generations=%ld "
-              "duration_s=%.4f sleeps=%d genes=%ld generation_work_s=%.4f overlap=%s repetition=%d evaluations=%.0f mean_evaluation_s=%.6f "
+              "duration_s=%.4f sleeps=%d genes=%ld generation_work_s=%.4f overlap=%s queue_ahead=%d repetition=%d evaluations=%.0f mean_evaluation_s=%.6f "
               "ideal_s=%.4f span_s=%.4f efficiency=%.4f mean_gap_ms=%.3f master_wall_s=%.4f "
               "us_per_evaluation=%.3f\n",
               world.size(), options.groups, layout.total_workers, options.population, options.generations,
-              options.duration, options.sleeps, options.genes, options.generation_work, options.overlap.c_str(), repetition, total.evaluations,
+              options.duration, options.sleeps, options.genes, options.generation_work, options.overlap.c_str(),
+              options.queue_ahead ? 1 : 0, repetition, total.evaluations,
               total.evaluation_seconds / total.evaluations, total.evaluation_seconds / layout.total_workers, span,
               total.evaluation_seconds / (layout.total_workers * span),
               total.gaps > 0.0 ? 1e3 * total.gap_seconds / total.gaps : 0.0, total.master_wall,

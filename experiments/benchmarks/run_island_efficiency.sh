@@ -11,7 +11,8 @@
 # POPULATION (default: 4 rounds of the smallest island's workers, below), RANKS (default 64), REPETITIONS (default 3), ISLANDS (default "1 2 4"), DURATIONS in seconds
 # (default "0.1 0.01"), GENERATIONS_100MS (default 10), GENERATIONS_10MS (default 40), VARIANTS
 # (default "defaults nocommit") and MPIRUN_EXTRA (extra mpirun flags for both programs, e.g.
-# "--mca btl_vader_eager_limit 65536").
+# "--mca btl_vader_eager_limit 65536"), IDEAL_FLAGS (extra ideal_dispatcher flags, e.g. "--queue-ahead"
+# to give the ideal metaevo's queued second request per worker: a like-for-like comparison).
 #
 # VARIANTS: which metaevo configs run (each against the same ideal):
 #   defaults  what a new user gets: validation on (16 tasks x 2 candidates re-scored after every
@@ -36,6 +37,7 @@ generations_10ms=${GENERATIONS_10MS:-40}
 variants=${VARIANTS:-defaults nocommit}
 python=/usr/bin/python3  # Debian's, with python3-h5py
 read -r -a extra <<<"${MPIRUN_EXTRA:-}"
+read -r -a ideal_flags <<<"${IDEAL_FLAGS:-}"
 
 METAEVO_BUILD_DIR=$build "$root/scripts/build.sh" --target metaevo_cli ideal_dispatcher >/dev/null
 metaevo=$build/metaevo
@@ -152,7 +154,7 @@ for repetition in $(seq 1 "$repetitions"); do
       file=$out/runs/ideal-$tag.txt
       start=$(now)
       run_mpi -np "$ranks" "$ideal" --duration "$duration" --population "$population" --generations "$generations" \
-        --groups "$islands" >"$file"
+        --groups "$islands" "${ideal_flags[@]}" >"$file"
       finish=$(now)
       wall=$(elapsed "$start" "$finish")
       printf 'ideal\t-\t%s\t%s\t%s\t%s\t%s\t%s\tok\t%s\t%s\n' "$duration" "$islands" "$workers" "$population" \
@@ -165,7 +167,7 @@ done
 {
   echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD), $(nproc) cores" \
     "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(mpirun --version | head -1)," \
-    "load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ranks ranks, medians of $repetitions"
+    "load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg); $ranks ranks, medians of $repetitions${IDEAL_FLAGS:+, ideal_dispatcher $IDEAL_FLAGS}"
   echo
   "$python" "$root/experiments/benchmarks/efficiency.py" islands "$out"
 } | tee "$out/table.md"

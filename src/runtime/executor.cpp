@@ -29,8 +29,15 @@ Executor::Batch Executor::evaluate(const std::vector<EvaluationRequest>& request
   batch.finished.assign(requests.size(), false);
   std::size_t next = 0;
   bool stopping = false;
+  // A free worker always gets the next request. One is queued behind a running evaluation only
+  // while more than a round of requests is left: the last round goes to workers as they free up,
+  // so at the end no request waits behind a slow evaluation while another worker idles.
+  auto may_submit = [&] {
+    const auto workers = static_cast<std::size_t>(capacity());
+    return in_flight() < capacity() || (in_flight() < queue_capacity() && requests.size() - next > workers);
+  };
   auto submit_while_free = [&] {
-    while (!stopping && next < requests.size() && in_flight() < capacity()) {
+    while (!stopping && next < requests.size() && may_submit()) {
       if (should_stop && should_stop()) {
         stopping = true;
         break;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <deque>
 #include <exception>
+#include <utility>
+#include <vector>
 
 #include "metaevo/core/error.hpp"
 #include "metaevo/tasks/float32_kernel.hpp"
@@ -92,12 +94,33 @@ void MpiSession::split_islands(const IslandLayout& layout) const {
 }
 
 struct MpiExecutor::State {
-  explicit State(const MpiSession& session) : world(session.impl().work()) {
+  explicit State(const MpiSession& session)
+      : world(session.impl().work()),
+        assigned(static_cast<std::size_t>(world.size()), 0),
+        stamp(static_cast<std::size_t>(world.size()), 0) {
     for (int rank = 1; rank < world.size(); ++rank) idle_workers.push_back(rank);
   }
   mpi::communicator world;
-  std::deque<int> idle_workers;  // every worker not in here has one evaluation in flight
+  std::deque<int> idle_workers;  // workers with nothing to do, the longest idle first
+  std::vector<int> assigned;     // per rank: requests sent and not yet answered (0, 1 or 2)
+  // Workers with exactly one request, in the order their current evaluation started: a request
+  // queued ahead goes to the one that has run longest. Entries whose stamp is no longer the
+  // worker's are stale and skipped.
+  std::deque<std::pair<int, std::uint64_t>> running_one;
+  std::vector<std::uint64_t> stamp;
+  int in_flight = 0;
   bool shut_down = false;
+
+  void now_running_one(int worker) {
+    running_one.emplace_back(worker, stamp[static_cast<std::size_t>(worker)]);
+    if (running_one.size() > 4 * assigned.size()) {  // drop stale entries now and then: bounded memory
+      std::erase_if(running_one, [this](const auto& entry) { return stale(entry); });
+    }
+  }
+  bool stale(const std::pair<int, std::uint64_t>& entry) const {
+    const auto worker = static_cast<std::size_t>(entry.first);
+    return assigned[worker] != 1 || stamp[worker] != entry.second;
+  }
 };
 
 MpiExecutor::MpiExecutor(const MpiSession& session) : state_(std::make_unique<State>(session)) {
@@ -114,20 +137,44 @@ MpiExecutor::~MpiExecutor() {
 }
 
 int MpiExecutor::capacity() const { return state_->world.size() - 1; }
-int MpiExecutor::in_flight() const { return capacity() - static_cast<int>(state_->idle_workers.size()); }
+int MpiExecutor::queue_capacity() const { return 2 * capacity(); }
+int MpiExecutor::in_flight() const { return state_->in_flight; }
 
 void MpiExecutor::submit(std::int64_t ticket, const EvaluationRequest& request) {
-  if (state_->idle_workers.empty()) throw Error("MpiExecutor::submit with every worker busy");
-  const int worker = state_->idle_workers.front();
-  state_->idle_workers.pop_front();
-  state_->world.send(worker, work_tag, WorkMessage{ticket, request});
+  State& state = *state_;
+  int worker = 0;
+  if (!state.idle_workers.empty()) {
+    worker = state.idle_workers.front();
+    state.idle_workers.pop_front();
+  } else {
+    while (!state.running_one.empty() && state.stale(state.running_one.front())) state.running_one.pop_front();
+    if (state.running_one.empty()) throw Error("MpiExecutor::submit with every worker's queue full");
+    worker = state.running_one.front().first;
+    state.running_one.pop_front();
+  }
+  state.world.send(worker, work_tag, WorkMessage{ticket, request});
+  const auto slot = static_cast<std::size_t>(worker);
+  ++state.assigned[slot];
+  ++state.stamp[slot];
+  ++state.in_flight;
+  if (state.assigned[slot] == 1) state.now_running_one(worker);
 }
 
 CompletedEvaluation MpiExecutor::wait_any() {
-  if (in_flight() == 0) throw Error("wait_any() with no evaluation in flight");
+  State& state = *state_;
+  if (state.in_flight == 0) throw Error("wait_any() with no evaluation in flight");
   ResultMessage message;
-  const mpi::status status = state_->world.recv(mpi::any_source, result_tag, message);
-  state_->idle_workers.push_back(status.source());
+  const mpi::status status = state.world.recv(mpi::any_source, result_tag, message);
+  const int worker = status.source();
+  const auto slot = static_cast<std::size_t>(worker);
+  --state.assigned[slot];
+  ++state.stamp[slot];
+  --state.in_flight;
+  if (state.assigned[slot] == 0) {
+    state.idle_workers.push_back(worker);
+  } else {
+    state.now_running_one(worker);  // its queued request starts now
+  }
   return {message.ticket, std::move(message.result)};
 }
 

@@ -22,7 +22,11 @@ class Executor {
 
   /// How many evaluations can run at once (the number of workers; 1 in process).
   virtual int capacity() const = 0;
-  /// Starts an evaluation; at most capacity() may be in flight.
+  /// How many may be in flight counting requests queued behind a running evaluation (a worker
+  /// then starts its next one without waiting for a reply). While in_flight() < capacity() a
+  /// worker is free, and a submission goes to one.
+  virtual int queue_capacity() const { return capacity(); }
+  /// Starts an evaluation; at most queue_capacity() may be in flight.
   virtual void submit(std::int64_t ticket, const EvaluationRequest& request) = 0;
   /// Blocks until one in-flight evaluation finishes and returns it (in arrival order).
   virtual CompletedEvaluation wait_any() = 0;
@@ -31,7 +35,9 @@ class Executor {
   virtual bool runs_in_this_process() const { return false; }
 
   /// Runs all requests with dynamic load balancing (the next request goes to whichever worker frees
-  /// up first) and returns the results in request order, whatever order they finished in.
+  /// up first; while more than a round of requests is left, up to queue_capacity() are in flight,
+  /// one queued behind each running evaluation) and returns the results in request order, whatever
+  /// order they finished in.
   /// `should_stop` is polled before each submission: once it returns true nothing more is submitted,
   /// the in-flight evaluations are collected and the batch comes back incomplete (the results of
   /// requests never run keep genome_id -1).

@@ -42,7 +42,9 @@ class MpiSession {
 };
 
 /// Master side: hands each evaluation to whichever worker is free (ranks 1..N-1 of the world, or of
-/// its island after split_islands). Messages are
+/// its island after split_islands), and may queue one more request behind a running one (the worker
+/// that has run longest), so that a worker starts its next evaluation without a round trip to the
+/// master (queue_capacity(): two per worker; Executor::evaluate decides when). Messages are
 /// Boost.Serialization archives of EvaluationRequest / EvaluationResult: O(genes) bytes.
 class MpiExecutor final : public Executor {
  public:
@@ -50,6 +52,7 @@ class MpiExecutor final : public Executor {
   ~MpiExecutor() override;
 
   int capacity() const override;
+  int queue_capacity() const override;
   void submit(std::int64_t ticket, const EvaluationRequest& request) override;
   CompletedEvaluation wait_any() override;
   int in_flight() const override;
