@@ -5,7 +5,7 @@
 //                                 [--generations 10] [--groups 1] [--genes 0]
 //                                 [--repetitions 1] [--warmup]
 //                                 [--generation-work S] [--overlap none|inline|thread]
-//                                 [--trace DIR] [--queue-ahead]
+//                                 [--trace DIR] [--queue-ahead] [--cpu-us X]
 //
 // Each master hands out `generations` x `population` evaluations to its workers the way metaevo's
 // generational mode does (MpiExecutor inside Executor::evaluate): one evaluation per idle worker,
@@ -49,6 +49,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -105,6 +106,7 @@ struct Options {
   std::string overlap = "none";  // none, inline or thread
   std::string trace;             // a directory: each worker writes its evaluations there
   bool queue_ahead = false;      // one more request queued behind a running one, as MpiExecutor
+  double cpu_us = 0.0;           // CPU a worker burns per evaluation, spread over its sleeps
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -142,6 +144,8 @@ Options parse_options(int argc, char** argv) {
       options.generation_work = std::strtod(argv[++i], nullptr);
     } else if (argument == "--overlap") {
       options.overlap = argv[++i];
+    } else if (argument == "--cpu-us") {
+      options.cpu_us = std::strtod(argv[++i], nullptr);
     } else if (argument == "--trace") {
       options.trace = argv[++i];
     } else if (argument == "--repetitions") {
@@ -151,7 +155,8 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (options.duration < 0.0 || options.sleeps < 1 || options.population < 1 || options.generations < 1 ||
-      options.groups < 1 || options.genes < 0 || options.repetitions < 1 || options.generation_work < 0.0) {
+      options.groups < 1 || options.genes < 0 || options.repetitions < 1 || options.generation_work < 0.0 ||
+      options.cpu_us < 0.0) {
     usage("--duration, --generation-work, --genes >= 0 and every other value >= 1");
   }
   if (options.overlap != "none" && options.overlap != "inline" && options.overlap != "thread") {
@@ -278,6 +283,21 @@ Figures run_master(const mpi::communicator& world, const Layout& layout, const O
   return figures;
 }
 
+// --cpu-us X: after each sleep a worker spins until its thread has used X / sleeps more
+// microseconds of CPU: an evaluation's own work between its steps (metaevo's inner loop uses about
+// 35 µs more CPU per sleeping synthetic evaluation than these bare sleeps; docs/benchmarks.md).
+void burn_thread_cpu(double microseconds) {
+  if (microseconds <= 0.0) return;
+  auto cpu_now = [] {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec) / 1e3;
+  };
+  const double until = cpu_now() + microseconds;
+  while (cpu_now() < until) {
+  }
+}
+
 // --trace DIR: one line per evaluation, "master ticket worker start end" (tickets count a master's
 // evaluations: generation x population + index), in DIR/worker-RANK.txt, for the same timeline
 // figures as a run file gives (experiments/benchmarks/efficiency.py).
@@ -312,7 +332,10 @@ Figures run_worker(const mpi::communicator& world, const Layout& layout, const O
     world.recv(layout.master, work_tag, work);
     Reply reply{work.ticket, unix_seconds_now(), 0.0};
     if (options.duration > 0.0) {
-      for (int i = 0; i < options.sleeps; ++i) std::this_thread::sleep_for(piece);
+      for (int i = 0; i < options.sleeps; ++i) {
+        std::this_thread::sleep_for(piece);
+        burn_thread_cpu(options.cpu_us / options.sleeps);
+      }
     }
     reply.end_time = unix_seconds_now();
     if (previous_end == previous_end) {  // not NaN: not this repetition's first evaluation

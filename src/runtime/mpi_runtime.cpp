@@ -7,7 +7,9 @@
 #include <boost/mpi/environment.hpp>
 #include <cstdlib>
 #include <deque>
+#include <chrono>
 #include <exception>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -163,9 +165,16 @@ void MpiExecutor::submit(std::int64_t ticket, const EvaluationRequest& request) 
 CompletedEvaluation MpiExecutor::wait_any() {
   State& state = *state_;
   if (state.in_flight == 0) throw Error("wait_any() with no evaluation in flight");
+  // Spin briefly, then sleep between probes: a blocking receive would spin all along, taking a
+  // shared core from the workers and from this process's store thread.
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  boost::optional<mpi::status> found;
+  while (!(found = state.world.iprobe(mpi::any_source, result_tag))) {
+    if (std::chrono::steady_clock::now() > spin_until) std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  const int worker = found->source();
   ResultMessage message;
-  const mpi::status status = state.world.recv(mpi::any_source, result_tag, message);
-  const int worker = status.source();
+  state.world.recv(worker, result_tag, message);
   const auto slot = static_cast<std::size_t>(worker);
   --state.assigned[slot];
   ++state.stamp[slot];
