@@ -108,6 +108,29 @@ TEST(Executor, QueuesAheadOnlyWhileMoreThanARoundIsLeft) {
   }
 }
 
+TEST(Executor, TheCallersWorkWaitsForTheFirstResultUnlessTheBatchWentOutWhole) {
+  const RunConfig config = parse_config(quick_config);
+  // 40 requests: 16 go out (8 run, 8 queued), the first result frees a slot for the 17th, then the
+  // work runs. 8 or 5: the batch goes out whole and the work runs at once.
+  for (const auto& [count, expected_submitted_before] : {std::pair{40, 17}, std::pair{8, 8}, std::pair{5, 5}}) {
+    QueueingExecutor executor(/*workers=*/8, /*depth=*/2);
+    std::size_t submitted_before = 0;
+    int calls = 0;
+    const auto requests = requests_for(config, count);
+    const Executor::Batch batch = executor.evaluate(requests, {}, [&] {
+      ++calls;
+      submitted_before = executor.in_flight_at_submit_.size();
+    });
+    ASSERT_TRUE(batch.complete());
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(submitted_before, static_cast<std::size_t>(expected_submitted_before)) << count << " requests";
+  }
+  QueueingExecutor empty(4, 2);
+  int calls = 0;
+  empty.evaluate({}, {}, [&] { ++calls; });
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(Executor, WithoutAQueueAtMostOnePerWorker) {
   const RunConfig config = parse_config(quick_config);
   const auto requests = requests_for(config, 20);

@@ -47,8 +47,10 @@ class Executor {
     std::int64_t finished_count = 0;
     bool complete() const { return finished_count == static_cast<std::int64_t>(results.size()); }
   };
-  /// `while_running`, when given, is called once after the first requests went out (or none could):
-  /// work the caller overlaps with the evaluations, e.g. storing the previous generation.
+  /// `while_running`, when given, is called once: work the caller overlaps with the evaluations,
+  /// e.g. storing the previous generation. It runs after the first result came back (and its worker
+  /// got its next request) when the batch did not go out whole, else right after the submissions
+  /// (or at the end when none went out).
   Batch evaluate(const std::vector<EvaluationRequest>& requests, const std::function<bool()>& should_stop = {},
                  const std::function<void()>& while_running = {});
 };
