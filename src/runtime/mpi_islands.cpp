@@ -239,10 +239,16 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
   island.strategy().load_state(start.state);
 
   bool stop_heard = false;
+  // Polled before every submission: the probe (which runs MPI's progress over every peer) at most
+  // every millisecond, so handing out a round is not a probe per request.
+  auto next_probe = std::chrono::steady_clock::time_point{};
   auto stop_requested = [&] {
-    if (!stop_heard && world.iprobe(recorder_rank, stop_tag)) {
-      world.recv(recorder_rank, stop_tag);
-      stop_heard = true;
+    if (!stop_heard && std::chrono::steady_clock::now() >= next_probe) {
+      next_probe = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+      if (world.iprobe(recorder_rank, stop_tag)) {
+        world.recv(recorder_rank, stop_tag);
+        stop_heard = true;
+      }
     }
     return stop_heard || (should_stop && should_stop());
   };

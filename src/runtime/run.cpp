@@ -494,7 +494,7 @@ Termination run_islands(const RunConfig& config, IslandCluster& cluster, Islands
   std::size_t running = count;
   bool stopping = false;
   bool all_finished = true;
-  // The store (session, view, checkpoint) is touched by `store` alone from here to drain().
+  // From here to drain(), only store_work's thread touches the store, session, view and checkpoint.
   StoreThread store_work(!cluster.evaluates_in_this_process());
   auto report_stored = [&](std::vector<GenerationRecord> records) {
     for (const GenerationRecord& record : records) session.report(record);
