@@ -184,10 +184,11 @@ struct Reference {
   long long bytes_written = 0;
 };
 
-Reference uninterrupted_run(const TemporaryDirectory& scratch, const TemporaryDirectory& disk) {
+Reference uninterrupted_run(const TemporaryDirectory& scratch, const TemporaryDirectory& disk,
+                            const std::string& config_text = drill_config) {
   Reference reference;
   reference.config = scratch.path() / "drill.toml";
-  std::ofstream(reference.config) << drill_config;
+  std::ofstream(reference.config) << config_text;
   reference.run = disk.path() / "reference.h5";
   const std::filesystem::path report = scratch.path() / "bytes";
   const CommandResult run = run_command(with_faults(disk.path(), "METAEVO_FAULT_REPORT=" + report.string()) + cli() +
@@ -287,6 +288,32 @@ TEST(FullDiskDrill, AnMpiRunThatFillsTheDiskEndsEveryRankAndResumesToTheUninterr
   EXPECT_EQ(temporary_files_in(disk.path()), std::vector<std::string>{});
   const RunFileContents checkpoint = read_run_file(output);
   ASSERT_TRUE(checkpoint.has_checkpoint);
+  testing_support::expect_only_listed_segments(output, checkpoint.segments);
+  const CommandResult resumed = run_command(cli() + " resume " + output.string() + " --quiet");
+  EXPECT_EQ(resumed.exit_status, 0) << resumed.output;
+  expect_same_run(reference.run, output);
+}
+
+// The same with islands: under MPI the recorder stores on a thread of its own (store_thread.hpp),
+// whose error reaches the recorder's main thread at its next event; every rank still ends with the
+// storage status, and a resume in one process completes the run.
+TEST(FullDiskDrill, AnIslandRunWhoseRecorderFillsTheDiskEndsEveryRankAndResumesToTheUninterruptedRun) {
+  TemporaryDirectory scratch("_scratch");
+  TemporaryDirectory disk("_disk");
+  const std::string islands = std::string(drill_config) + "\n[islands]\ncount = 2\nmigration_interval = 2\nmigration_size = 1\n";
+  const Reference reference = uninterrupted_run(scratch, disk, islands);
+  const auto budget = static_cast<long long>(0.55 * static_cast<double>(reference.bytes_written));
+  const std::filesystem::path output = disk.path() / "run.h5";
+  const CommandResult full =
+      run_command(on_a_disk_of(disk.path(), budget) + "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 5 " +
+                  cli() + " run " + reference.config.string() + " --quiet --out " + output.string());
+  EXPECT_NE(full.exit_status, 124) << "timed out: a rank hung\n" << full.output;
+  EXPECT_EQ(full.exit_status, 4) << full.output;
+  EXPECT_TRUE(says_the_disk_under_is_full(full.output, disk.path())) << full.output;
+  EXPECT_EQ(temporary_files_in(disk.path()), std::vector<std::string>{});
+  const RunFileContents checkpoint = read_run_file(output);
+  ASSERT_TRUE(checkpoint.has_checkpoint);
+  EXPECT_LT(checkpoint.generations, 5);
   testing_support::expect_only_listed_segments(output, checkpoint.segments);
   const CommandResult resumed = run_command(cli() + " resume " + output.string() + " --quiet");
   EXPECT_EQ(resumed.exit_status, 0) << resumed.output;

@@ -5,9 +5,9 @@
 #include <boost/mpi/operations.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
-#include <chrono>
 #include <exception>
 #include <thread>
 #include <utility>

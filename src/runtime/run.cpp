@@ -16,8 +16,8 @@
 #include "metaevo/runtime/island.hpp"
 #include "metaevo/runtime/island_cluster.hpp"
 #include "metaevo/search/genetic_algorithm.hpp"
-#include "runtime/store_thread.hpp"
 #include "metaevo/search/strategy_registry.hpp"
+#include "runtime/store_thread.hpp"
 #include "search/strategy_detail.hpp"
 #include "metaevo/rules/update_rule.hpp"
 
