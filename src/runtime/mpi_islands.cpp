@@ -15,6 +15,7 @@
 #include "metaevo/runtime/mpi_runtime.hpp"
 #include "runtime/message_serialization.hpp"
 #include "runtime/mpi_session_impl.hpp"
+#include "runtime/mpi_wait.hpp"
 
 namespace metaevo {
 
@@ -294,7 +295,7 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
       // The migrants of this generation, or an abort when their source stopped first. A stop heard
       // meanwhile waits until they are in: the state of this generation then still reaches the recorder.
       while (true) {
-        const mpi::status status = world.probe(recorder_rank, mpi::any_tag);
+        const mpi::status status = wait_for_message(world, recorder_rank, mpi::any_tag);
         if (status.tag() == stop_tag) {
           world.recv(recorder_rank, stop_tag);
           stop_heard = true;
@@ -331,7 +332,7 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
   // Serve the recorder until it finishes the run: final evaluations (island 0), and the late stop
   // and abort messages of a run that ended anyway.
   while (true) {
-    const mpi::status status = world.probe(recorder_rank, mpi::any_tag);
+    const mpi::status status = wait_for_message(world, recorder_rank, mpi::any_tag);
     if (status.tag() == finish_tag) {
       world.recv(recorder_rank, finish_tag);
       break;

@@ -5,11 +5,9 @@
 #include <boost/mpi/operations.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
-#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <exception>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -17,6 +15,7 @@
 #include "metaevo/tasks/float32_kernel.hpp"
 #include "runtime/message_serialization.hpp"
 #include "runtime/mpi_session_impl.hpp"
+#include "runtime/mpi_wait.hpp"
 
 namespace metaevo {
 
@@ -165,14 +164,7 @@ void MpiExecutor::submit(std::int64_t ticket, const EvaluationRequest& request) 
 CompletedEvaluation MpiExecutor::wait_any() {
   State& state = *state_;
   if (state.in_flight == 0) throw Error("wait_any() with no evaluation in flight");
-  // Spin briefly, then sleep between probes: a blocking receive would spin all along, taking a
-  // shared core from the workers and from this process's store thread.
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  boost::optional<mpi::status> found;
-  while (!(found = state.world.iprobe(mpi::any_source, result_tag))) {
-    if (std::chrono::steady_clock::now() > spin_until) std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
-  const int worker = found->source();
+  const int worker = wait_for_message(state.world, mpi::any_source, result_tag).source();
   ResultMessage message;
   state.world.recv(worker, result_tag, message);
   const auto slot = static_cast<std::size_t>(worker);
