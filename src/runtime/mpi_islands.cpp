@@ -100,6 +100,7 @@ class IslandZeroExecutor final : public Executor {
       if (requests_.empty()) throw Error("wait_any() with no evaluation in flight");
       world_.send(master_, batch_tag, requests_);
       std::vector<EvaluationResult> results;
+      wait_for_message(world_, master_, batch_results_tag);  // the holdout takes a while: no spinning
       world_.recv(master_, batch_results_tag, results);
       if (results.size() != requests_.size()) throw Error("island 0 returned a batch of another size");
       for (std::size_t i = 0; i < results.size(); ++i) done_.push_back({tickets_[i], std::move(results[i])});
