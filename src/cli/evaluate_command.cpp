@@ -4,11 +4,13 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "cli/exit_status.hpp"
@@ -24,13 +26,16 @@ extern char** environ;
 namespace metaevo::cli {
 namespace {
 
-/// The plotting script of the source tree this binary was built from (CMake defines the directory).
-std::filesystem::path plot_script() {
-#ifdef METAEVO_SOURCE_DIR
-  return std::filesystem::path(METAEVO_SOURCE_DIR) / "scripts" / "plot_evaluation.py";
-#else
-  return "scripts/plot_evaluation.py";
-#endif
+/// Where plot_evaluation.py may be, in order: the installed scripts, relative to this command's own
+/// path (so a moved prefix still finds them), then scripts/ of the source tree this command was
+/// built from (the command in a build tree). CMake defines both directories.
+std::vector<std::filesystem::path> plot_script_candidates() {
+  std::vector<std::filesystem::path> candidates;
+  std::error_code error;
+  const std::filesystem::path command = std::filesystem::canonical("/proc/self/exe", error);
+  if (!error) candidates.push_back(command.parent_path() / METAEVO_BIN_TO_SCRIPTS / "plot_evaluation.py");
+  candidates.push_back(std::filesystem::path(METAEVO_SOURCE_DIR) / "scripts" / "plot_evaluation.py");
+  return candidates;
 }
 
 /// Debian's python3 has the Debian matplotlib and h5py; another one on PATH may not.
@@ -70,11 +75,19 @@ std::string command_text(const std::vector<std::string>& arguments) {
 /// Draws the PNG with scripts/plot_evaluation.py; without python3, matplotlib, h5py or the script,
 /// says so and prints the command to run elsewhere.
 int draw_plot(const std::string& run_file, const std::string& png) {
-  const std::filesystem::path script = plot_script();
-  const std::vector<std::string> command = {python(), script.string(), run_file, "--out", png};
+  const std::vector<std::filesystem::path> candidates = plot_script_candidates();
+  const auto found = std::find_if(candidates.begin(), candidates.end(),
+                                  [](const std::filesystem::path& path) { return std::filesystem::exists(path); });
+  const std::filesystem::path script = found != candidates.end() ? *found : candidates.back();
+  const std::vector<std::string> command = {python(), script.lexically_normal().string(), run_file, "--out", png};
   std::string missing;
-  if (!std::filesystem::exists(script)) {
-    missing = script.string() + " is not there (the source tree this metaevo was built from)";
+  if (found == candidates.end()) {
+    missing = "plot_evaluation.py is in neither the installed scripts nor the source tree this metaevo was built "
+              "from (looked in";
+    for (const std::filesystem::path& candidate : candidates) {
+      missing += " " + candidate.parent_path().lexically_normal().string();
+    }
+    missing += ")";
   } else if (run_program({python(), "-c", "import matplotlib, h5py, numpy"}, true) != 0) {
     missing = python() +
               " with matplotlib, h5py and numpy is not available (Debian: apt-get install python3-matplotlib "
