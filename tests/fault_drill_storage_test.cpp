@@ -271,42 +271,19 @@ TEST(FullDiskDrill, AResumeThatFillsTheDiskStopsCleanlyAndResumesAgainToTheUnint
   }
 }
 
-// The same under mpirun with 3 ranks: the master's store thread meets the full disk; every rank
-// ends with the storage status, and a resume in one process completes the run.
-TEST(FullDiskDrill, AnMpiRunThatFillsTheDiskEndsEveryRankAndResumesToTheUninterruptedRun) {
+// An MPI run of `config_text` on `ranks` ranks meets a full disk at 55 % of the run's bytes: every
+// rank ends with the storage status (through MPI_Abort), nothing temporary is left, the checkpoint
+// is intact, and a resume in one process completes the uninterrupted run.
+void expect_an_mpi_run_to_stop_at_a_full_disk_and_resume(const std::string& config_text, int ranks) {
   TemporaryDirectory scratch("_scratch");
   TemporaryDirectory disk("_disk");
-  const Reference reference = uninterrupted_run(scratch, disk);
+  const Reference reference = uninterrupted_run(scratch, disk, config_text);
   const auto budget = static_cast<long long>(0.55 * static_cast<double>(reference.bytes_written));
   const std::filesystem::path output = disk.path() / "run.h5";
-  const CommandResult full =
-      run_command(on_a_disk_of(disk.path(), budget) + "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 3 " +
-                  cli() + " run " + reference.config.string() + " --quiet --out " + output.string());
-  EXPECT_NE(full.exit_status, 124) << "timed out: a rank hung\n" << full.output;
-  EXPECT_EQ(full.exit_status, 4) << full.output;  // the storage status, through MPI_Abort
-  EXPECT_TRUE(says_the_disk_under_is_full(full.output, disk.path())) << full.output;
-  EXPECT_EQ(temporary_files_in(disk.path()), std::vector<std::string>{});
-  const RunFileContents checkpoint = read_run_file(output);
-  ASSERT_TRUE(checkpoint.has_checkpoint);
-  testing_support::expect_only_listed_segments(output, checkpoint.segments);
-  const CommandResult resumed = run_command(cli() + " resume " + output.string() + " --quiet");
-  EXPECT_EQ(resumed.exit_status, 0) << resumed.output;
-  expect_same_run(reference.run, output);
-}
-
-// The same with islands: under MPI the recorder stores on a thread of its own (store_thread.hpp),
-// whose error reaches the recorder's main thread at its next event; every rank still ends with the
-// storage status, and a resume in one process completes the run.
-TEST(FullDiskDrill, AnIslandRunWhoseRecorderFillsTheDiskEndsEveryRankAndResumesToTheUninterruptedRun) {
-  TemporaryDirectory scratch("_scratch");
-  TemporaryDirectory disk("_disk");
-  const std::string islands = std::string(drill_config) + "\n[islands]\ncount = 2\nmigration_interval = 2\nmigration_size = 1\n";
-  const Reference reference = uninterrupted_run(scratch, disk, islands);
-  const auto budget = static_cast<long long>(0.55 * static_cast<double>(reference.bytes_written));
-  const std::filesystem::path output = disk.path() / "run.h5";
-  const CommandResult full =
-      run_command(on_a_disk_of(disk.path(), budget) + "timeout 120 mpirun --allow-run-as-root --oversubscribe -np 5 " +
-                  cli() + " run " + reference.config.string() + " --quiet --out " + output.string());
+  const CommandResult full = run_command(on_a_disk_of(disk.path(), budget) +
+                                         "timeout 120 mpirun --allow-run-as-root --oversubscribe -np " +
+                                         std::to_string(ranks) + " " + cli() + " run " + reference.config.string() +
+                                         " --quiet --out " + output.string());
   EXPECT_NE(full.exit_status, 124) << "timed out: a rank hung\n" << full.output;
   EXPECT_EQ(full.exit_status, 4) << full.output;
   EXPECT_TRUE(says_the_disk_under_is_full(full.output, disk.path())) << full.output;
@@ -318,6 +295,18 @@ TEST(FullDiskDrill, AnIslandRunWhoseRecorderFillsTheDiskEndsEveryRankAndResumesT
   const CommandResult resumed = run_command(cli() + " resume " + output.string() + " --quiet");
   EXPECT_EQ(resumed.exit_status, 0) << resumed.output;
   expect_same_run(reference.run, output);
+}
+
+// Under mpirun with 3 ranks the master's store thread meets the full disk.
+TEST(FullDiskDrill, AnMpiRunThatFillsTheDiskEndsEveryRankAndResumesToTheUninterruptedRun) {
+  expect_an_mpi_run_to_stop_at_a_full_disk_and_resume(drill_config, 3);
+}
+
+// With islands the recorder stores on a thread of its own (store_thread.hpp), whose error reaches
+// the recorder's main thread at its next event.
+TEST(FullDiskDrill, AnIslandRunWhoseRecorderFillsTheDiskEndsEveryRankAndResumesToTheUninterruptedRun) {
+  expect_an_mpi_run_to_stop_at_a_full_disk_and_resume(
+      std::string(drill_config) + "\n[islands]\ncount = 2\nmigration_interval = 2\nmigration_size = 1\n", 5);
 }
 
 // The other ways a write fails on a file system, each said in words a user can act on (never the

@@ -245,12 +245,14 @@ void run_island_master(const MpiSession& session, RunConfig config, const std::f
   // every millisecond, so handing out a round is not a probe per request.
   auto next_probe = std::chrono::steady_clock::time_point{};
   auto stop_requested = [&] {
-    const auto now = std::chrono::steady_clock::now();
-    if (!stop_heard && now >= next_probe) {
-      next_probe = now + std::chrono::milliseconds(1);
-      if (world.iprobe(recorder_rank, stop_tag)) {
-        world.recv(recorder_rank, stop_tag);
-        stop_heard = true;
+    if (!stop_heard) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_probe) {
+        next_probe = now + std::chrono::milliseconds(1);
+        if (world.iprobe(recorder_rank, stop_tag)) {
+          world.recv(recorder_rank, stop_tag);
+          stop_heard = true;
+        }
       }
     }
     return stop_heard || (should_stop && should_stop());
